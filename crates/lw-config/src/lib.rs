@@ -1,0 +1,418 @@
+#![warn(missing_docs)]
+//! Temporal client configuration for Lambda workers.
+//!
+//! `lw-config` resolves the settings a serverless worker connects with, the same way the
+//! Temporal CLI and every other SDK do: a `temporal.toml` profile overlaid by `TEMPORAL_*`
+//! environment variables. Layers, lowest first:
+//!
+//! 1. built-in defaults (`localhost:7233`, namespace `default`);
+//! 2. the profile (`TEMPORAL_PROFILE`, default `default`) of the first config file found in
+//!    `TEMPORAL_CONFIG_FILE`, `$LAMBDA_TASK_ROOT/temporal.toml`, `./temporal.toml` (optional);
+//! 3. environment variables (`TEMPORAL_ADDRESS`, `TEMPORAL_API_KEY`, `TEMPORAL_TLS_*`, ...);
+//! 4. code: whatever the configure callback changes on the options built from the result.
+//!
+//! The layering is done with [figment], so every value keeps its provenance and an error
+//! names the file and key, or the environment variable, it came from.
+//!
+//! It is not the worker's options (see `lw-options`) nor the lifecycle (see `lw-runtime`).
+//!
+//! ```
+//! use std::collections::HashMap;
+//! let env = HashMap::from([
+//!     ("TEMPORAL_ADDRESS".to_string(), "127.0.0.1:7233".to_string()),
+//!     ("TEMPORAL_NAMESPACE".to_string(), "orders".to_string()),
+//! ]);
+//! let config = lw_config::ClientConfig::load_from(&env)?;
+//! assert_eq!(config.namespace, "orders");
+//! let (connection, client) = config.to_options()?;
+//! assert_eq!(connection.target.as_str(), "http://127.0.0.1:7233/");
+//! assert_eq!(client.namespace, "orders");
+//! # Ok::<(), lw_config::ConfigError>(())
+//! ```
+
+mod env;
+mod error;
+mod file;
+mod secret;
+
+use std::{
+    collections::{BTreeMap, HashMap},
+    path::{Path, PathBuf},
+};
+
+use figment::{Figment, providers::Serialized};
+use serde::{Deserialize, Serialize};
+use temporalio_client::{ClientOptions, ClientTlsOptions, ConnectionOptions, TlsOptions, Url};
+
+pub use error::ConfigError;
+pub use secret::Secret;
+
+/// Address used when neither a file nor the environment names one.
+pub const DEFAULT_ADDRESS: &str = "localhost:7233";
+/// Namespace used when neither a file nor the environment names one.
+pub const DEFAULT_NAMESPACE: &str = "default";
+/// Profile used when `TEMPORAL_PROFILE` is unset.
+pub const DEFAULT_PROFILE: &str = "default";
+/// The config file name looked for in `$LAMBDA_TASK_ROOT` and the working directory.
+pub const CONFIG_FILE_NAME: &str = "temporal.toml";
+
+/// The layered, not yet validated values of one profile (the envconfig format).
+#[derive(Debug, Default, Clone, Serialize, Deserialize, PartialEq)]
+struct RawProfile {
+    address: Option<String>,
+    namespace: Option<String>,
+    api_key: Option<String>,
+    tls: Option<RawTls>,
+    #[serde(default)]
+    grpc_meta: BTreeMap<String, String>,
+    codec: Option<RawCodec>,
+}
+
+#[derive(Debug, Default, Clone, Serialize, Deserialize, PartialEq)]
+struct RawTls {
+    disabled: Option<bool>,
+    client_cert_path: Option<String>,
+    client_cert_data: Option<String>,
+    client_key_path: Option<String>,
+    client_key_data: Option<String>,
+    server_ca_cert_path: Option<String>,
+    server_ca_cert_data: Option<String>,
+    server_name: Option<String>,
+    disable_host_verification: Option<bool>,
+}
+
+#[derive(Debug, Default, Clone, Serialize, Deserialize, PartialEq)]
+struct RawCodec {
+    endpoint: Option<String>,
+    auth: Option<String>,
+}
+
+/// Where a piece of PEM material comes from.
+#[derive(Clone, PartialEq, Eq)]
+pub enum PemSource {
+    /// A file, already resolved to an absolute or working-directory-relative path.
+    Path(PathBuf),
+    /// Inline PEM text (a `*_data` key or variable).
+    Data(Secret),
+}
+
+impl std::fmt::Debug for PemSource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Path(p) => f.debug_tuple("Path").field(p).finish(),
+            Self::Data(_) => f.write_str("Data(<redacted>)"),
+        }
+    }
+}
+
+/// Resolved TLS settings.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TlsConfig {
+    /// Client certificate for mTLS.
+    pub client_cert: Option<PemSource>,
+    /// Client private key for mTLS.
+    pub client_key: Option<PemSource>,
+    /// CA certificate to trust for the server (system roots otherwise).
+    pub server_ca_cert: Option<PemSource>,
+    /// Name to verify the server certificate against (the address host otherwise).
+    pub server_name: Option<String>,
+}
+
+/// The resolved client configuration of one profile.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClientConfig {
+    /// `host:port` or URL of the Temporal frontend.
+    pub address: String,
+    /// Namespace the worker polls in.
+    pub namespace: String,
+    /// API key sent as a bearer token; turns TLS on unless TLS is explicitly disabled.
+    pub api_key: Option<Secret>,
+    /// TLS settings; `None` means plaintext.
+    pub tls: Option<TlsConfig>,
+    /// gRPC metadata (headers) sent with every call.
+    pub grpc_meta: BTreeMap<String, String>,
+    /// The profile that was read.
+    pub profile: String,
+    /// The config file that was read, if one was found.
+    pub config_file: Option<PathBuf>,
+}
+
+impl ClientConfig {
+    /// Resolves the configuration from the process environment.
+    pub fn load() -> Result<Self, ConfigError> {
+        let env: HashMap<String, String> = std::env::vars().collect();
+        Self::load_from(&env)
+    }
+
+    /// Resolves the configuration from the given environment snapshot (the process
+    /// environment is not read), so tests and custom runtimes can inject variables.
+    pub fn load_from(env: &HashMap<String, String>) -> Result<Self, ConfigError> {
+        let profile = env
+            .get("TEMPORAL_PROFILE")
+            .filter(|p| !p.trim().is_empty())
+            .cloned();
+        let config_file = config_file_path(env)?;
+        let mut figment = Figment::from(Serialized::defaults(RawProfile::default()));
+        if let Some(path) = &config_file {
+            let name = profile.as_deref().unwrap_or(DEFAULT_PROFILE);
+            match file::FileProfile::read(path, name, profile.is_some())? {
+                Some(provider) => figment = figment.merge(provider),
+                None => {}
+            }
+        } else if let Some(name) = &profile
+            && name != DEFAULT_PROFILE
+        {
+            return Err(ConfigError::UnknownProfile {
+                profile: name.clone(),
+                file: None,
+                available: Vec::new(),
+            });
+        }
+        figment = figment.merge(env::EnvProvider::new(env)?);
+        let raw: RawProfile = figment.extract().map_err(|e| ConfigError::from_figment(&e))?;
+        let base_dir = config_file
+            .as_deref()
+            .and_then(Path::parent)
+            .map(Path::to_path_buf);
+        Self::resolve(
+            raw,
+            &figment,
+            profile.unwrap_or_else(|| DEFAULT_PROFILE.to_owned()),
+            config_file,
+            base_dir,
+        )
+    }
+
+    fn resolve(
+        raw: RawProfile,
+        figment: &Figment,
+        profile: String,
+        config_file: Option<PathBuf>,
+        base_dir: Option<PathBuf>,
+    ) -> Result<Self, ConfigError> {
+        let origin = |key: &str| error::origin_of(figment, key);
+        let api_key = raw.api_key.filter(|k| !k.is_empty()).map(Secret::new);
+        let tls_enabled = match &raw.tls {
+            Some(t) => t.disabled != Some(true),
+            None => api_key.is_some(),
+        };
+        let tls = if tls_enabled {
+            let t = raw.tls.unwrap_or_default();
+            if t.disable_host_verification == Some(true) {
+                return Err(ConfigError::Unsupported {
+                    origin: origin("tls.disable_host_verification"),
+                    message: "the Rust Temporal client cannot disable TLS host verification; \
+                              remove the setting, or set `server_name` to the name the server \
+                              certificate was issued for"
+                        .into(),
+                });
+            }
+            let pem = |path_key: &str,
+                       path: Option<String>,
+                       data_key: &str,
+                       data: Option<String>|
+             -> Result<Option<PemSource>, ConfigError> {
+                match (path.filter(|p| !p.is_empty()), data.filter(|d| !d.is_empty())) {
+                    (Some(_), Some(_)) => Err(ConfigError::Conflict {
+                        first: origin(path_key),
+                        second: origin(data_key),
+                        message: "give either the path or the data, not both".into(),
+                    }),
+                    (Some(p), None) => {
+                        let p = PathBuf::from(p);
+                        let resolved = match (&base_dir, p.is_relative()) {
+                            (Some(dir), true) => dir.join(p),
+                            _ => p,
+                        };
+                        Ok(Some(PemSource::Path(resolved)))
+                    }
+                    (None, Some(d)) => {
+                        if !d.contains("-----BEGIN") {
+                            return Err(ConfigError::Invalid {
+                                origin: origin(data_key),
+                                message: "is not PEM text (no `-----BEGIN` line); paste the \
+                                          whole PEM block or use the `_path` form"
+                                    .into(),
+                            });
+                        }
+                        Ok(Some(PemSource::Data(Secret::new(d))))
+                    }
+                    (None, None) => Ok(None),
+                }
+            };
+            let cfg = TlsConfig {
+                client_cert: pem(
+                    "tls.client_cert_path",
+                    t.client_cert_path,
+                    "tls.client_cert_data",
+                    t.client_cert_data,
+                )?,
+                client_key: pem(
+                    "tls.client_key_path",
+                    t.client_key_path,
+                    "tls.client_key_data",
+                    t.client_key_data,
+                )?,
+                server_ca_cert: pem(
+                    "tls.server_ca_cert_path",
+                    t.server_ca_cert_path,
+                    "tls.server_ca_cert_data",
+                    t.server_ca_cert_data,
+                )?,
+                server_name: t.server_name.filter(|s| !s.is_empty()),
+            };
+            if cfg.client_cert.is_some() != cfg.client_key.is_some() {
+                let (have, missing) = if cfg.client_cert.is_some() {
+                    ("tls.client_cert_path", "client_key_path or client_key_data")
+                } else {
+                    ("tls.client_key_path", "client_cert_path or client_cert_data")
+                };
+                return Err(ConfigError::Invalid {
+                    origin: origin(have),
+                    message: format!(
+                        "a client certificate and key go together for mTLS: also set {missing}"
+                    ),
+                });
+            }
+            Some(cfg)
+        } else {
+            None
+        };
+        let address = raw
+            .address
+            .filter(|a| !a.trim().is_empty())
+            .unwrap_or_else(|| DEFAULT_ADDRESS.to_owned());
+        // Validate the address now so a bad one is an init error naming its source.
+        parse_address(&address, tls.is_some()).map_err(|message| ConfigError::Invalid {
+            origin: origin("address"),
+            message,
+        })?;
+        Ok(Self {
+            address,
+            namespace: raw
+                .namespace
+                .filter(|n| !n.trim().is_empty())
+                .unwrap_or_else(|| DEFAULT_NAMESPACE.to_owned()),
+            api_key,
+            tls,
+            grpc_meta: raw.grpc_meta,
+            profile,
+            config_file,
+        })
+    }
+
+    /// Builds the Temporal SDK's connection and client options from this configuration,
+    /// reading certificate files.
+    pub fn to_options(&self) -> Result<(ConnectionOptions, ClientOptions), ConfigError> {
+        let target = parse_address(&self.address, self.tls.is_some()).map_err(|message| {
+            ConfigError::Invalid {
+                origin: "address".into(),
+                message,
+            }
+        })?;
+        let tls_options = match &self.tls {
+            None => None,
+            Some(tls) => {
+                let client_tls_options = match (&tls.client_cert, &tls.client_key) {
+                    (Some(cert), Some(key)) => Some(
+                        ClientTlsOptions::builder()
+                            .client_cert(read_pem(cert, "tls.client_cert_path")?)
+                            .client_private_key(read_pem(key, "tls.client_key_path")?)
+                            .build(),
+                    ),
+                    _ => None,
+                };
+                let ca = tls
+                    .server_ca_cert
+                    .as_ref()
+                    .map(|c| read_pem(c, "tls.server_ca_cert_path"))
+                    .transpose()?;
+                Some(
+                    TlsOptions::builder()
+                        .maybe_server_root_ca_cert(ca)
+                        .maybe_domain(tls.server_name.clone())
+                        .maybe_client_tls_options(client_tls_options)
+                        .build(),
+                )
+            }
+        };
+        let headers: HashMap<String, String> = self
+            .grpc_meta
+            .iter()
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
+        let connection = ConnectionOptions::new(target)
+            .maybe_api_key(self.api_key.as_ref().map(|k| k.expose().to_owned()))
+            .maybe_tls_options(tls_options)
+            .maybe_headers((!headers.is_empty()).then_some(headers))
+            .build();
+        Ok((connection, ClientOptions::new(self.namespace.clone()).build()))
+    }
+}
+
+fn read_pem(source: &PemSource, key: &str) -> Result<Vec<u8>, ConfigError> {
+    match source {
+        PemSource::Data(d) => Ok(d.expose().as_bytes().to_vec()),
+        PemSource::Path(p) => std::fs::read(p).map_err(|e| ConfigError::File {
+            path: p.clone(),
+            message: format!("cannot read the file named by `{key}`: {e}"),
+        }),
+    }
+}
+
+/// Parses a `host:port` or `http(s)://host:port` address the way the CLI does: without a
+/// scheme, `https` is used when TLS is on and `http` otherwise.
+fn parse_address(address: &str, tls: bool) -> Result<Url, String> {
+    let address = address.trim();
+    let with_scheme = if address.contains("://") {
+        address.to_owned()
+    } else {
+        format!("{}://{address}", if tls { "https" } else { "http" })
+    };
+    let url = Url::parse(&with_scheme)
+        .map_err(|e| format!("`{address}` is not a valid address ({e}); write it as host:port"))?;
+    if !matches!(url.scheme(), "http" | "https") {
+        return Err(format!(
+            "`{address}` uses the scheme `{}`; the client speaks gRPC over http or https: \
+             write it as host:port",
+            url.scheme()
+        ));
+    }
+    if url.host_str().is_none_or(str::is_empty) {
+        return Err(format!("`{address}` has no host; write it as host:port"));
+    }
+    if url.port().is_none() {
+        return Err(format!(
+            "`{address}` has no port; write it as host:port (Temporal's default is 7233)"
+        ));
+    }
+    Ok(url)
+}
+
+/// The config file to read: `TEMPORAL_CONFIG_FILE` if set (it must exist), else
+/// `$LAMBDA_TASK_ROOT/temporal.toml`, else `./temporal.toml`, else none.
+pub fn config_file_path(env: &HashMap<String, String>) -> Result<Option<PathBuf>, ConfigError> {
+    if let Some(p) = env.get("TEMPORAL_CONFIG_FILE").filter(|p| !p.is_empty()) {
+        let path = PathBuf::from(p);
+        if !path.is_file() {
+            return Err(ConfigError::File {
+                path,
+                message: "TEMPORAL_CONFIG_FILE names a file that does not exist; fix the path \
+                          or unset the variable"
+                    .into(),
+            });
+        }
+        return Ok(Some(path));
+    }
+    if let Some(root) = env.get("LAMBDA_TASK_ROOT").filter(|p| !p.is_empty()) {
+        let path = Path::new(root).join(CONFIG_FILE_NAME);
+        if path.is_file() {
+            return Ok(Some(path));
+        }
+    }
+    let path = PathBuf::from(CONFIG_FILE_NAME);
+    Ok(path.is_file().then_some(path))
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,164 @@
+use super::*;
+
+fn env(pairs: &[(&str, &str)]) -> HashMap<String, String> {
+    pairs
+        .iter()
+        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+        .collect()
+}
+
+fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
+    let p = dir.join(name);
+    std::fs::write(&p, text).unwrap();
+    p
+}
+
+#[test]
+fn defaults_without_file_or_env() {
+    let c = ClientConfig::load_from(&env(&[("LAMBDA_TASK_ROOT", "/nonexistent")])).unwrap();
+    assert_eq!(c.address, DEFAULT_ADDRESS);
+    assert_eq!(c.namespace, DEFAULT_NAMESPACE);
+    assert!(c.tls.is_none() && c.api_key.is_none());
+}
+
+#[test]
+fn file_order_prefers_config_file_var_then_task_root() {
+    let a = tempfile::tempdir().unwrap();
+    let b = tempfile::tempdir().unwrap();
+    let explicit = write(a.path(), "x.toml", "[profile.default]\nnamespace = \"from-var\"\n");
+    write(b.path(), CONFIG_FILE_NAME, "[profile.default]\nnamespace = \"from-root\"\n");
+    let root = b.path().to_str().unwrap();
+    let c = ClientConfig::load_from(&env(&[
+        ("TEMPORAL_CONFIG_FILE", explicit.to_str().unwrap()),
+        ("LAMBDA_TASK_ROOT", root),
+    ]))
+    .unwrap();
+    assert_eq!(c.namespace, "from-var");
+    let c = ClientConfig::load_from(&env(&[("LAMBDA_TASK_ROOT", root)])).unwrap();
+    assert_eq!(c.namespace, "from-root");
+    assert_eq!(c.config_file.as_deref(), Some(b.path().join(CONFIG_FILE_NAME).as_path()));
+}
+
+#[test]
+fn env_overrides_file() {
+    let d = tempfile::tempdir().unwrap();
+    let f = write(
+        d.path(),
+        "t.toml",
+        "[profile.default]\naddress = \"file:7233\"\nnamespace = \"file-ns\"\n",
+    );
+    let c = ClientConfig::load_from(&env(&[
+        ("TEMPORAL_CONFIG_FILE", f.to_str().unwrap()),
+        ("TEMPORAL_NAMESPACE", "env-ns"),
+    ]))
+    .unwrap();
+    assert_eq!(c.address, "file:7233");
+    assert_eq!(c.namespace, "env-ns");
+}
+
+#[test]
+fn api_key_turns_tls_on_and_is_redacted() {
+    let c = ClientConfig::load_from(&env(&[
+        ("TEMPORAL_ADDRESS", "ns.acct.tmprl.cloud:7233"),
+        ("TEMPORAL_API_KEY", "top-secret"),
+    ]))
+    .unwrap();
+    assert!(c.tls.is_some());
+    assert!(!format!("{c:?}").contains("top-secret"));
+    let (conn, _) = c.to_options().unwrap();
+    assert_eq!(conn.target.as_str(), "https://ns.acct.tmprl.cloud:7233/");
+    assert_eq!(conn.api_key.as_deref(), Some("top-secret"));
+    assert!(conn.tls_options.is_some());
+}
+
+#[test]
+fn tls_false_wins_over_api_key() {
+    let c = ClientConfig::load_from(&env(&[
+        ("TEMPORAL_API_KEY", "k"),
+        ("TEMPORAL_TLS", "false"),
+    ]))
+    .unwrap();
+    assert!(c.tls.is_none());
+}
+
+#[test]
+fn relative_cert_paths_resolve_against_the_file_folder() {
+    let d = tempfile::tempdir().unwrap();
+    write(d.path(), "client.pem", "-----BEGIN CERTIFICATE-----\nx\n");
+    write(d.path(), "client.key", "-----BEGIN PRIVATE KEY-----\ny\n");
+    write(
+        d.path(),
+        CONFIG_FILE_NAME,
+        "[profile.default]\naddress = \"a:7233\"\n[profile.default.tls]\nclient_cert_path = \"client.pem\"\nclient_key_path = \"client.key\"\n",
+    );
+    let c = ClientConfig::load_from(&env(&[("LAMBDA_TASK_ROOT", d.path().to_str().unwrap())]))
+        .unwrap();
+    let tls = c.tls.clone().unwrap();
+    assert_eq!(tls.client_cert, Some(PemSource::Path(d.path().join("client.pem"))));
+    let (conn, _) = c.to_options().unwrap();
+    let client = conn.tls_options.unwrap().client_tls_options.unwrap();
+    assert!(client.client_private_key.starts_with(b"-----BEGIN PRIVATE KEY"));
+}
+
+#[test]
+fn grpc_meta_from_file_and_env() {
+    let d = tempfile::tempdir().unwrap();
+    let f = write(d.path(), "t.toml", "[profile.default.grpc_meta]\nx-file = \"1\"\n");
+    let c = ClientConfig::load_from(&env(&[
+        ("TEMPORAL_CONFIG_FILE", f.to_str().unwrap()),
+        ("TEMPORAL_GRPC_META_X_ENV", "2"),
+    ]))
+    .unwrap();
+    assert_eq!(c.grpc_meta.get("x-file").map(String::as_str), Some("1"));
+    assert_eq!(c.grpc_meta.get("x-env").map(String::as_str), Some("2"));
+}
+
+#[test]
+fn errors_name_their_source() {
+    let d = tempfile::tempdir().unwrap();
+    let bad = write(d.path(), "bad.toml", "[profile.default]\naddress = \n");
+    let e = ClientConfig::load_from(&env(&[("TEMPORAL_CONFIG_FILE", bad.to_str().unwrap())]))
+        .unwrap_err();
+    assert!(matches!(e, ConfigError::Toml { line: Some(2), .. }), "{e}");
+    assert!(e.to_string().contains("bad.toml"), "{e}");
+
+    let typed = write(d.path(), "typed.toml", "[profile.default.tls]\ndisabled = \"yes\"\n");
+    let e = ClientConfig::load_from(&env(&[("TEMPORAL_CONFIG_FILE", typed.to_str().unwrap())]))
+        .unwrap_err();
+    assert!(matches!(e, ConfigError::Invalid { .. }), "{e}");
+    assert!(e.to_string().contains("profile.default.tls.disabled"), "{e}");
+    assert!(e.to_string().contains("typed.toml"), "{e}");
+
+    let e = ClientConfig::load_from(&env(&[("TEMPORAL_ADDRESS", "localhost")])).unwrap_err();
+    assert!(e.to_string().contains("TEMPORAL_ADDRESS") && e.to_string().contains("port"), "{e}");
+
+    let e = ClientConfig::load_from(&env(&[("TEMPORAL_TLS", "maybe")])).unwrap_err();
+    assert!(e.to_string().contains("TEMPORAL_TLS"), "{e}");
+
+    let e = ClientConfig::load_from(&env(&[("TEMPORAL_CONFIG_FILE", "/no/such/file.toml")]))
+        .unwrap_err();
+    assert!(e.to_string().contains("/no/such/file.toml"), "{e}");
+
+    let prof = write(d.path(), "p.toml", "[profile.default]\n[profile.prod]\n");
+    let e = ClientConfig::load_from(&env(&[
+        ("TEMPORAL_CONFIG_FILE", prof.to_str().unwrap()),
+        ("TEMPORAL_PROFILE", "staging"),
+    ]))
+    .unwrap_err();
+    assert!(e.to_string().contains("default, prod"), "{e}");
+
+    let e = ClientConfig::load_from(&env(&[
+        ("TEMPORAL_TLS", "true"),
+        ("TEMPORAL_TLS_DISABLE_HOST_VERIFICATION", "true"),
+    ]))
+    .unwrap_err();
+    assert!(matches!(e, ConfigError::Unsupported { .. }), "{e}");
+    assert!(e.to_string().contains("TEMPORAL_TLS_DISABLE_HOST_VERIFICATION"), "{e}");
+
+    let e = ClientConfig::load_from(&env(&[
+        ("TEMPORAL_TLS_CLIENT_CERT_DATA", "not pem"),
+        ("TEMPORAL_TLS_CLIENT_KEY_DATA", "-----BEGIN PRIVATE KEY-----"),
+    ]))
+    .unwrap_err();
+    assert!(e.to_string().contains("TEMPORAL_TLS_CLIENT_CERT_DATA"), "{e}");
+}

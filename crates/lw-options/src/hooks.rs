@@ -1,0 +1,58 @@
+use std::{pin::Pin, sync::Arc, time::Duration};
+
+use tokio::time::Instant;
+
+/// The error type shutdown hooks return.
+pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
+
+type HookFn = dyn Fn(ShutdownContext) -> Pin<Box<dyn Future<Output = Result<(), BoxError>> + Send>>
+    + Send
+    + Sync;
+
+/// What a shutdown hook is told: how long it may take.
+#[derive(Debug, Clone, Copy)]
+pub struct ShutdownContext {
+    deadline: Instant,
+}
+
+impl ShutdownContext {
+    /// A context whose budget ends at `deadline`.
+    pub fn new(deadline: Instant) -> Self {
+        Self { deadline }
+    }
+
+    /// When the hook is cut off.
+    pub fn deadline(&self) -> Instant {
+        self.deadline
+    }
+
+    /// Budget left for this hook.
+    pub fn remaining(&self) -> Duration {
+        self.deadline.saturating_duration_since(Instant::now())
+    }
+}
+
+/// A registered shutdown hook.
+#[derive(Clone)]
+pub struct ShutdownHook(Arc<HookFn>);
+
+impl std::fmt::Debug for ShutdownHook {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("ShutdownHook")
+    }
+}
+
+impl ShutdownHook {
+    pub(crate) fn new<F, Fut>(f: F) -> Self
+    where
+        F: Fn(ShutdownContext) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Result<(), BoxError>> + Send + 'static,
+    {
+        Self(Arc::new(move |ctx| Box::pin(f(ctx))))
+    }
+
+    /// Runs the hook.
+    pub fn call(&self, ctx: ShutdownContext) -> impl Future<Output = Result<(), BoxError>> + Send {
+        (self.0)(ctx)
+    }
+}

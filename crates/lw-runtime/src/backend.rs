@@ -1,0 +1,99 @@
+use temporalio_client::{Client, ClientOptions, Connection, ConnectionOptions};
+use temporalio_sdk::{Runtime, Worker, WorkerOptions};
+
+use crate::BoxError;
+
+/// The seam between the lifecycle and the Temporal SDK: connect, create, close.
+///
+/// [`TemporalBackend`] is the real one; tests inject fakes to check the lifecycle's order,
+/// counts and deadlines without a server.
+pub trait Backend {
+    /// A connected client.
+    type Client;
+    /// A created, not yet running, worker.
+    type Worker: WorkerRunner;
+
+    /// Connects a new client.
+    fn connect(
+        &self,
+        connection: ConnectionOptions,
+        client: ClientOptions,
+    ) -> impl Future<Output = Result<Self::Client, BoxError>>;
+
+    /// Creates a worker on `client`.
+    fn create_worker(
+        &self,
+        client: &Self::Client,
+        options: WorkerOptions,
+    ) -> Result<Self::Worker, BoxError>;
+
+    /// Releases the worker (if one was created) and closes the client.
+    fn close(&self, client: Self::Client, worker: Option<Self::Worker>);
+}
+
+/// A worker the engine can run and stop.
+pub trait WorkerRunner {
+    /// A function that asks the running worker to stop polling and drain.
+    fn shutdown_handle(&self) -> Box<dyn Fn() + Send + Sync>;
+    /// Runs until shut down or failed.
+    fn run(&mut self) -> impl Future<Output = Result<(), BoxError>>;
+}
+
+/// The real backend: the Temporal Rust SDK, with one SDK [`Runtime`] per process.
+pub struct TemporalBackend {
+    runtime: Runtime,
+}
+
+impl TemporalBackend {
+    /// Creates the process's SDK runtime on the current tokio runtime.
+    pub fn new() -> Result<Self, crate::Error> {
+        let runtime = Runtime::from_current_tokio(Default::default())
+            .map_err(|e| crate::Error::Runtime(e.to_string()))?;
+        Ok(Self { runtime })
+    }
+}
+
+impl Backend for TemporalBackend {
+    type Client = Client;
+    type Worker = Worker;
+
+    async fn connect(
+        &self,
+        connection: ConnectionOptions,
+        client: ClientOptions,
+    ) -> Result<Client, BoxError> {
+        let connection = Connection::connect(connection).await?;
+        Ok(Client::new(connection, client)?)
+    }
+
+    fn create_worker(&self, client: &Client, options: WorkerOptions) -> Result<Worker, BoxError> {
+        Ok(Worker::new(&self.runtime, client.clone(), options)?)
+    }
+
+    fn close(&self, client: Client, worker: Option<Worker>) {
+        if let Some(worker) = worker {
+            // The SDK does not finish unregistering a stopped worker from its client; without
+            // this, every invocation leaks the worker's connection (a socket).
+            let key = worker.worker_instance_key();
+            let workers = client.connection().workers();
+            if let Err(e) = workers.unregister_slot_provider(key) {
+                tracing::debug!(error = %e, "unregister_slot_provider");
+            }
+            if let Err(e) = workers.finalize_unregister(key) {
+                tracing::debug!(error = %e, "finalize_unregister");
+            }
+            drop(worker);
+        }
+        drop(client);
+    }
+}
+
+impl WorkerRunner for Worker {
+    fn shutdown_handle(&self) -> Box<dyn Fn() + Send + Sync> {
+        Box::new(Worker::shutdown_handle(self))
+    }
+
+    async fn run(&mut self) -> Result<(), BoxError> {
+        Ok(Worker::run(self).await?)
+    }
+}

@@ -1,0 +1,412 @@
+//! The lifecycle checklist of `shared/reference/behaviours.md`, with a fake backend under
+//! tokio's paused clock.
+
+use std::{
+    sync::{Arc, Mutex},
+    time::Duration,
+};
+
+use lw_options::{Options, ValidatedOptions, WorkerDeploymentVersion};
+use temporalio_client::{ClientOptions, ConnectionOptions, Url};
+use temporalio_macros::activities;
+use temporalio_sdk::{
+    WorkerOptions,
+    activities::{ActivityContext, ActivityError},
+};
+use tokio::{sync::Notify, time::Instant};
+
+use super::*;
+use crate::BoxError;
+
+struct Acts;
+#[allow(dead_code)]
+#[activities]
+impl Acts {
+    #[activity]
+    async fn noop(_ctx: ActivityContext) -> Result<(), ActivityError> {
+        Ok(())
+    }
+}
+
+#[derive(Clone, Default)]
+struct Log(Arc<Mutex<Vec<String>>>);
+impl Log {
+    fn push(&self, s: impl Into<String>) {
+        self.0.lock().unwrap().push(s.into());
+    }
+    fn all(&self) -> Vec<String> {
+        self.0.lock().unwrap().clone()
+    }
+    fn count(&self, prefix: &str) -> usize {
+        self.all().iter().filter(|e| e.starts_with(prefix)).count()
+    }
+}
+
+#[derive(Clone, Default)]
+struct Fake {
+    log: Log,
+    connect_delay: Duration,
+    connect_fails: bool,
+    create_fails: bool,
+    run_fails: bool,
+    /// How long the run keeps going after shutdown is requested; `None` = forever.
+    drain: Option<Duration>,
+    seen: Arc<Mutex<Vec<(ConnectionOptions, ClientOptions, WorkerOptions)>>>,
+}
+
+struct FakeWorker {
+    log: Log,
+    stop: Arc<Notify>,
+    fails: bool,
+    drain: Option<Duration>,
+}
+
+impl WorkerRunner for FakeWorker {
+    fn shutdown_handle(&self) -> Box<dyn Fn() + Send + Sync> {
+        let stop = self.stop.clone();
+        let log = self.log.clone();
+        Box::new(move || {
+            log.push("shutdown");
+            stop.notify_one();
+        })
+    }
+    async fn run(&mut self) -> Result<(), BoxError> {
+        self.log.push("run");
+        if self.fails {
+            return Err("poll failed: namespace not found".into());
+        }
+        self.stop.notified().await;
+        match self.drain {
+            Some(d) => tokio::time::sleep(d).await,
+            None => std::future::pending::<()>().await,
+        }
+        self.log.push("stopped");
+        Ok(())
+    }
+}
+
+impl Backend for Fake {
+    type Client = ();
+    type Worker = FakeWorker;
+    async fn connect(&self, c: ConnectionOptions, o: ClientOptions) -> Result<(), BoxError> {
+        self.log.push(format!("connect {}", c.identity));
+        tokio::time::sleep(self.connect_delay).await;
+        if self.connect_fails {
+            return Err("connection refused".into());
+        }
+        self.seen
+            .lock()
+            .unwrap()
+            .push((c, o, WorkerOptions::new("").build()));
+        Ok(())
+    }
+    fn create_worker(&self, _c: &(), w: WorkerOptions) -> Result<FakeWorker, BoxError> {
+        self.log.push(format!("create {}", w.task_queue));
+        if let Some(last) = self.seen.lock().unwrap().last_mut() {
+            last.2 = w;
+        }
+        if self.create_fails {
+            return Err("bad worker options".into());
+        }
+        Ok(FakeWorker {
+            log: self.log.clone(),
+            stop: Arc::new(Notify::new()),
+            fails: self.run_fails,
+            drain: self.drain,
+        })
+    }
+    fn close(&self, _c: (), w: Option<FakeWorker>) {
+        self.log.push(format!("close worker={}", w.is_some()));
+    }
+}
+
+fn options(configure: impl FnOnce(&mut Options)) -> ValidatedOptions {
+    let version = WorkerDeploymentVersion::builder()
+        .deployment_name("app")
+        .build_id("b1")
+        .build();
+    let mut o = Options::with_client(
+        version,
+        ConnectionOptions::new(Url::parse("http://127.0.0.1:7233").unwrap()).build(),
+        ClientOptions::new("default").build(),
+    );
+    o.task_queue = "q".into();
+    o.register_activities(Acts);
+    configure(&mut o);
+    o.validate().unwrap()
+}
+
+fn engine_with(fake: Fake, configure: impl FnOnce(&mut Options)) -> Engine<Fake> {
+    Engine::with_backend(options(configure), fake)
+}
+
+fn inv(id: &str, secs: u64) -> Invocation {
+    Invocation {
+        request_id: id.into(),
+        function_arn: "arn:aws:lambda:us-east-1:1:function:f".into(),
+        deadline: Instant::now() + Duration::from_secs(secs),
+    }
+}
+
+fn hooks_into(log: &Log, o: &mut Options) {
+    for n in 0..3 {
+        let log = log.clone();
+        o.on_shutdown(move |ctx| {
+            let log = log.clone();
+            async move {
+                log.push(format!("hook{n} {}", ctx.remaining().as_secs()));
+                if n == 1 {
+                    return Err("hook 1 fails".into());
+                }
+                Ok(())
+            }
+        });
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn full_lifecycle_in_order_and_on_time() {
+    let fake = Fake {
+        drain: Some(Duration::from_millis(5)),
+        ..Default::default()
+    };
+    let log = fake.log.clone();
+    let e = engine_with(fake, |o| hooks_into(&log, o));
+    let start = Instant::now();
+    let report = e.invoke(inv("r1", 60)).await.unwrap();
+    // Poll until deadline - 7 s buffer, then a 5 ms drain.
+    let took = start.elapsed();
+    assert!(took >= Duration::from_secs(53) && took < Duration::from_millis(53_100), "{took:?}");
+    assert_eq!(report.run_end, RunEnd::Drained);
+    assert_eq!(report.identity.as_deref(), Some("r1@arn:aws:lambda:us-east-1:1:function:f"));
+    assert_eq!(
+        log.all(),
+        vec![
+            "connect r1@arn:aws:lambda:us-east-1:1:function:f",
+            "create q",
+            "run",
+            "shutdown",
+            "stopped",
+            "close worker=true",
+            // Each hook gets the budget to the deadline minus the response reserve.
+            "hook0 6",
+            "hook1 6",
+            "hook2 6",
+        ]
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn three_invocations_three_cycles() {
+    let fake = Fake {
+        drain: Some(Duration::ZERO),
+        ..Default::default()
+    };
+    let log = fake.log.clone();
+    let e = engine_with(fake, |_| {});
+    for i in 0..3 {
+        e.invoke(inv(&format!("r{i}"), 10)).await.unwrap();
+    }
+    assert_eq!(log.count("connect"), 3);
+    assert_eq!(log.count("create"), 3);
+    assert_eq!(log.count("run"), 3);
+    assert_eq!(log.count("shutdown"), 3);
+    assert_eq!(log.count("stopped"), 3);
+    assert_eq!(log.count("close worker=true"), 3);
+}
+
+#[tokio::test(start_paused = true)]
+async fn too_little_time_creates_no_worker() {
+    let fake = Fake::default();
+    let log = fake.log.clone();
+    let e = engine_with(fake, |_| {});
+    // 8 s left - 7 s buffer = 1 s of work: refused.
+    let err = e.invoke(inv("r", 8)).await.unwrap_err();
+    assert_eq!(err.kind(), "NotEnoughTime");
+    let msg = err.to_string();
+    assert!(msg.contains("8s") && msg.contains("7s"), "{msg}");
+    assert!(log.all().is_empty(), "{:?}", log.all());
+}
+
+#[tokio::test(start_paused = true)]
+async fn short_work_time_warns_once_and_runs() {
+    let warnings = Arc::new(Mutex::new(0usize));
+    let sub = CountWarnings(warnings.clone());
+    let _g = tracing::subscriber::set_default(sub);
+    let fake = Fake {
+        drain: Some(Duration::ZERO),
+        ..Default::default()
+    };
+    let log = fake.log.clone();
+    let e = engine_with(fake, |_| {});
+    e.invoke(inv("r", 10)).await.unwrap();
+    assert_eq!(*warnings.lock().unwrap(), 1);
+    assert_eq!(log.count("run"), 1);
+}
+
+#[tokio::test(start_paused = true)]
+async fn connect_failure_is_an_invocation_error_and_hooks_still_run() {
+    let fake = Fake {
+        connect_fails: true,
+        ..Default::default()
+    };
+    let log = fake.log.clone();
+    let e = engine_with(fake, |o| hooks_into(&log, o));
+    let err = e.invoke(inv("r", 60)).await.unwrap_err();
+    assert_eq!(err.kind(), "Connect");
+    assert!(err.to_string().starts_with("dialing http://127.0.0.1:7233/"), "{err}");
+    assert_eq!(log.count("hook"), 3);
+    assert_eq!(log.count("create"), 0);
+}
+
+#[tokio::test(start_paused = true)]
+async fn connect_is_bounded_by_the_work_window() {
+    let fake = Fake {
+        connect_delay: Duration::from_secs(3600),
+        ..Default::default()
+    };
+    let log = fake.log.clone();
+    let e = engine_with(fake, |o| hooks_into(&log, o));
+    let start = Instant::now();
+    let err = e.invoke(inv("r", 30)).await.unwrap_err();
+    assert_eq!(err.kind(), "ConnectTimeout");
+    assert!(start.elapsed() <= Duration::from_secs(30));
+    assert_eq!(log.count("hook"), 3);
+}
+
+#[tokio::test(start_paused = true)]
+async fn worker_start_failure_closes_the_client() {
+    let fake = Fake {
+        create_fails: true,
+        ..Default::default()
+    };
+    let log = fake.log.clone();
+    let e = engine_with(fake, |o| hooks_into(&log, o));
+    let err = e.invoke(inv("r", 60)).await.unwrap_err();
+    assert_eq!(err.kind(), "WorkerStart");
+    assert_eq!(log.count("close worker=false"), 1);
+    assert_eq!(log.count("hook"), 3);
+}
+
+#[tokio::test(start_paused = true)]
+async fn worker_run_failure_is_reported_after_close_and_hooks() {
+    let fake = Fake {
+        run_fails: true,
+        ..Default::default()
+    };
+    let log = fake.log.clone();
+    let e = engine_with(fake, |o| hooks_into(&log, o));
+    let err = e.invoke(inv("r", 60)).await.unwrap_err();
+    assert_eq!(err.kind(), "WorkerRun");
+    assert!(err.to_string().contains("namespace not found"));
+    assert_eq!(log.count("close worker=true"), 1);
+    assert_eq!(log.count("hook"), 3);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_drain_that_never_ends_is_forced_before_the_deadline() {
+    let fake = Fake {
+        drain: None,
+        ..Default::default()
+    };
+    let log = fake.log.clone();
+    let e = engine_with(fake, |o| hooks_into(&log, o));
+    let i = inv("r", 60);
+    let deadline = i.deadline;
+    let report = e.invoke(i).await.unwrap();
+    assert_eq!(report.run_end, RunEnd::Forced);
+    assert!(Instant::now() < deadline);
+    // Stop timeout 5 s + 1 s grace.
+    assert_eq!(report.drain_ms, 6000);
+    assert_eq!(log.count("close worker=true"), 1);
+    assert_eq!(log.count("hook"), 3);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_short_buffer_still_keeps_the_deadline() {
+    let fake = Fake {
+        drain: None,
+        ..Default::default()
+    };
+    let log = fake.log.clone();
+    let e = engine_with(fake, |o| {
+        o.shutdown_deadline_buffer = Duration::from_secs(2);
+        hooks_into(&log, o);
+    });
+    let i = inv("r", 30);
+    let deadline = i.deadline;
+    e.invoke(i).await.unwrap();
+    assert!(Instant::now() < deadline);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_hook_that_hangs_is_cut_at_the_deadline() {
+    let fake = Fake {
+        drain: Some(Duration::ZERO),
+        ..Default::default()
+    };
+    let log = fake.log.clone();
+    let e = engine_with(fake, |o| {
+        o.on_shutdown(|_| async {
+            std::future::pending::<()>().await;
+            Ok(())
+        });
+        hooks_into(&log, o);
+    });
+    let i = inv("r", 20);
+    let deadline = i.deadline;
+    e.invoke(i).await.unwrap();
+    assert!(Instant::now() < deadline);
+    // The hanging hook used the budget; later hooks are still called, with nothing left.
+    assert_eq!(log.count("hook"), 3);
+}
+
+#[tokio::test(start_paused = true)]
+async fn user_overrides_reach_connect_and_worker_creation() {
+    let fake = Fake {
+        drain: Some(Duration::ZERO),
+        ..Default::default()
+    };
+    let seen = fake.seen.clone();
+    let e = engine_with(fake, |o| {
+        o.task_queue = "other-queue".into();
+        o.client_options.namespace = "other-ns".into();
+        o.worker.max_cached_workflows = 7;
+        o.worker.identity = Some("custom-id".into());
+    });
+    e.invoke(inv("r", 20)).await.unwrap();
+    let seen = seen.lock().unwrap();
+    let (c, o, w) = &seen[0];
+    assert_eq!(c.identity, "custom-id");
+    assert_eq!(o.namespace, "other-ns");
+    assert_eq!(w.task_queue, "other-queue");
+    assert_eq!(w.max_cached_workflows, 7);
+    assert_eq!(w.client_identity_override.as_deref(), Some("custom-id"));
+    assert!(w.deployment_options.use_worker_versioning);
+}
+
+#[test]
+fn epoch_deadline_in_the_past_gives_no_work_time() {
+    let i = Invocation::from_epoch_deadline("r", "a", 600_000);
+    assert!(i.deadline <= Instant::now());
+}
+
+/// Counts WARN events.
+struct CountWarnings(Arc<Mutex<usize>>);
+impl tracing::Subscriber for CountWarnings {
+    fn enabled(&self, _: &tracing::Metadata<'_>) -> bool {
+        true
+    }
+    fn new_span(&self, _: &tracing::span::Attributes<'_>) -> tracing::span::Id {
+        tracing::span::Id::from_u64(1)
+    }
+    fn record(&self, _: &tracing::span::Id, _: &tracing::span::Record<'_>) {}
+    fn record_follows_from(&self, _: &tracing::span::Id, _: &tracing::span::Id) {}
+    fn event(&self, e: &tracing::Event<'_>) {
+        if *e.metadata().level() == tracing::Level::WARN {
+            *self.0.lock().unwrap() += 1;
+        }
+    }
+    fn enter(&self, _: &tracing::span::Id) {}
+    fn exit(&self, _: &tracing::span::Id) {}
+}

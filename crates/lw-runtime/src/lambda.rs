@@ -1,0 +1,143 @@
+//! The thin adapter between [`Engine`] and `lambda_runtime`, and the `run_worker` entry.
+
+use std::collections::HashMap;
+
+use lambda_runtime::{LambdaEvent, service_fn};
+use lw_options::{Options, ValidatedOptions, WorkerDeploymentVersion};
+
+use crate::{BoxError, Engine, Error, Invocation, backend::Backend};
+
+/// Variables `lambda_runtime` requires; checked up front so their absence is a clear error
+/// rather than a panic inside the runtime.
+const REQUIRED_VARS: &[&str] = &[
+    "AWS_LAMBDA_RUNTIME_API",
+    "AWS_LAMBDA_FUNCTION_NAME",
+    "AWS_LAMBDA_FUNCTION_MEMORY_SIZE",
+    "AWS_LAMBDA_FUNCTION_VERSION",
+];
+
+/// Resolves configuration, runs the configure callback and validates the result: the init
+/// phase. `env` is the process environment (injectable for tests).
+pub fn prepare<F>(
+    version: WorkerDeploymentVersion,
+    env: &HashMap<String, String>,
+    configure: F,
+) -> Result<ValidatedOptions, Error>
+where
+    F: FnOnce(&mut Options) -> Result<(), BoxError>,
+{
+    let config = lw_config::ClientConfig::load_from(env)?;
+    let task_queue = env.get("TEMPORAL_TASK_QUEUE").filter(|q| !q.is_empty()).cloned();
+    let mut options = Options::from_config(version, &config, task_queue)?;
+    configure(&mut options).map_err(|e| Error::Configure(e.to_string()))?;
+    Ok(options.validate()?)
+}
+
+/// Serves invocations from the Lambda Runtime API with `engine` until the runtime stops.
+pub async fn serve<B: Backend>(engine: &Engine<B>) -> Result<(), Error> {
+    lambda_runtime::run(service_fn(|event: LambdaEvent<serde_json::Value>| async move {
+        let ctx = &event.context;
+        let invocation =
+            Invocation::from_epoch_deadline(&ctx.request_id, &ctx.invoked_function_arn, ctx.deadline);
+        engine.invoke(invocation).await
+    }))
+    .await
+    .map_err(|e| Error::Lambda(e.to_string()))
+}
+
+/// Runs a Lambda worker: init (config, callback, validation) then one worker per invocation.
+/// Returns only on an error: init errors before the first invocation, or the runtime
+/// loop's failure. Must be called inside a tokio runtime.
+pub async fn try_run_worker<F>(version: WorkerDeploymentVersion, configure: F) -> Result<(), Error>
+where
+    F: FnOnce(&mut Options) -> Result<(), BoxError>,
+{
+    let env: HashMap<String, String> = std::env::vars().collect();
+    let missing: Vec<&str> = REQUIRED_VARS
+        .iter()
+        .copied()
+        .filter(|v| env.get(*v).is_none_or(|s| s.is_empty()))
+        .collect();
+    if !missing.is_empty() {
+        return Err(Error::NotInLambda(format!(
+            "not running under AWS Lambda: {} not set (Lambda sets these for every function; \
+             a custom runtime or emulator must too)",
+            missing.join(", ")
+        )));
+    }
+    let options = prepare(version, &env, configure)?;
+    let engine = Engine::new(options)?;
+    tracing::info!(
+        task_queue = %engine.options().options().task_queue,
+        "lambda worker initialised"
+    );
+    serve(&engine).await
+}
+
+/// The entry point a Lambda function's `main` calls: the Rust counterpart of Go's
+/// `lambdaworker.RunWorker`.
+///
+/// Sets up JSON logs and a tokio runtime, runs [`try_run_worker`], and on a fatal error
+/// prints one line to stderr, reports it to the Runtime API's init error endpoint when
+/// possible, and exits with status 1.
+///
+/// ```no_run
+/// use lw_options::{RegisterOptions, VersioningBehavior, WorkerDeploymentVersion};
+/// # struct MyActivities;
+/// # #[temporalio_macros::activities] impl MyActivities { #[activity] async fn a(_c: temporalio_sdk::activities::ActivityContext) -> Result<(), temporalio_sdk::activities::ActivityError> { Ok(()) } }
+/// fn main() {
+///     let version = WorkerDeploymentVersion::builder()
+///         .deployment_name("my-app")
+///         .build_id("build-1")
+///         .build();
+///     lw_runtime::run_worker(version, |opts| {
+///         opts.task_queue = "my-task-queue".into();
+///         opts.register_activities(MyActivities);
+///         Ok(())
+///     });
+/// }
+/// ```
+pub fn run_worker<F>(version: WorkerDeploymentVersion, configure: F)
+where
+    F: FnOnce(&mut Options) -> Result<(), BoxError>,
+{
+    crate::init_logging();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => fatal(&Error::Runtime(format!("cannot start tokio: {e}"))),
+    };
+    if let Err(e) = runtime.block_on(try_run_worker(version, configure)) {
+        runtime.block_on(report_init_error(&e));
+        fatal(&e);
+    }
+}
+
+fn fatal(e: &Error) -> ! {
+    eprintln!("lambdaworker: fatal: {e}");
+    std::process::exit(1)
+}
+
+/// Posts an init error to `/runtime/init/error` so Lambda shows the reason.
+async fn report_init_error(e: &Error) {
+    if matches!(e, Error::NotInLambda(_) | Error::Lambda(_)) {
+        return;
+    }
+    let Ok(api) = std::env::var("AWS_LAMBDA_RUNTIME_API") else {
+        return;
+    };
+    let body = serde_json::json!({ "errorType": e.kind(), "errorMessage": e.to_string() });
+    let request = http::Request::post("/2018-06-01/runtime/init/error")
+        .header("lambda-runtime-function-error-type", format!("Runtime.{}", e.kind()))
+        .body(lambda_runtime_api_client::body::Body::from(body.to_string()));
+    let Ok(request) = request else { return };
+    let client = lambda_runtime_api_client::Client::builder()
+        .with_endpoint(format!("http://{api}").parse().unwrap_or_default())
+        .build();
+    if let Ok(client) = client {
+        let _ = tokio::time::timeout(std::time::Duration::from_secs(2), client.call(request)).await;
+    }
+}

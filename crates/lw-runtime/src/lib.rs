@@ -1,0 +1,36 @@
+#![warn(missing_docs)]
+//! The invocation lifecycle engine of a Temporal Lambda worker.
+//!
+//! [`Engine::invoke`] runs one invocation, every step bounded by its deadline:
+//!
+//! 1. **deadline check**: work time = remaining − shutdown buffer; ≤ 1 s is an error and no
+//!    worker is created, < 5 s logs one warning;
+//! 2. **connect** a fresh client, identity `<requestId>@<functionArn>`, bounded by the work
+//!    window;
+//! 3. **start** a fresh worker with the registrations replayed, versioning on;
+//! 4. **poll** until deadline − buffer;
+//! 5. **drain**, bounded by the stop timeout, then forced (the run future is dropped) so the
+//!    invocation never outlives its deadline;
+//! 6. **shutdown hooks** in registration order, each told its budget, also after a failed
+//!    connect, start or run;
+//! 7. **close**: the worker is unregistered from the client (which frees its socket) and both
+//!    are dropped.
+//!
+//! The engine takes an [`Invocation`] from any source; only [`lambda`] depends on
+//! `lambda_runtime`, so custom runtimes can drive [`Engine`] themselves. The SDK calls sit
+//! behind [`Backend`], so the lifecycle can be tested with fakes under a paused clock.
+//!
+//! Most users call [`run_worker`] (re-exported by the `lambdaworker` crate).
+
+mod backend;
+mod engine;
+mod error;
+pub mod lambda;
+mod logging;
+
+pub use backend::{Backend, TemporalBackend, WorkerRunner};
+pub use engine::{Engine, Invocation, InvocationReport, RunEnd, timing};
+pub use error::Error;
+pub use lambda::{prepare, run_worker, try_run_worker};
+pub use logging::init_logging;
+pub use lw_options::{BoxError, Options, ValidatedOptions};
