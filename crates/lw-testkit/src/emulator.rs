@@ -1,0 +1,566 @@
+//! The Lambda Runtime API, served on 127.0.0.1 to one function process.
+
+use std::{
+    collections::{HashMap, VecDeque},
+    net::SocketAddr,
+    path::PathBuf,
+    process::Stdio,
+    sync::{Arc, Mutex},
+    time::{Duration, SystemTime, UNIX_EPOCH},
+};
+
+use axum::{
+    Router,
+    body::Bytes,
+    extract::{Path, State},
+    http::{HeaderMap, HeaderValue, StatusCode},
+    response::{IntoResponse, Response},
+    routing::{get, post},
+};
+use serde_json::Value;
+use tokio::{
+    process::Command,
+    sync::{Notify, mpsc, oneshot},
+    time::Instant,
+};
+
+use crate::TestkitError;
+
+/// How to run the function.
+#[derive(Debug, Clone)]
+pub struct FunctionSpec {
+    /// The `bootstrap` program.
+    pub program: PathBuf,
+    /// Function name (`AWS_LAMBDA_FUNCTION_NAME`).
+    pub name: String,
+    /// Function timeout: each invocation's deadline is this long after it is handed out.
+    pub timeout: Duration,
+    /// `AWS_LAMBDA_FUNCTION_MEMORY_SIZE`, MB.
+    pub memory_mb: u32,
+    /// Extra environment.
+    pub env: Vec<(String, String)>,
+    /// Working directory (and `LAMBDA_TASK_ROOT` unless set in `env`).
+    pub task_root: Option<PathBuf>,
+}
+
+impl FunctionSpec {
+    /// A spec with Lambda-like defaults: 60 s timeout, 256 MB.
+    pub fn new(program: impl Into<PathBuf>, name: &str) -> Self {
+        Self {
+            program: program.into(),
+            name: name.to_owned(),
+            timeout: Duration::from_secs(60),
+            memory_mb: 256,
+            env: Vec::new(),
+            task_root: None,
+        }
+    }
+
+    /// Sets the timeout.
+    pub fn timeout(mut self, t: Duration) -> Self {
+        self.timeout = t;
+        self
+    }
+
+    /// Adds an environment variable.
+    pub fn env(mut self, k: &str, v: impl Into<String>) -> Self {
+        self.env.push((k.to_owned(), v.into()));
+        self
+    }
+
+    /// The function's ARN.
+    pub fn arn(&self) -> String {
+        format!("arn:aws:lambda:us-east-1:000000000000:function:{}", self.name)
+    }
+}
+
+/// How an invocation ended.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Outcome {
+    /// `/response` was posted.
+    Response(Value),
+    /// `/error` was posted.
+    Error {
+        /// `errorType`.
+        error_type: String,
+        /// `errorMessage`.
+        message: String,
+    },
+    /// The deadline passed: the process was killed.
+    Timeout,
+    /// The process exited during init or the invocation.
+    Crashed {
+        /// Exit status text.
+        status: String,
+        /// The init error posted, if any.
+        init_error: Option<Value>,
+    },
+}
+
+/// What the emulator saw of one invocation.
+#[derive(Debug, Clone)]
+pub struct InvocationResult {
+    /// The request id.
+    pub request_id: String,
+    /// How it ended.
+    pub outcome: Outcome,
+    /// Whether a process had to be started for it.
+    pub cold: bool,
+    /// When it was queued.
+    pub queued_at: Instant,
+    /// When `/next` handed it out.
+    pub delivered_at: Option<Instant>,
+    /// When it ended (response, error, kill).
+    pub finished_at: Instant,
+    /// The deadline given to the function.
+    pub deadline: Option<Instant>,
+}
+
+impl InvocationResult {
+    /// The response body, if the function answered.
+    pub fn response(&self) -> Option<&Value> {
+        match &self.outcome {
+            Outcome::Response(v) => Some(v),
+            _ => None,
+        }
+    }
+
+    /// Time from hand-out to the end.
+    pub fn duration(&self) -> Option<Duration> {
+        self.delivered_at.map(|d| self.finished_at - d)
+    }
+}
+
+struct Pending {
+    request_id: String,
+    payload: Value,
+    queued_at: Instant,
+    cold: bool,
+    done: oneshot::Sender<InvocationResult>,
+}
+
+struct InFlight {
+    pending: Pending,
+    delivered_at: Instant,
+    deadline: Instant,
+}
+
+#[derive(Default)]
+struct FunctionState {
+    queue: VecDeque<Pending>,
+    in_flight: HashMap<String, InFlight>,
+    init_error: Option<Value>,
+    /// A process is alive (or being started).
+    alive: bool,
+    generation: u64,
+    kill: Option<mpsc::UnboundedSender<()>>,
+    pid: Option<u32>,
+    next_calls: Vec<Instant>,
+    spawned_at: Vec<Instant>,
+}
+
+struct Shared {
+    spec: FunctionSpec,
+    state: Mutex<FunctionState>,
+    wake: Notify,
+    addr: Mutex<Option<SocketAddr>>,
+    log_path: PathBuf,
+}
+
+/// A Lambda function process driven through our Runtime API emulator.
+pub struct LocalFunction {
+    shared: Arc<Shared>,
+    addr: SocketAddr,
+    _logs: tempfile::TempDir,
+    server: tokio::task::JoinHandle<()>,
+}
+
+impl Drop for LocalFunction {
+    fn drop(&mut self) {
+        if let Ok(mut s) = self.shared.state.lock()
+            && let Some(k) = s.kill.take()
+        {
+            let _ = k.send(());
+        }
+        self.server.abort();
+    }
+}
+
+impl LocalFunction {
+    /// Binds the Runtime API on a free loopback port. The process starts with the first
+    /// invocation (or [`LocalFunction::start_process`]).
+    pub async fn new(spec: FunctionSpec) -> Result<Self, TestkitError> {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+        let addr = listener.local_addr()?;
+        let logs = tempfile::tempdir()?;
+        let shared = Arc::new(Shared {
+            log_path: logs.path().join(format!("{}.log", spec.name)),
+            spec,
+            state: Mutex::new(FunctionState::default()),
+            wake: Notify::new(),
+            addr: Mutex::new(Some(addr)),
+        });
+        let app = Router::new()
+            .route("/2018-06-01/runtime/invocation/next", get(next))
+            .route("/2018-06-01/runtime/invocation/{id}/response", post(response))
+            .route("/2018-06-01/runtime/invocation/{id}/error", post(invocation_error))
+            .route("/2018-06-01/runtime/init/error", post(init_error))
+            .with_state(shared.clone());
+        let server = tokio::spawn(async move {
+            let _ = axum::serve(listener, app).await;
+        });
+        Ok(Self {
+            shared,
+            addr,
+            _logs: logs,
+            server,
+        })
+    }
+
+    /// `AWS_LAMBDA_RUNTIME_API` for this function.
+    pub fn runtime_api(&self) -> String {
+        self.addr.to_string()
+    }
+
+    /// The spec.
+    pub fn spec(&self) -> &FunctionSpec {
+        &self.shared.spec
+    }
+
+    /// Everything the process wrote to stdout and stderr so far.
+    pub fn logs(&self) -> String {
+        std::fs::read_to_string(&self.shared.log_path).unwrap_or_default()
+    }
+
+    /// When each process was started.
+    pub fn spawn_times(&self) -> Vec<Instant> {
+        self.lock().spawned_at.clone()
+    }
+
+    /// When each `/next` call arrived.
+    pub fn next_calls(&self) -> Vec<Instant> {
+        self.lock().next_calls.clone()
+    }
+
+    /// Whether a function process is alive.
+    pub fn is_alive(&self) -> bool {
+        self.lock().alive
+    }
+
+    /// The pid of the live process, if any.
+    pub fn pid(&self) -> Option<u32> {
+        let s = self.lock();
+        if s.alive { s.pid } else { None }
+    }
+
+    /// Open file descriptors of the live process (Linux `/proc`).
+    pub fn open_fds(&self) -> Option<usize> {
+        let pid = self.pid()?;
+        std::fs::read_dir(format!("/proc/{pid}/fd")).ok().map(Iterator::count)
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, FunctionState> {
+        self.shared.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Starts the process now if none is alive (a cold start).
+    pub fn start_process(&self) -> Result<(), TestkitError> {
+        spawn_if_needed(&self.shared)
+    }
+
+    /// Queues an invocation; the returned receiver yields its result.
+    pub fn invoke_async(
+        &self,
+        payload: Value,
+    ) -> Result<oneshot::Receiver<InvocationResult>, TestkitError> {
+        let (tx, rx) = oneshot::channel();
+        let cold = {
+            let s = self.lock();
+            !s.alive
+        };
+        {
+            let mut s = self.lock();
+            s.queue.push_back(Pending {
+                request_id: uuid::Uuid::new_v4().to_string(),
+                payload,
+                queued_at: Instant::now(),
+                cold,
+                done: tx,
+            });
+        }
+        self.shared.wake.notify_waiters();
+        spawn_if_needed(&self.shared)?;
+        Ok(rx)
+    }
+
+    /// Invokes and waits for the result (response, error, timeout or crash).
+    pub async fn invoke(&self, payload: Value) -> Result<InvocationResult, TestkitError> {
+        let rx = self.invoke_async(payload)?;
+        rx.await
+            .map_err(|_| TestkitError::Command("the emulator dropped the invocation".into()))
+    }
+
+    /// Kills the process (SIGKILL), as a crash would.
+    pub fn kill(&self) {
+        if let Some(k) = self.lock().kill.take() {
+            let _ = k.send(());
+        }
+    }
+}
+
+fn spawn_if_needed(shared: &Arc<Shared>) -> Result<(), TestkitError> {
+    let mut s = shared.state.lock().unwrap_or_else(|e| e.into_inner());
+    if s.alive {
+        return Ok(());
+    }
+    let spec = &shared.spec;
+    let addr = shared
+        .addr
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .ok_or_else(|| TestkitError::Command("emulator not bound".into()))?;
+    let log = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(&shared.log_path)?;
+    let mut cmd = Command::new(&spec.program);
+    cmd.env("AWS_LAMBDA_RUNTIME_API", addr.to_string())
+        .env("AWS_LAMBDA_FUNCTION_NAME", &spec.name)
+        .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", spec.memory_mb.to_string())
+        .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
+        .env("AWS_LAMBDA_LOG_STREAM_NAME", format!("local/{}", s.generation))
+        .env("AWS_LAMBDA_LOG_GROUP_NAME", format!("/aws/lambda/{}", spec.name))
+        .env("AWS_REGION", "us-east-1")
+        .env("AWS_DEFAULT_REGION", "us-east-1")
+        .env("AWS_LAMBDA_INITIALIZATION_TYPE", "on-demand")
+        .stdin(Stdio::null())
+        .stdout(log.try_clone()?)
+        .stderr(log)
+        .kill_on_drop(true);
+    if let Some(root) = &spec.task_root {
+        cmd.current_dir(root).env("LAMBDA_TASK_ROOT", root);
+    }
+    for (k, v) in &spec.env {
+        cmd.env(k, v);
+    }
+    let mut child = cmd.spawn().map_err(|e| {
+        TestkitError::Command(format!("cannot start {}: {e}", spec.program.display()))
+    })?;
+    let (kill_tx, mut kill_rx) = mpsc::unbounded_channel::<()>();
+    s.alive = true;
+    s.generation += 1;
+    s.kill = Some(kill_tx);
+    s.pid = child.id();
+    s.init_error = None;
+    s.spawned_at.push(Instant::now());
+    let generation = s.generation;
+    drop(s);
+    let shared = shared.clone();
+    tokio::spawn(async move {
+        let status = tokio::select! {
+            st = child.wait() => st.map(|s| s.to_string()).unwrap_or_else(|e| e.to_string()),
+            _ = kill_rx.recv() => {
+                let _ = child.kill().await;
+                "killed".to_owned()
+            }
+        };
+        on_exit(&shared, generation, status);
+    });
+    Ok(())
+}
+
+/// The process ended: fail what it held, and restart it for queued work.
+fn on_exit(shared: &Arc<Shared>, generation: u64, status: String) {
+    let mut s = shared.state.lock().unwrap_or_else(|e| e.into_inner());
+    if s.generation != generation {
+        return;
+    }
+    s.alive = false;
+    s.kill = None;
+    let init_error = s.init_error.take();
+    let now = Instant::now();
+    for (_, f) in s.in_flight.drain() {
+        let outcome = if now >= f.deadline {
+            Outcome::Timeout
+        } else {
+            Outcome::Crashed {
+                status: status.clone(),
+                init_error: init_error.clone(),
+            }
+        };
+        finish(f, outcome, now);
+    }
+    // A process that died before taking queued work (init failure) fails one of them, as
+    // Lambda fails the invocation that triggered the init.
+    if init_error.is_some()
+        && let Some(p) = s.queue.pop_front()
+    {
+        let r = InvocationResult {
+            request_id: p.request_id,
+            outcome: Outcome::Crashed {
+                status: status.clone(),
+                init_error,
+            },
+            cold: p.cold,
+            queued_at: p.queued_at,
+            delivered_at: None,
+            finished_at: now,
+            deadline: None,
+        };
+        let _ = p.done.send(r);
+    } else if !s.queue.is_empty()
+        && let Some(p) = s.queue.pop_front()
+    {
+        // Died without an init error and without taking the invocation: report it.
+        let r = InvocationResult {
+            request_id: p.request_id,
+            outcome: Outcome::Crashed {
+                status,
+                init_error: None,
+            },
+            cold: p.cold,
+            queued_at: p.queued_at,
+            delivered_at: None,
+            finished_at: now,
+            deadline: None,
+        };
+        let _ = p.done.send(r);
+    }
+    let more = !s.queue.is_empty();
+    drop(s);
+    if more {
+        let _ = spawn_if_needed(shared);
+    }
+}
+
+fn finish(f: InFlight, outcome: Outcome, now: Instant) {
+    let r = InvocationResult {
+        request_id: f.pending.request_id,
+        outcome,
+        cold: f.pending.cold,
+        queued_at: f.pending.queued_at,
+        delivered_at: Some(f.delivered_at),
+        finished_at: now,
+        deadline: Some(f.deadline),
+    };
+    let _ = f.pending.done.send(r);
+}
+
+async fn next(State(shared): State<Arc<Shared>>) -> Response {
+    loop {
+        let notified = shared.wake.notified();
+        tokio::pin!(notified);
+        notified.as_mut().enable();
+        {
+            let mut s = shared.state.lock().unwrap_or_else(|e| e.into_inner());
+            s.next_calls.push(Instant::now());
+            if let Some(p) = s.queue.pop_front() {
+                let now = Instant::now();
+                let deadline = now + shared.spec.timeout;
+                let deadline_ms = (SystemTime::now() + shared.spec.timeout)
+                    .duration_since(UNIX_EPOCH)
+                    .unwrap_or_default()
+                    .as_millis();
+                let mut headers = HeaderMap::new();
+                let h = |v: String| HeaderValue::from_str(&v).unwrap_or(HeaderValue::from_static(""));
+                headers.insert("lambda-runtime-aws-request-id", h(p.request_id.clone()));
+                headers.insert("lambda-runtime-deadline-ms", h(deadline_ms.to_string()));
+                headers.insert("lambda-runtime-invoked-function-arn", h(shared.spec.arn()));
+                headers.insert(
+                    "lambda-runtime-trace-id",
+                    h(format!(
+                        "Root=1-{:08x}-{};Parent={};Sampled=1",
+                        SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default().as_secs(),
+                        &uuid::Uuid::new_v4().simple().to_string()[..24],
+                        &uuid::Uuid::new_v4().simple().to_string()[..16],
+                    )),
+                );
+                headers.insert("content-type", HeaderValue::from_static("application/json"));
+                let body = p.payload.to_string();
+                let id = p.request_id.clone();
+                s.in_flight.insert(
+                    id.clone(),
+                    InFlight {
+                        pending: p,
+                        delivered_at: now,
+                        deadline,
+                    },
+                );
+                let generation = s.generation;
+                drop(s);
+                // Lambda kills a function that passes its deadline.
+                let watchdog = shared.clone();
+                tokio::spawn(async move {
+                    tokio::time::sleep_until(deadline).await;
+                    let mut s = watchdog.state.lock().unwrap_or_else(|e| e.into_inner());
+                    if s.generation == generation
+                        && let Some(f) = s.in_flight.remove(&id)
+                    {
+                        if let Some(k) = s.kill.take() {
+                            let _ = k.send(());
+                        }
+                        finish(f, Outcome::Timeout, Instant::now());
+                    }
+                });
+                return (StatusCode::OK, headers, body).into_response();
+            }
+        }
+        notified.await;
+    }
+}
+
+fn take_in_flight(shared: &Shared, id: &str) -> Option<InFlight> {
+    shared
+        .state
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .in_flight
+        .remove(id)
+}
+
+async fn response(
+    State(shared): State<Arc<Shared>>,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> StatusCode {
+    let now = Instant::now();
+    match take_in_flight(&shared, &id) {
+        Some(f) => {
+            let v = serde_json::from_slice(&body)
+                .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&body).into_owned()));
+            finish(f, Outcome::Response(v), now);
+            StatusCode::ACCEPTED
+        }
+        None => StatusCode::NOT_FOUND,
+    }
+}
+
+async fn invocation_error(
+    State(shared): State<Arc<Shared>>,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> StatusCode {
+    let now = Instant::now();
+    match take_in_flight(&shared, &id) {
+        Some(f) => {
+            let v: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+            let outcome = Outcome::Error {
+                error_type: v["errorType"].as_str().unwrap_or_default().to_owned(),
+                message: v["errorMessage"].as_str().unwrap_or_default().to_owned(),
+            };
+            finish(f, outcome, now);
+            StatusCode::ACCEPTED
+        }
+        None => StatusCode::NOT_FOUND,
+    }
+}
+
+async fn init_error(State(shared): State<Arc<Shared>>, body: Bytes) -> StatusCode {
+    let v: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+    shared
+        .state
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .init_error = Some(v);
+    StatusCode::ACCEPTED
+}
