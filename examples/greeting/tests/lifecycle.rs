@@ -1,0 +1,215 @@
+//! The greeting example built as a real Lambda function, driven through the Runtime API
+//! emulator against the Temporal dev server.
+
+use std::time::Duration;
+
+use lw_testkit::{DevServer, FunctionSpec, InvocationResult, LocalFunction, Outcome, unique};
+use serde_json::{Value, json};
+
+const BUILD: &str = "b1";
+
+struct Fixture {
+    server: &'static DevServer,
+    task_queue: String,
+    deployment: String,
+    function: LocalFunction,
+}
+
+async fn fixture(timeout: Duration, env: &[(&str, &str)]) -> Fixture {
+    let server = DevServer::shared().expect("dev server");
+    let task_queue = unique("tq");
+    let deployment = unique("dep");
+    server
+        .set_current_version(&deployment, BUILD)
+        .expect("set current version");
+    let mut spec = FunctionSpec::new(env!("CARGO_BIN_EXE_greeting"), "greeting")
+        .timeout(timeout)
+        .env("TEMPORAL_ADDRESS", server.address.clone())
+        .env("TEMPORAL_TASK_QUEUE", task_queue.clone())
+        .env("LW_DEPLOYMENT_NAME", deployment.clone())
+        .env("LW_BUILD_ID", BUILD)
+        .env("TEMPORAL_CONFIG_FILE", "");
+    for (k, v) in env {
+        spec = spec.env(k, *v);
+    }
+    let function = LocalFunction::new(spec).await.expect("emulator");
+    Fixture {
+        server,
+        task_queue,
+        deployment,
+        function,
+    }
+}
+
+impl Fixture {
+    fn start(&self, name: &str) -> String {
+        let id = unique("wf");
+        self.server
+            .start_workflow(&self.task_queue, "Greeting", &id, &json!(name))
+            .expect("start workflow");
+        id
+    }
+
+    async fn invoke(&self) -> InvocationResult {
+        let r = self.function.invoke(json!({})).await.expect("invoke");
+        assert!(
+            r.finished_at <= r.deadline.expect("delivered"),
+            "answered after the deadline: {r:?}"
+        );
+        r
+    }
+
+    fn events(&self, id: &str, kind: &str) -> Vec<Value> {
+        self.server
+            .history(id)
+            .expect("history")
+            .into_iter()
+            .filter(|e| e["eventType"].as_str() == Some(kind))
+            .collect()
+    }
+
+    fn logs(&self) -> String {
+        self.function.logs()
+    }
+}
+
+fn report(r: &InvocationResult) -> &Value {
+    r.response()
+        .unwrap_or_else(|| panic!("expected a response, got {:?}", r.outcome))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_workflow_started_before_the_invocation_completes_during_it() {
+    let f = fixture(Duration::from_secs(10), &[]).await;
+    let id = f.start("World");
+    let r = f.invoke().await;
+    let rep = report(&r);
+    // Nothing polls after the invocation, so it completed during it.
+    assert_eq!(f.server.result(&id).unwrap(), Some(json!("Hello, World!")), "{}", f.logs());
+    let identity = format!("{}@{}", r.request_id, f.function.spec().arn());
+    assert_eq!(rep["identity"], json!(identity));
+    let started = f.events(&id, "EVENT_TYPE_WORKFLOW_TASK_STARTED");
+    assert!(started.iter().all(|e| e["workflowTaskStartedEventAttributes"]["identity"] == json!(identity)));
+    let act = f.events(&id, "EVENT_TYPE_ACTIVITY_TASK_STARTED");
+    assert_eq!(act[0]["activityTaskStartedEventAttributes"]["identity"], json!(identity));
+    let done = f.events(&id, "EVENT_TYPE_WORKFLOW_TASK_COMPLETED");
+    let attrs = &done.last().unwrap()["workflowTaskCompletedEventAttributes"];
+    assert_eq!(attrs["deploymentVersion"]["deploymentName"], json!(f.deployment));
+    assert_eq!(attrs["deploymentVersion"]["buildId"], json!(BUILD));
+    assert_eq!(attrs["versioningBehavior"], json!("VERSIONING_BEHAVIOR_AUTO_UPGRADE"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pinned_workflows_are_recorded_as_pinned() {
+    let f = fixture(Duration::from_secs(10), &[("LW_GREETING_BEHAVIOR", "pinned")]).await;
+    let id = f.start("Pin");
+    let _ = report(&f.invoke().await).clone();
+    assert_eq!(f.server.result(&id).unwrap(), Some(json!("Hello, Pin!")));
+    let done = f.events(&id, "EVENT_TYPE_WORKFLOW_TASK_COMPLETED");
+    let attrs = &done.last().unwrap()["workflowTaskCompletedEventAttributes"];
+    assert_eq!(attrs["versioningBehavior"], json!("VERSIONING_BEHAVIOR_PINNED"));
+    assert_eq!(attrs["deploymentVersion"]["deploymentName"], json!(f.deployment));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_response_comes_at_deadline_minus_buffer() {
+    let f = fixture(Duration::from_secs(10), &[]).await;
+    let r = f.invoke().await;
+    let rep = report(&r);
+    assert_eq!(rep["run_end"], json!("drained"));
+    let target = r.deadline.unwrap() - Duration::from_secs(7);
+    let off = if r.finished_at > target {
+        r.finished_at - target
+    } else {
+        target - r.finished_at
+    };
+    assert!(off <= Duration::from_millis(300), "response {off:?} away from deadline - buffer");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn each_invocation_connects_afresh_and_leaks_no_descriptors() {
+    // 8.5 s timeout - 7 s buffer: 1.5 s of polling per invocation.
+    let f = fixture(Duration::from_millis(8500), &[]).await;
+    let mut fds = Vec::new();
+    for i in 0..20 {
+        let id = (i < 3).then(|| f.start(&format!("n{i}")));
+        let r = f.invoke().await;
+        let rep = report(&r).clone();
+        assert!(!r.cold || i == 0, "invocation {i} was a cold start");
+        if let Some(id) = id {
+            assert_eq!(f.server.result(&id).unwrap(), Some(json!(format!("Hello, n{i}!"))));
+            let ident = &f.events(&id, "EVENT_TYPE_WORKFLOW_TASK_STARTED")[0]
+                ["workflowTaskStartedEventAttributes"]["identity"];
+            assert_eq!(ident, &rep["identity"], "invocation {i} used a new client");
+        }
+        fds.push(f.function.open_fds().expect("process alive"));
+    }
+    let (early, late) = (fds[2], fds[19]);
+    assert!(late <= early + 2, "fds grew from {early} to {late}: {fds:?}");
+    assert_eq!(f.logs().matches("Initializing worker").count(), 20);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn too_little_work_time_is_an_invocation_error_with_the_numbers() {
+    let f = fixture(Duration::from_secs(8), &[]).await;
+    let r = f.invoke().await;
+    let Outcome::Error { error_type, message } = &r.outcome else {
+        panic!("expected an error, got {:?}", r.outcome)
+    };
+    assert_eq!(error_type, "NotEnoughTime");
+    assert!(message.contains("buffer of 7s") && message.contains("left before the deadline"), "{message}");
+    assert!(!f.logs().contains("Initializing worker"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unreachable_server_is_an_error_before_the_deadline() {
+    let port = lw_testkit::free_port().unwrap();
+    let addr = format!("127.0.0.1:{port}");
+    let f = fixture(Duration::from_secs(10), &[("TEMPORAL_ADDRESS", &addr)]).await;
+    let r = f.invoke().await;
+    let Outcome::Error { error_type, message } = &r.outcome else {
+        panic!("expected an error, got {:?}", r.outcome)
+    };
+    assert!(error_type == "Connect" || error_type == "ConnectTimeout", "{error_type}");
+    assert!(message.starts_with(&format!("dialing http://{addr}")), "{message}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_activity_ignoring_cancellation_cannot_hold_the_invocation() {
+    // 12 s timeout: 5 s of polling, then a forced drain after the 5 s stop timeout + 1 s.
+    let f = fixture(Duration::from_secs(12), &[]).await;
+    let id = f.start("slow:30000:Tortoise");
+    let r = f.invoke().await;
+    assert_eq!(report(&r)["run_end"], json!("forced"), "{}", f.logs());
+    assert_eq!(f.server.result(&id).unwrap(), None);
+    // The abandoned attempt times out (start-to-close 10 s) and is retried on a later
+    // invocation, where it completes.
+    let until = tokio::time::Instant::now() + Duration::from_secs(60);
+    let result = loop {
+        report(&f.invoke().await);
+        if let Some(v) = f.server.result(&id).unwrap() {
+            break v;
+        }
+        assert!(tokio::time::Instant::now() < until, "workflow never completed");
+    };
+    assert_eq!(result, json!("Hello, Tortoise!"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_fatal_init_error_exits_with_one_clear_line() {
+    let f = fixture(
+        Duration::from_secs(10),
+        &[("TEMPORAL_CONFIG_FILE", "/nonexistent/temporal.toml")],
+    )
+    .await;
+    let r = f.function.invoke(json!({})).await.unwrap();
+    let Outcome::Crashed { status, init_error } = &r.outcome else {
+        panic!("expected a crash, got {:?}", r.outcome)
+    };
+    assert!(status.contains("exit status: 1"), "{status}");
+    let init_error = init_error.as_ref().expect("init error posted");
+    assert_eq!(init_error["errorType"], json!("Config"));
+    let line: Vec<_> = f.logs().lines().filter(|l| l.starts_with("lambdaworker: fatal")).map(str::to_owned).collect();
+    assert_eq!(line.len(), 1, "{}", f.logs());
+    assert!(line[0].contains("/nonexistent/temporal.toml"), "{}", line[0]);
+}
