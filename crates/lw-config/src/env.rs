@@ -18,8 +18,14 @@ const STRING_VARS: &[(&str, &str)] = &[
     ("TEMPORAL_TLS_CLIENT_CERT_DATA", "tls.client_cert_data"),
     ("TEMPORAL_TLS_CLIENT_KEY_PATH", "tls.client_key_path"),
     ("TEMPORAL_TLS_CLIENT_KEY_DATA", "tls.client_key_data"),
-    ("TEMPORAL_TLS_SERVER_CA_CERT_PATH", "tls.server_ca_cert_path"),
-    ("TEMPORAL_TLS_SERVER_CA_CERT_DATA", "tls.server_ca_cert_data"),
+    (
+        "TEMPORAL_TLS_SERVER_CA_CERT_PATH",
+        "tls.server_ca_cert_path",
+    ),
+    (
+        "TEMPORAL_TLS_SERVER_CA_CERT_DATA",
+        "tls.server_ca_cert_data",
+    ),
     ("TEMPORAL_TLS_SERVER_NAME", "tls.server_name"),
     ("TEMPORAL_CODEC_ENDPOINT", "codec.endpoint"),
     ("TEMPORAL_CODEC_AUTH", "codec.auth"),
@@ -41,7 +47,11 @@ impl EnvProvider {
         }
         if let Some(v) = env.get("TEMPORAL_TLS").filter(|v| !v.is_empty()) {
             // TEMPORAL_TLS=true turns TLS on; false turns it off, even with an API key.
-            insert(&mut dict, "tls.disabled", Value::from(!parse_bool("TEMPORAL_TLS", v)?));
+            insert(
+                &mut dict,
+                "tls.disabled",
+                Value::from(!parse_bool("TEMPORAL_TLS", v)?),
+            );
         }
         if let Some(v) = env
             .get("TEMPORAL_TLS_DISABLE_HOST_VERIFICATION")

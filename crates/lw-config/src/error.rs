@@ -94,7 +94,9 @@ pub(crate) fn origin_of(figment: &Figment, key: &str) -> String {
             let shown = md.interpolate(&figment::Profile::Default, &keys);
             match &md.source {
                 Some(src) => format!("{src}: key `{shown}`"),
-                None if md.name == "environment variable" => format!("environment variable {shown}"),
+                None if md.name == "environment variable" => {
+                    format!("environment variable {shown}")
+                }
                 None => format!("`{key}`"),
             }
         }

@@ -155,9 +155,8 @@ impl ClientConfig {
         let mut figment = Figment::from(Serialized::defaults(RawProfile::default()));
         if let Some(path) = &config_file {
             let name = profile.as_deref().unwrap_or(DEFAULT_PROFILE);
-            match file::FileProfile::read(path, name, profile.is_some())? {
-                Some(provider) => figment = figment.merge(provider),
-                None => {}
+            if let Some(provider) = file::FileProfile::read(path, name, profile.is_some())? {
+                figment = figment.merge(provider);
             }
         } else if let Some(name) = &profile
             && name != DEFAULT_PROFILE
@@ -169,7 +168,9 @@ impl ClientConfig {
             });
         }
         figment = figment.merge(env::EnvProvider::new(env)?);
-        let raw: RawProfile = figment.extract().map_err(|e| ConfigError::from_figment(&e))?;
+        let raw: RawProfile = figment
+            .extract()
+            .map_err(|e| ConfigError::from_figment(&e))?;
         let base_dir = config_file
             .as_deref()
             .and_then(Path::parent)
@@ -212,7 +213,10 @@ impl ClientConfig {
                        data_key: &str,
                        data: Option<String>|
              -> Result<Option<PemSource>, ConfigError> {
-                match (path.filter(|p| !p.is_empty()), data.filter(|d| !d.is_empty())) {
+                match (
+                    path.filter(|p| !p.is_empty()),
+                    data.filter(|d| !d.is_empty()),
+                ) {
                     (Some(_), Some(_)) => Err(ConfigError::Conflict {
                         first: origin(path_key),
                         second: origin(data_key),
@@ -265,7 +269,10 @@ impl ClientConfig {
                 let (have, missing) = if cfg.client_cert.is_some() {
                     ("tls.client_cert_path", "client_key_path or client_key_data")
                 } else {
-                    ("tls.client_key_path", "client_cert_path or client_cert_data")
+                    (
+                        "tls.client_key_path",
+                        "client_cert_path or client_cert_data",
+                    )
                 };
                 return Err(ConfigError::Invalid {
                     origin: origin(have),
@@ -346,7 +353,10 @@ impl ClientConfig {
             .maybe_tls_options(tls_options)
             .maybe_headers((!headers.is_empty()).then_some(headers))
             .build();
-        Ok((connection, ClientOptions::new(self.namespace.clone()).build()))
+        Ok((
+            connection,
+            ClientOptions::new(self.namespace.clone()).build(),
+        ))
     }
 }
 

@@ -25,8 +25,16 @@ fn defaults_without_file_or_env() {
 fn file_order_prefers_config_file_var_then_task_root() {
     let a = tempfile::tempdir().unwrap();
     let b = tempfile::tempdir().unwrap();
-    let explicit = write(a.path(), "x.toml", "[profile.default]\nnamespace = \"from-var\"\n");
-    write(b.path(), CONFIG_FILE_NAME, "[profile.default]\nnamespace = \"from-root\"\n");
+    let explicit = write(
+        a.path(),
+        "x.toml",
+        "[profile.default]\nnamespace = \"from-var\"\n",
+    );
+    write(
+        b.path(),
+        CONFIG_FILE_NAME,
+        "[profile.default]\nnamespace = \"from-root\"\n",
+    );
     let root = b.path().to_str().unwrap();
     let c = ClientConfig::load_from(&env(&[
         ("TEMPORAL_CONFIG_FILE", explicit.to_str().unwrap()),
@@ -36,7 +44,10 @@ fn file_order_prefers_config_file_var_then_task_root() {
     assert_eq!(c.namespace, "from-var");
     let c = ClientConfig::load_from(&env(&[("LAMBDA_TASK_ROOT", root)])).unwrap();
     assert_eq!(c.namespace, "from-root");
-    assert_eq!(c.config_file.as_deref(), Some(b.path().join(CONFIG_FILE_NAME).as_path()));
+    assert_eq!(
+        c.config_file.as_deref(),
+        Some(b.path().join(CONFIG_FILE_NAME).as_path())
+    );
 }
 
 #[test]
@@ -91,19 +102,30 @@ fn relative_cert_paths_resolve_against_the_file_folder() {
         CONFIG_FILE_NAME,
         "[profile.default]\naddress = \"a:7233\"\n[profile.default.tls]\nclient_cert_path = \"client.pem\"\nclient_key_path = \"client.key\"\n",
     );
-    let c = ClientConfig::load_from(&env(&[("LAMBDA_TASK_ROOT", d.path().to_str().unwrap())]))
-        .unwrap();
+    let c =
+        ClientConfig::load_from(&env(&[("LAMBDA_TASK_ROOT", d.path().to_str().unwrap())])).unwrap();
     let tls = c.tls.clone().unwrap();
-    assert_eq!(tls.client_cert, Some(PemSource::Path(d.path().join("client.pem"))));
+    assert_eq!(
+        tls.client_cert,
+        Some(PemSource::Path(d.path().join("client.pem")))
+    );
     let (conn, _) = c.to_options().unwrap();
     let client = conn.tls_options.unwrap().client_tls_options.unwrap();
-    assert!(client.client_private_key.starts_with(b"-----BEGIN PRIVATE KEY"));
+    assert!(
+        client
+            .client_private_key
+            .starts_with(b"-----BEGIN PRIVATE KEY")
+    );
 }
 
 #[test]
 fn grpc_meta_from_file_and_env() {
     let d = tempfile::tempdir().unwrap();
-    let f = write(d.path(), "t.toml", "[profile.default.grpc_meta]\nx-file = \"1\"\n");
+    let f = write(
+        d.path(),
+        "t.toml",
+        "[profile.default.grpc_meta]\nx-file = \"1\"\n",
+    );
     let c = ClientConfig::load_from(&env(&[
         ("TEMPORAL_CONFIG_FILE", f.to_str().unwrap()),
         ("TEMPORAL_GRPC_META_X_ENV", "2"),
@@ -122,15 +144,25 @@ fn errors_name_their_source() {
     assert!(matches!(e, ConfigError::Toml { line: Some(2), .. }), "{e}");
     assert!(e.to_string().contains("bad.toml"), "{e}");
 
-    let typed = write(d.path(), "typed.toml", "[profile.default.tls]\ndisabled = \"yes\"\n");
+    let typed = write(
+        d.path(),
+        "typed.toml",
+        "[profile.default.tls]\ndisabled = \"yes\"\n",
+    );
     let e = ClientConfig::load_from(&env(&[("TEMPORAL_CONFIG_FILE", typed.to_str().unwrap())]))
         .unwrap_err();
     assert!(matches!(e, ConfigError::Invalid { .. }), "{e}");
-    assert!(e.to_string().contains("profile.default.tls.disabled"), "{e}");
+    assert!(
+        e.to_string().contains("profile.default.tls.disabled"),
+        "{e}"
+    );
     assert!(e.to_string().contains("typed.toml"), "{e}");
 
     let e = ClientConfig::load_from(&env(&[("TEMPORAL_ADDRESS", "localhost")])).unwrap_err();
-    assert!(e.to_string().contains("TEMPORAL_ADDRESS") && e.to_string().contains("port"), "{e}");
+    assert!(
+        e.to_string().contains("TEMPORAL_ADDRESS") && e.to_string().contains("port"),
+        "{e}"
+    );
 
     let e = ClientConfig::load_from(&env(&[("TEMPORAL_TLS", "maybe")])).unwrap_err();
     assert!(e.to_string().contains("TEMPORAL_TLS"), "{e}");
@@ -153,12 +185,22 @@ fn errors_name_their_source() {
     ]))
     .unwrap_err();
     assert!(matches!(e, ConfigError::Unsupported { .. }), "{e}");
-    assert!(e.to_string().contains("TEMPORAL_TLS_DISABLE_HOST_VERIFICATION"), "{e}");
+    assert!(
+        e.to_string()
+            .contains("TEMPORAL_TLS_DISABLE_HOST_VERIFICATION"),
+        "{e}"
+    );
 
     let e = ClientConfig::load_from(&env(&[
         ("TEMPORAL_TLS_CLIENT_CERT_DATA", "not pem"),
-        ("TEMPORAL_TLS_CLIENT_KEY_DATA", "-----BEGIN PRIVATE KEY-----"),
+        (
+            "TEMPORAL_TLS_CLIENT_KEY_DATA",
+            "-----BEGIN PRIVATE KEY-----",
+        ),
     ]))
     .unwrap_err();
-    assert!(e.to_string().contains("TEMPORAL_TLS_CLIENT_CERT_DATA"), "{e}");
+    assert!(
+        e.to_string().contains("TEMPORAL_TLS_CLIENT_CERT_DATA"),
+        "{e}"
+    );
 }

@@ -22,7 +22,9 @@ pub enum OptionsError {
     )]
     MissingTaskQueue,
     /// Nothing was registered.
-    #[error("nothing registered: register at least one workflow or activity in the configure callback")]
+    #[error(
+        "nothing registered: register at least one workflow or activity in the configure callback"
+    )]
     NothingRegistered,
     /// A workflow has no versioning behaviour.
     #[error(

@@ -55,6 +55,7 @@ mod hooks;
 use std::{sync::Arc, time::Duration};
 
 use temporalio_client::{ClientOptions, ConnectionOptions};
+use temporalio_common::{ActivityDefinition, WorkflowDefinition, worker::WorkerDeploymentOptions};
 use temporalio_sdk::{
     WorkerOptions,
     activities::{ActivityImplementer, ExecutableActivity},
@@ -62,10 +63,6 @@ use temporalio_sdk::{
         PollerBehavior,
         worker_tuner::{FixedSizeSlotSupplier, TunerHolder, WorkerTuner},
     },
-};
-use temporalio_common::{
-    ActivityDefinition, WorkflowDefinition,
-    worker::WorkerDeploymentOptions,
 };
 
 pub use error::OptionsError;
@@ -199,7 +196,10 @@ impl std::fmt::Debug for Options {
             .field("target", &self.connection_options.target.as_str())
             .field("namespace", &self.client_options.namespace)
             .field("worker", &self.worker)
-            .field("default_versioning_behavior", &self.default_versioning_behavior)
+            .field(
+                "default_versioning_behavior",
+                &self.default_versioning_behavior,
+            )
             .field("shutdown_deadline_buffer", &self.shutdown_deadline_buffer)
             .field("workflows", &self.workflows)
             .field("shutdown_hooks", &self.hooks.len())
@@ -271,7 +271,8 @@ impl Options {
         self.registry
             .register_workflow::<W>()
             .map_err(|e| OptionsError::Registration(e.to_string()))?;
-        self.workflows.push((W::name(), options.versioning_behavior));
+        self.workflows
+            .push((W::name(), options.versioning_behavior));
         Ok(self)
     }
 
@@ -363,8 +364,14 @@ impl Options {
         let w = &self.worker;
         for (field, value) in [
             ("max_concurrent_activities", w.max_concurrent_activities),
-            ("max_concurrent_workflow_tasks", w.max_concurrent_workflow_tasks),
-            ("max_concurrent_local_activities", w.max_concurrent_local_activities),
+            (
+                "max_concurrent_workflow_tasks",
+                w.max_concurrent_workflow_tasks,
+            ),
+            (
+                "max_concurrent_local_activities",
+                w.max_concurrent_local_activities,
+            ),
             ("max_concurrent_nexus_tasks", w.max_concurrent_nexus_tasks),
             ("activity_task_pollers", w.activity_task_pollers),
             ("nexus_task_pollers", w.nexus_task_pollers),
@@ -460,7 +467,13 @@ impl ValidatedOptions {
             return Some(id.clone());
         }
         invocation.map(|(request_id, arn)| {
-            let part = |s: &str| if s.is_empty() { "unknown".to_owned() } else { s.to_owned() };
+            let part = |s: &str| {
+                if s.is_empty() {
+                    "unknown".to_owned()
+                } else {
+                    s.to_owned()
+                }
+            };
             format!("{}@{}", part(request_id), part(arn))
         })
     }

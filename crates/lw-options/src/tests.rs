@@ -1,3 +1,4 @@
+#![allow(dead_code)] // the #[activities] macro generates constants only tests read
 use super::*;
 use temporalio_macros::{activities, workflow, workflow_methods};
 use temporalio_sdk::{
@@ -52,7 +53,9 @@ fn opts() -> Options {
 }
 
 fn slots(t: &WorkerTuner) -> [usize; 4] {
-    let WorkerTuner::TunerHolder(h) = t else { panic!("fixed tuner expected") };
+    let WorkerTuner::TunerHolder(h) = t else {
+        panic!("fixed tuner expected")
+    };
     let n = |s: &SlotSupplier| match s {
         SlotSupplier::FixedSize(f) => f.num_slots,
         _ => panic!("fixed"),
@@ -76,9 +79,18 @@ fn lambda_defaults_are_applied() {
     let v = o.validate().unwrap();
     let wo = v.worker_options(Some("rid@arn"));
     assert_eq!(slots(&wo.tuner), [10, 2, 2, 5]);
-    assert_eq!(wo.workflow_task_poller_behavior, Some(PollerBehavior::SimpleMaximum(2)));
-    assert_eq!(wo.activity_task_poller_behavior, Some(PollerBehavior::SimpleMaximum(1)));
-    assert_eq!(wo.nexus_task_poller_behavior, Some(PollerBehavior::SimpleMaximum(1)));
+    assert_eq!(
+        wo.workflow_task_poller_behavior,
+        Some(PollerBehavior::SimpleMaximum(2))
+    );
+    assert_eq!(
+        wo.activity_task_poller_behavior,
+        Some(PollerBehavior::SimpleMaximum(1))
+    );
+    assert_eq!(
+        wo.nexus_task_poller_behavior,
+        Some(PollerBehavior::SimpleMaximum(1))
+    );
     assert_eq!(wo.max_cached_workflows, 100);
     assert_eq!(wo.graceful_shutdown_period, Some(Duration::from_secs(5)));
     assert_eq!(wo.max_eager_activity_reservations_per_workflow_task, 0);
@@ -111,7 +123,10 @@ fn user_overrides_win_and_eager_stays_off() {
     let v = o.validate().unwrap();
     let wo = v.worker_options(None);
     assert_eq!(slots(&wo.tuner), [3, 7, 2, 5]);
-    assert_eq!(wo.activity_task_poller_behavior, Some(PollerBehavior::SimpleMaximum(4)));
+    assert_eq!(
+        wo.activity_task_poller_behavior,
+        Some(PollerBehavior::SimpleMaximum(4))
+    );
     assert_eq!(wo.task_queue, "custom");
     assert_eq!(v.client_options().namespace, "ns2");
     assert_eq!(wo.max_eager_activity_reservations_per_workflow_task, 0);
@@ -124,18 +139,27 @@ fn buffer_follows_stop_timeout_unless_set() {
     let mut o = opts();
     o.register_activities(Acts);
     o.worker.stop_timeout = Duration::from_secs(10);
-    assert_eq!(o.validate().unwrap().shutdown_deadline_buffer(), Duration::from_secs(12));
+    assert_eq!(
+        o.validate().unwrap().shutdown_deadline_buffer(),
+        Duration::from_secs(12)
+    );
 
     let mut o = opts();
     o.register_activities(Acts);
     o.worker.stop_timeout = Duration::from_secs(10);
     o.shutdown_deadline_buffer = Duration::from_secs(15);
-    assert_eq!(o.validate().unwrap().shutdown_deadline_buffer(), Duration::from_secs(15));
+    assert_eq!(
+        o.validate().unwrap().shutdown_deadline_buffer(),
+        Duration::from_secs(15)
+    );
 
     let mut o = opts();
     o.register_activities(Acts);
     o.shutdown_deadline_buffer = Duration::from_secs(3);
-    assert_eq!(o.validate().unwrap().shutdown_deadline_buffer(), Duration::from_secs(3));
+    assert_eq!(
+        o.validate().unwrap().shutdown_deadline_buffer(),
+        Duration::from_secs(3)
+    );
 }
 
 #[test]
@@ -143,8 +167,14 @@ fn identity_rules() {
     let mut o = opts();
     o.register_activities(Acts);
     let v = o.validate().unwrap();
-    assert_eq!(v.identity(Some(("r1", "arn:x"))).as_deref(), Some("r1@arn:x"));
-    assert_eq!(v.identity(Some(("", ""))).as_deref(), Some("unknown@unknown"));
+    assert_eq!(
+        v.identity(Some(("r1", "arn:x"))).as_deref(),
+        Some("r1@arn:x")
+    );
+    assert_eq!(
+        v.identity(Some(("", ""))).as_deref(),
+        Some("unknown@unknown")
+    );
     assert_eq!(v.identity(None), None);
     assert_eq!(v.connection_options(Some("r1@arn:x")).identity, "r1@arn:x");
 
@@ -168,7 +198,10 @@ fn versioning_is_checked() {
         VersioningBehavior::Unspecified,
     ))
     .unwrap();
-    assert!(matches!(o.validate(), Err(OptionsError::UnspecifiedBehavior { .. })));
+    assert!(matches!(
+        o.validate(),
+        Err(OptionsError::UnspecifiedBehavior { .. })
+    ));
 
     let mut o = opts();
     o.register_workflow_with_options::<Alpha>(RegisterOptions::versioning_behavior(
@@ -212,10 +245,19 @@ fn fatal_init_errors() {
     let mut o = opts();
     o.register_activities(Acts);
     o.worker.workflow_task_pollers = 1;
-    assert!(matches!(o.validate(), Err(OptionsError::InvalidLimit { field: "workflow_task_pollers", .. })));
+    assert!(matches!(
+        o.validate(),
+        Err(OptionsError::InvalidLimit {
+            field: "workflow_task_pollers",
+            ..
+        })
+    ));
 
     let mut o = opts();
     o.default_versioning_behavior = Some(VersioningBehavior::Pinned);
     o.register_workflow::<Alpha>().unwrap();
-    assert!(matches!(o.register_workflow::<Alpha>(), Err(OptionsError::Registration(_))));
+    assert!(matches!(
+        o.register_workflow::<Alpha>(),
+        Err(OptionsError::Registration(_))
+    ));
 }

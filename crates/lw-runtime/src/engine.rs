@@ -142,10 +142,16 @@ impl<B: Backend> Engine<B> {
             invocation.request_id.as_str(),
             invocation.function_arn.as_str(),
         )));
-        let outcome = self.connect_and_run(stop_at, deadline, identity.as_deref()).await;
-        let hooks_started = Instant::now();
-        self.run_hooks(deadline.checked_sub(timing::RESPONSE_RESERVE).unwrap_or(deadline))
+        let outcome = self
+            .connect_and_run(stop_at, deadline, identity.as_deref())
             .await;
+        let hooks_started = Instant::now();
+        self.run_hooks(
+            deadline
+                .checked_sub(timing::RESPONSE_RESERVE)
+                .unwrap_or(deadline),
+        )
+        .await;
         let hooks_ms = ms(hooks_started.elapsed());
         outcome.map(|(connect, poll, drain, run_end)| {
             let report = InvocationReport {
@@ -201,7 +207,10 @@ impl<B: Backend> Engine<B> {
             Ok(Ok(c)) => c,
         };
         let connect = connect_started.elapsed();
-        let mut worker = match self.backend.create_worker(&client, o.worker_options(identity)) {
+        let mut worker = match self
+            .backend
+            .create_worker(&client, o.worker_options(identity))
+        {
             Ok(w) => w,
             Err(e) => {
                 self.backend.close(client, None);
@@ -227,8 +236,11 @@ impl<B: Backend> Engine<B> {
                     stop();
                     let now = Instant::now();
                     drain_started = Some(now);
-                    let forced_at = (now + o.stop_timeout() + timing::CANCEL_GRACE)
-                        .min(deadline.checked_sub(timing::DRAIN_RESERVE).unwrap_or(deadline));
+                    let forced_at = (now + o.stop_timeout() + timing::CANCEL_GRACE).min(
+                        deadline
+                            .checked_sub(timing::DRAIN_RESERVE)
+                            .unwrap_or(deadline),
+                    );
                     match timeout_at(forced_at, &mut run).await {
                         Ok(Ok(())) => Ok(RunEnd::Drained),
                         Ok(Err(e)) => {

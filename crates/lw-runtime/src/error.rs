@@ -35,7 +35,9 @@ pub enum Error {
         work: Duration,
     },
     /// Connecting did not finish within the work window.
-    #[error("dialing {address}: no connection within the {window:?} work window; check the address and that the server is reachable from the function")]
+    #[error(
+        "dialing {address}: no connection within the {window:?} work window; check the address and that the server is reachable from the function"
+    )]
     ConnectTimeout {
         /// The server address.
         address: String,

@@ -27,7 +27,10 @@ where
     F: FnOnce(&mut Options) -> Result<(), BoxError>,
 {
     let config = lw_config::ClientConfig::load_from(env)?;
-    let task_queue = env.get("TEMPORAL_TASK_QUEUE").filter(|q| !q.is_empty()).cloned();
+    let task_queue = env
+        .get("TEMPORAL_TASK_QUEUE")
+        .filter(|q| !q.is_empty())
+        .cloned();
     let mut options = Options::from_config(version, &config, task_queue)?;
     configure(&mut options).map_err(|e| Error::Configure(e.to_string()))?;
     Ok(options.validate()?)
@@ -35,12 +38,17 @@ where
 
 /// Serves invocations from the Lambda Runtime API with `engine` until the runtime stops.
 pub async fn serve<B: Backend>(engine: &Engine<B>) -> Result<(), Error> {
-    lambda_runtime::run(service_fn(|event: LambdaEvent<serde_json::Value>| async move {
-        let ctx = &event.context;
-        let invocation =
-            Invocation::from_epoch_deadline(&ctx.request_id, &ctx.invoked_function_arn, ctx.deadline);
-        engine.invoke(invocation).await
-    }))
+    lambda_runtime::run(service_fn(
+        |event: LambdaEvent<serde_json::Value>| async move {
+            let ctx = &event.context;
+            let invocation = Invocation::from_epoch_deadline(
+                &ctx.request_id,
+                &ctx.invoked_function_arn,
+                ctx.deadline,
+            );
+            engine.invoke(invocation).await
+        },
+    ))
     .await
     .map_err(|e| Error::Lambda(e.to_string()))
 }
@@ -131,8 +139,13 @@ async fn report_init_error(e: &Error) {
     };
     let body = serde_json::json!({ "errorType": e.kind(), "errorMessage": e.to_string() });
     let request = http::Request::post("/2018-06-01/runtime/init/error")
-        .header("lambda-runtime-function-error-type", format!("Runtime.{}", e.kind()))
-        .body(lambda_runtime_api_client::body::Body::from(body.to_string()));
+        .header(
+            "lambda-runtime-function-error-type",
+            format!("Runtime.{}", e.kind()),
+        )
+        .body(lambda_runtime_api_client::body::Body::from(
+            body.to_string(),
+        ));
     let Ok(request) = request else { return };
     let client = lambda_runtime_api_client::Client::builder()
         .with_endpoint(format!("http://{api}").parse().unwrap_or_default())

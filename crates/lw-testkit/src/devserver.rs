@@ -28,7 +28,10 @@ static SHARED: OnceLock<Result<DevServer, String>> = OnceLock::new();
 
 /// A name unique to this process and call, for task queues, deployments and workflow ids.
 pub fn unique(prefix: &str) -> String {
-    format!("{prefix}-{}", &uuid::Uuid::new_v4().simple().to_string()[..12])
+    format!(
+        "{prefix}-{}",
+        &uuid::Uuid::new_v4().simple().to_string()[..12]
+    )
 }
 
 fn find_cli() -> Result<PathBuf, TestkitError> {
@@ -56,7 +59,10 @@ impl DevServer {
 
     /// Starts a new server with extra `start-dev` arguments and environment.
     pub fn start(extra: &[(&str, &str)]) -> Result<DevServer, TestkitError> {
-        Self::start_with(extra.iter().map(|(a, b)| format!("{a}={b}")).collect(), Vec::new())
+        Self::start_with(
+            extra.iter().map(|(a, b)| format!("{a}={b}")).collect(),
+            Vec::new(),
+        )
     }
 
     /// Starts a server with `--dynamic-config-value` entries and extra environment.
@@ -134,7 +140,13 @@ impl DevServer {
         let until = Instant::now() + limit;
         loop {
             if self
-                .cli(&["operator", "namespace", "describe", "--namespace", "default"])
+                .cli(&[
+                    "operator",
+                    "namespace",
+                    "describe",
+                    "--namespace",
+                    "default",
+                ])
                 .is_ok()
             {
                 return Ok(());
@@ -173,7 +185,11 @@ impl DevServer {
     }
 
     /// Makes `build_id` the current version of `deployment` (allowed before any poller).
-    pub fn set_current_version(&self, deployment: &str, build_id: &str) -> Result<(), TestkitError> {
+    pub fn set_current_version(
+        &self,
+        deployment: &str,
+        build_id: &str,
+    ) -> Result<(), TestkitError> {
         let until = Instant::now() + Duration::from_secs(30);
         loop {
             match self.cli(&[
@@ -219,7 +235,14 @@ impl DevServer {
 
     /// The workflow's history events (JSON, as the CLI prints them).
     pub fn history(&self, workflow_id: &str) -> Result<Vec<Value>, TestkitError> {
-        let out = self.cli(&["workflow", "show", "--workflow-id", workflow_id, "-o", "json"])?;
+        let out = self.cli(&[
+            "workflow",
+            "show",
+            "--workflow-id",
+            workflow_id,
+            "-o",
+            "json",
+        ])?;
         let v: Value = serde_json::from_str(&out)?;
         Ok(v["events"].as_array().cloned().unwrap_or_default())
     }
@@ -240,7 +263,9 @@ impl DevServer {
                 || t.contains("WORKFLOW_EXECUTION_TIMED_OUT")
                 || t.contains("WORKFLOW_EXECUTION_CANCELED")
             {
-                return Err(TestkitError::Command(format!("workflow {workflow_id} closed: {e}")));
+                return Err(TestkitError::Command(format!(
+                    "workflow {workflow_id} closed: {e}"
+                )));
             }
         }
         Ok(None)

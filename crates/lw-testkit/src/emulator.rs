@@ -70,7 +70,10 @@ impl FunctionSpec {
 
     /// The function's ARN.
     pub fn arn(&self) -> String {
-        format!("arn:aws:lambda:us-east-1:000000000000:function:{}", self.name)
+        format!(
+            "arn:aws:lambda:us-east-1:000000000000:function:{}",
+            self.name
+        )
     }
 }
 
@@ -202,8 +205,14 @@ impl LocalFunction {
         });
         let app = Router::new()
             .route("/2018-06-01/runtime/invocation/next", get(next))
-            .route("/2018-06-01/runtime/invocation/{id}/response", post(response))
-            .route("/2018-06-01/runtime/invocation/{id}/error", post(invocation_error))
+            .route(
+                "/2018-06-01/runtime/invocation/{id}/response",
+                post(response),
+            )
+            .route(
+                "/2018-06-01/runtime/invocation/{id}/error",
+                post(invocation_error),
+            )
             .route("/2018-06-01/runtime/init/error", post(init_error))
             .with_state(shared.clone());
         let server = tokio::spawn(async move {
@@ -256,7 +265,9 @@ impl LocalFunction {
     /// Open file descriptors of the live process (Linux `/proc`).
     pub fn open_fds(&self) -> Option<usize> {
         let pid = self.pid()?;
-        std::fs::read_dir(format!("/proc/{pid}/fd")).ok().map(Iterator::count)
+        std::fs::read_dir(format!("/proc/{pid}/fd"))
+            .ok()
+            .map(Iterator::count)
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, FunctionState> {
@@ -326,10 +337,19 @@ fn spawn_if_needed(shared: &Arc<Shared>) -> Result<(), TestkitError> {
     let mut cmd = Command::new(&spec.program);
     cmd.env("AWS_LAMBDA_RUNTIME_API", addr.to_string())
         .env("AWS_LAMBDA_FUNCTION_NAME", &spec.name)
-        .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", spec.memory_mb.to_string())
+        .env(
+            "AWS_LAMBDA_FUNCTION_MEMORY_SIZE",
+            spec.memory_mb.to_string(),
+        )
         .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
-        .env("AWS_LAMBDA_LOG_STREAM_NAME", format!("local/{}", s.generation))
-        .env("AWS_LAMBDA_LOG_GROUP_NAME", format!("/aws/lambda/{}", spec.name))
+        .env(
+            "AWS_LAMBDA_LOG_STREAM_NAME",
+            format!("local/{}", s.generation),
+        )
+        .env(
+            "AWS_LAMBDA_LOG_GROUP_NAME",
+            format!("/aws/lambda/{}", spec.name),
+        )
         .env("AWS_REGION", "us-east-1")
         .env("AWS_DEFAULT_REGION", "us-east-1")
         .env("AWS_LAMBDA_INITIALIZATION_TYPE", "on-demand")
@@ -462,7 +482,8 @@ async fn next(State(shared): State<Arc<Shared>>) -> Response {
                     .unwrap_or_default()
                     .as_millis();
                 let mut headers = HeaderMap::new();
-                let h = |v: String| HeaderValue::from_str(&v).unwrap_or(HeaderValue::from_static(""));
+                let h =
+                    |v: String| HeaderValue::from_str(&v).unwrap_or(HeaderValue::from_static(""));
                 headers.insert("lambda-runtime-aws-request-id", h(p.request_id.clone()));
                 headers.insert("lambda-runtime-deadline-ms", h(deadline_ms.to_string()));
                 headers.insert("lambda-runtime-invoked-function-arn", h(shared.spec.arn()));
@@ -470,7 +491,10 @@ async fn next(State(shared): State<Arc<Shared>>) -> Response {
                     "lambda-runtime-trace-id",
                     h(format!(
                         "Root=1-{:08x}-{};Parent={};Sampled=1",
-                        SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default().as_secs(),
+                        SystemTime::now()
+                            .duration_since(UNIX_EPOCH)
+                            .unwrap_or_default()
+                            .as_secs(),
                         &uuid::Uuid::new_v4().simple().to_string()[..24],
                         &uuid::Uuid::new_v4().simple().to_string()[..16],
                     )),

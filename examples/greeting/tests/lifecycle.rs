@@ -85,30 +85,58 @@ async fn a_workflow_started_before_the_invocation_completes_during_it() {
     let r = f.invoke().await;
     let rep = report(&r);
     // Nothing polls after the invocation, so it completed during it.
-    assert_eq!(f.server.result(&id).unwrap(), Some(json!("Hello, World!")), "{}", f.logs());
+    assert_eq!(
+        f.server.result(&id).unwrap(),
+        Some(json!("Hello, World!")),
+        "{}",
+        f.logs()
+    );
     let identity = format!("{}@{}", r.request_id, f.function.spec().arn());
     assert_eq!(rep["identity"], json!(identity));
     let started = f.events(&id, "EVENT_TYPE_WORKFLOW_TASK_STARTED");
-    assert!(started.iter().all(|e| e["workflowTaskStartedEventAttributes"]["identity"] == json!(identity)));
+    assert!(
+        started
+            .iter()
+            .all(|e| e["workflowTaskStartedEventAttributes"]["identity"] == json!(identity))
+    );
     let act = f.events(&id, "EVENT_TYPE_ACTIVITY_TASK_STARTED");
-    assert_eq!(act[0]["activityTaskStartedEventAttributes"]["identity"], json!(identity));
+    assert_eq!(
+        act[0]["activityTaskStartedEventAttributes"]["identity"],
+        json!(identity)
+    );
     let done = f.events(&id, "EVENT_TYPE_WORKFLOW_TASK_COMPLETED");
     let attrs = &done.last().unwrap()["workflowTaskCompletedEventAttributes"];
-    assert_eq!(attrs["deploymentVersion"]["deploymentName"], json!(f.deployment));
+    assert_eq!(
+        attrs["deploymentVersion"]["deploymentName"],
+        json!(f.deployment)
+    );
     assert_eq!(attrs["deploymentVersion"]["buildId"], json!(BUILD));
-    assert_eq!(attrs["versioningBehavior"], json!("VERSIONING_BEHAVIOR_AUTO_UPGRADE"));
+    assert_eq!(
+        attrs["versioningBehavior"],
+        json!("VERSIONING_BEHAVIOR_AUTO_UPGRADE")
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn pinned_workflows_are_recorded_as_pinned() {
-    let f = fixture(Duration::from_secs(10), &[("LW_GREETING_BEHAVIOR", "pinned")]).await;
+    let f = fixture(
+        Duration::from_secs(10),
+        &[("LW_GREETING_BEHAVIOR", "pinned")],
+    )
+    .await;
     let id = f.start("Pin");
     let _ = report(&f.invoke().await).clone();
     assert_eq!(f.server.result(&id).unwrap(), Some(json!("Hello, Pin!")));
     let done = f.events(&id, "EVENT_TYPE_WORKFLOW_TASK_COMPLETED");
     let attrs = &done.last().unwrap()["workflowTaskCompletedEventAttributes"];
-    assert_eq!(attrs["versioningBehavior"], json!("VERSIONING_BEHAVIOR_PINNED"));
-    assert_eq!(attrs["deploymentVersion"]["deploymentName"], json!(f.deployment));
+    assert_eq!(
+        attrs["versioningBehavior"],
+        json!("VERSIONING_BEHAVIOR_PINNED")
+    );
+    assert_eq!(
+        attrs["deploymentVersion"]["deploymentName"],
+        json!(f.deployment)
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -123,7 +151,10 @@ async fn the_response_comes_at_deadline_minus_buffer() {
     } else {
         target - r.finished_at
     };
-    assert!(off <= Duration::from_millis(300), "response {off:?} away from deadline - buffer");
+    assert!(
+        off <= Duration::from_millis(300),
+        "response {off:?} away from deadline - buffer"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -137,15 +168,21 @@ async fn each_invocation_connects_afresh_and_leaks_no_descriptors() {
         let rep = report(&r).clone();
         assert!(!r.cold || i == 0, "invocation {i} was a cold start");
         if let Some(id) = id {
-            assert_eq!(f.server.result(&id).unwrap(), Some(json!(format!("Hello, n{i}!"))));
-            let ident = &f.events(&id, "EVENT_TYPE_WORKFLOW_TASK_STARTED")[0]
-                ["workflowTaskStartedEventAttributes"]["identity"];
+            assert_eq!(
+                f.server.result(&id).unwrap(),
+                Some(json!(format!("Hello, n{i}!")))
+            );
+            let ident = &f.events(&id, "EVENT_TYPE_WORKFLOW_TASK_STARTED")[0]["workflowTaskStartedEventAttributes"]
+                ["identity"];
             assert_eq!(ident, &rep["identity"], "invocation {i} used a new client");
         }
         fds.push(f.function.open_fds().expect("process alive"));
     }
     let (early, late) = (fds[2], fds[19]);
-    assert!(late <= early + 2, "fds grew from {early} to {late}: {fds:?}");
+    assert!(
+        late <= early + 2,
+        "fds grew from {early} to {late}: {fds:?}"
+    );
     assert_eq!(f.logs().matches("Initializing worker").count(), 20);
 }
 
@@ -153,11 +190,18 @@ async fn each_invocation_connects_afresh_and_leaks_no_descriptors() {
 async fn too_little_work_time_is_an_invocation_error_with_the_numbers() {
     let f = fixture(Duration::from_secs(8), &[]).await;
     let r = f.invoke().await;
-    let Outcome::Error { error_type, message } = &r.outcome else {
+    let Outcome::Error {
+        error_type,
+        message,
+    } = &r.outcome
+    else {
         panic!("expected an error, got {:?}", r.outcome)
     };
     assert_eq!(error_type, "NotEnoughTime");
-    assert!(message.contains("buffer of 7s") && message.contains("left before the deadline"), "{message}");
+    assert!(
+        message.contains("buffer of 7s") && message.contains("left before the deadline"),
+        "{message}"
+    );
     assert!(!f.logs().contains("Initializing worker"));
 }
 
@@ -167,11 +211,21 @@ async fn an_unreachable_server_is_an_error_before_the_deadline() {
     let addr = format!("127.0.0.1:{port}");
     let f = fixture(Duration::from_secs(10), &[("TEMPORAL_ADDRESS", &addr)]).await;
     let r = f.invoke().await;
-    let Outcome::Error { error_type, message } = &r.outcome else {
+    let Outcome::Error {
+        error_type,
+        message,
+    } = &r.outcome
+    else {
         panic!("expected an error, got {:?}", r.outcome)
     };
-    assert!(error_type == "Connect" || error_type == "ConnectTimeout", "{error_type}");
-    assert!(message.starts_with(&format!("dialing http://{addr}")), "{message}");
+    assert!(
+        error_type == "Connect" || error_type == "ConnectTimeout",
+        "{error_type}"
+    );
+    assert!(
+        message.starts_with(&format!("dialing http://{addr}")),
+        "{message}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -190,7 +244,10 @@ async fn an_activity_ignoring_cancellation_cannot_hold_the_invocation() {
         if let Some(v) = f.server.result(&id).unwrap() {
             break v;
         }
-        assert!(tokio::time::Instant::now() < until, "workflow never completed");
+        assert!(
+            tokio::time::Instant::now() < until,
+            "workflow never completed"
+        );
     };
     assert_eq!(result, json!("Hello, Tortoise!"));
 }
@@ -209,7 +266,16 @@ async fn a_fatal_init_error_exits_with_one_clear_line() {
     assert!(status.contains("exit status: 1"), "{status}");
     let init_error = init_error.as_ref().expect("init error posted");
     assert_eq!(init_error["errorType"], json!("Config"));
-    let line: Vec<_> = f.logs().lines().filter(|l| l.starts_with("lambdaworker: fatal")).map(str::to_owned).collect();
+    let line: Vec<_> = f
+        .logs()
+        .lines()
+        .filter(|l| l.starts_with("lambdaworker: fatal"))
+        .map(str::to_owned)
+        .collect();
     assert_eq!(line.len(), 1, "{}", f.logs());
-    assert!(line[0].contains("/nonexistent/temporal.toml"), "{}", line[0]);
+    assert!(
+        line[0].contains("/nonexistent/temporal.toml"),
+        "{}",
+        line[0]
+    );
 }

@@ -1,6 +1,8 @@
 //! The lifecycle checklist of `shared/reference/behaviours.md`, with a fake backend under
 //! tokio's paused clock.
 
+#![allow(dead_code)] // the #[activities] macro generates constants only tests read
+
 use std::{
     sync::{Arc, Mutex},
     time::Duration,
@@ -176,9 +178,15 @@ async fn full_lifecycle_in_order_and_on_time() {
     let report = e.invoke(inv("r1", 60)).await.unwrap();
     // Poll until deadline - 7 s buffer, then a 5 ms drain.
     let took = start.elapsed();
-    assert!(took >= Duration::from_secs(53) && took < Duration::from_millis(53_100), "{took:?}");
+    assert!(
+        took >= Duration::from_secs(53) && took < Duration::from_millis(53_100),
+        "{took:?}"
+    );
     assert_eq!(report.run_end, RunEnd::Drained);
-    assert_eq!(report.identity.as_deref(), Some("r1@arn:aws:lambda:us-east-1:1:function:f"));
+    assert_eq!(
+        report.identity.as_deref(),
+        Some("r1@arn:aws:lambda:us-east-1:1:function:f")
+    );
     assert_eq!(
         log.all(),
         vec![
@@ -254,7 +262,11 @@ async fn connect_failure_is_an_invocation_error_and_hooks_still_run() {
     let e = engine_with(fake, |o| hooks_into(&log, o));
     let err = e.invoke(inv("r", 60)).await.unwrap_err();
     assert_eq!(err.kind(), "Connect");
-    assert!(err.to_string().starts_with("dialing http://127.0.0.1:7233/"), "{err}");
+    assert!(
+        err.to_string()
+            .starts_with("dialing http://127.0.0.1:7233/"),
+        "{err}"
+    );
     assert_eq!(log.count("hook"), 3);
     assert_eq!(log.count("create"), 0);
 }
