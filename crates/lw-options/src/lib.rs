@@ -165,7 +165,7 @@ type WorkerCustomizer = Arc<dyn Fn(&mut WorkerOptions) + Send + Sync>;
 /// What the configure callback gets: defaults pre-filled, everything public overridable.
 #[non_exhaustive]
 pub struct Options {
-    /// Task queue to poll. Pre-filled from `TEMPORAL_TASK_QUEUE`; required.
+    /// Task queue to poll. `run_worker` pre-fills it from `TEMPORAL_TASK_QUEUE`; required.
     pub task_queue: String,
     /// The Worker Deployment Version this function serves (from `run_worker`).
     pub deployment_version: WorkerDeploymentVersion,
@@ -235,7 +235,7 @@ impl Options {
     ) -> Self {
         let worker = WorkerSettings::default();
         Self {
-            task_queue: std::env::var("TEMPORAL_TASK_QUEUE").unwrap_or_default(),
+            task_queue: String::new(),
             deployment_version: version,
             connection_options,
             client_options,

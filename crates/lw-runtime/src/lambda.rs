@@ -154,3 +154,96 @@ async fn report_init_error(e: &Error) {
         let _ = tokio::time::timeout(std::time::Duration::from_secs(2), client.call(request)).await;
     }
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(dead_code)] // the #[activities] macro generates constants only tests read
+
+    use super::*;
+    use temporalio_macros::activities;
+    use temporalio_sdk::activities::{ActivityContext, ActivityError};
+
+    struct Acts;
+    #[activities]
+    impl Acts {
+        #[activity]
+        async fn noop(_ctx: ActivityContext) -> Result<(), ActivityError> {
+            Ok(())
+        }
+    }
+
+    fn version(d: &str, b: &str) -> WorkerDeploymentVersion {
+        WorkerDeploymentVersion::builder()
+            .deployment_name(d)
+            .build_id(b)
+            .build()
+    }
+
+    fn env(pairs: &[(&str, &str)]) -> HashMap<String, String> {
+        pairs
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect()
+    }
+
+    #[test]
+    fn init_reads_the_task_queue_from_the_environment() {
+        let o = prepare(
+            version("d", "b"),
+            &env(&[("TEMPORAL_TASK_QUEUE", "from-env")]),
+            |o| {
+                o.register_activities(Acts);
+                Ok(())
+            },
+        )
+        .unwrap();
+        assert_eq!(o.options().task_queue, "from-env");
+    }
+
+    #[test]
+    fn fatal_init_errors_name_their_cause() {
+        let e = prepare(version("d", "b"), &env(&[]), |o| {
+            o.register_activities(Acts);
+            Ok(())
+        })
+        .unwrap_err();
+        assert_eq!(e.kind(), "Options");
+        assert!(e.to_string().contains("TEMPORAL_TASK_QUEUE"), "{e}");
+
+        let e = prepare(
+            version("d", "b"),
+            &env(&[("TEMPORAL_TASK_QUEUE", "q")]),
+            |_| Err("no database url".into()),
+        )
+        .unwrap_err();
+        assert_eq!(e.kind(), "Configure");
+        assert!(e.to_string().contains("no database url"), "{e}");
+
+        let e = prepare(
+            version("d", "b"),
+            &env(&[("TEMPORAL_CONFIG_FILE", "/missing.toml")]),
+            |_| Ok(()),
+        )
+        .unwrap_err();
+        assert_eq!(e.kind(), "Config");
+        assert!(e.to_string().contains("/missing.toml"), "{e}");
+
+        let e = prepare(
+            version("d", " "),
+            &env(&[("TEMPORAL_TASK_QUEUE", "q")]),
+            |o| {
+                o.register_activities(Acts);
+                Ok(())
+            },
+        )
+        .unwrap_err();
+        assert!(e.to_string().contains("non-blank"), "{e}");
+    }
+
+    #[test]
+    fn errors_become_diagnostics_named_after_the_variant() {
+        let d: lambda_runtime::Diagnostic = Error::WorkerStart("x".into()).into();
+        assert_eq!(d.error_type, "WorkerStart");
+        assert!(d.error_message.contains('x'));
+    }
+}
