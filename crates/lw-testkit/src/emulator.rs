@@ -410,34 +410,12 @@ fn on_exit(shared: &Arc<Shared>, generation: u64, status: String) {
         };
         finish(f, outcome, now);
     }
-    // A process that died before taking queued work (init failure) fails one of them, as
-    // Lambda fails the invocation that triggered the init.
-    if init_error.is_some()
-        && let Some(p) = s.queue.pop_front()
-    {
+    // A process that died before taking queued work (an init failure) fails the invocation
+    // that started it, as Lambda does.
+    if let Some(p) = s.queue.pop_front() {
         let r = InvocationResult {
             request_id: p.request_id,
-            outcome: Outcome::Crashed {
-                status: status.clone(),
-                init_error,
-            },
-            cold: p.cold,
-            queued_at: p.queued_at,
-            delivered_at: None,
-            finished_at: now,
-            deadline: None,
-        };
-        let _ = p.done.send(r);
-    } else if !s.queue.is_empty()
-        && let Some(p) = s.queue.pop_front()
-    {
-        // Died without an init error and without taking the invocation: report it.
-        let r = InvocationResult {
-            request_id: p.request_id,
-            outcome: Outcome::Crashed {
-                status,
-                init_error: None,
-            },
+            outcome: Outcome::Crashed { status, init_error },
             cold: p.cold,
             queued_at: p.queued_at,
             delivered_at: None,
@@ -542,21 +520,26 @@ fn take_in_flight(shared: &Shared, id: &str) -> Option<InFlight> {
         .remove(id)
 }
 
+/// Ends an in-flight invocation with `outcome`; 404 for an unknown or finished one.
+fn complete(shared: &Shared, id: &str, outcome: Outcome) -> StatusCode {
+    let now = Instant::now();
+    match take_in_flight(shared, id) {
+        Some(f) => {
+            finish(f, outcome, now);
+            StatusCode::ACCEPTED
+        }
+        None => StatusCode::NOT_FOUND,
+    }
+}
+
 async fn response(
     State(shared): State<Arc<Shared>>,
     Path(id): Path<String>,
     body: Bytes,
 ) -> StatusCode {
-    let now = Instant::now();
-    match take_in_flight(&shared, &id) {
-        Some(f) => {
-            let v = serde_json::from_slice(&body)
-                .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&body).into_owned()));
-            finish(f, Outcome::Response(v), now);
-            StatusCode::ACCEPTED
-        }
-        None => StatusCode::NOT_FOUND,
-    }
+    let v = serde_json::from_slice(&body)
+        .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&body).into_owned()));
+    complete(&shared, &id, Outcome::Response(v))
 }
 
 async fn invocation_error(
@@ -564,19 +547,12 @@ async fn invocation_error(
     Path(id): Path<String>,
     body: Bytes,
 ) -> StatusCode {
-    let now = Instant::now();
-    match take_in_flight(&shared, &id) {
-        Some(f) => {
-            let v: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
-            let outcome = Outcome::Error {
-                error_type: v["errorType"].as_str().unwrap_or_default().to_owned(),
-                message: v["errorMessage"].as_str().unwrap_or_default().to_owned(),
-            };
-            finish(f, outcome, now);
-            StatusCode::ACCEPTED
-        }
-        None => StatusCode::NOT_FOUND,
-    }
+    let v: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+    let outcome = Outcome::Error {
+        error_type: v["errorType"].as_str().unwrap_or_default().to_owned(),
+        message: v["errorMessage"].as_str().unwrap_or_default().to_owned(),
+    };
+    complete(&shared, &id, outcome)
 }
 
 async fn init_error(State(shared): State<Arc<Shared>>, body: Bytes) -> StatusCode {

@@ -73,6 +73,17 @@ impl Fixture {
     }
 }
 
+/// The `(errorType, errorMessage)` of an invocation that failed.
+fn error_of(r: &InvocationResult) -> (&str, &str) {
+    match &r.outcome {
+        Outcome::Error {
+            error_type,
+            message,
+        } => (error_type, message),
+        other => panic!("expected an error, got {other:?}"),
+    }
+}
+
 fn report(r: &InvocationResult) -> &Value {
     r.response()
         .unwrap_or_else(|| panic!("expected a response, got {:?}", r.outcome))
@@ -190,13 +201,7 @@ async fn each_invocation_connects_afresh_and_leaks_no_descriptors() {
 async fn too_little_work_time_is_an_invocation_error_with_the_numbers() {
     let f = fixture(Duration::from_secs(8), &[]).await;
     let r = f.invoke().await;
-    let Outcome::Error {
-        error_type,
-        message,
-    } = &r.outcome
-    else {
-        panic!("expected an error, got {:?}", r.outcome)
-    };
+    let (error_type, message) = error_of(&r);
     assert_eq!(error_type, "NotEnoughTime");
     assert!(
         message.contains("buffer of 7s") && message.contains("left before the deadline"),
@@ -211,13 +216,7 @@ async fn an_unreachable_server_is_an_error_before_the_deadline() {
     let addr = format!("127.0.0.1:{port}");
     let f = fixture(Duration::from_secs(10), &[("TEMPORAL_ADDRESS", &addr)]).await;
     let r = f.invoke().await;
-    let Outcome::Error {
-        error_type,
-        message,
-    } = &r.outcome
-    else {
-        panic!("expected an error, got {:?}", r.outcome)
-    };
+    let (error_type, message) = error_of(&r);
     assert!(
         error_type == "Connect" || error_type == "ConnectTimeout",
         "{error_type}"
