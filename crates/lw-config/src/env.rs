@@ -35,6 +35,9 @@ const META_PREFIX: &str = "TEMPORAL_GRPC_META_";
 /// The environment layer.
 pub(crate) struct EnvProvider {
     dict: Dict,
+    /// Headers named by `TEMPORAL_GRPC_META_*` variables set to the empty string: removed
+    /// from the merged profile, as the official loader does.
+    removed_meta: Vec<String>,
 }
 
 impl EnvProvider {
@@ -60,18 +63,23 @@ impl EnvProvider {
             let b = parse_bool("TEMPORAL_TLS_DISABLE_HOST_VERIFICATION", v)?;
             insert(&mut dict, "tls.disable_host_verification", Value::from(b));
         }
+        let mut removed_meta = Vec::new();
         let mut meta: Vec<_> = env
             .iter()
             .filter_map(|(k, v)| k.strip_prefix(META_PREFIX).map(|name| (name, v)))
             .collect();
         meta.sort();
         for (name, v) in meta {
-            let header = name.to_ascii_lowercase().replace('_', "-");
+            let header = normalize_header(name);
             if header.is_empty() {
                 return Err(ConfigError::Invalid {
                     origin: format!("environment variable {META_PREFIX}"),
                     message: "names no header; write TEMPORAL_GRPC_META_<HEADER_NAME>".into(),
                 });
+            }
+            if v.is_empty() {
+                removed_meta.push(header);
+                continue;
             }
             let grpc_meta = dict
                 .entry("grpc_meta".to_owned())
@@ -80,8 +88,33 @@ impl EnvProvider {
                 d.insert(header, Value::from(v.clone()));
             }
         }
-        Ok(Self { dict })
+        Ok(Self { dict, removed_meta })
     }
+
+    /// Headers an empty `TEMPORAL_GRPC_META_*` variable removes.
+    pub(crate) fn removed_meta(&self) -> Vec<String> {
+        self.removed_meta.clone()
+    }
+}
+
+/// The profile key a variable sets, if this layer reads the variable.
+pub(crate) fn key_for_var(var: &str) -> Option<String> {
+    if let Some((_, key)) = STRING_VARS.iter().find(|(v, _)| *v == var) {
+        return Some((*key).to_owned());
+    }
+    match var {
+        "TEMPORAL_TLS" => Some("tls.disabled".into()),
+        "TEMPORAL_TLS_DISABLE_HOST_VERIFICATION" => Some("tls.disable_host_verification".into()),
+        _ => var
+            .strip_prefix(META_PREFIX)
+            .filter(|h| !h.is_empty())
+            .map(|h| format!("grpc_meta.{}", normalize_header(h))),
+    }
+}
+
+/// gRPC metadata names as every Temporal loader writes them: lowercase, `_` → `-`.
+pub(crate) fn normalize_header(name: &str) -> String {
+    name.to_ascii_lowercase().replace('_', "-")
 }
 
 fn insert(dict: &mut Dict, dotted: &str, value: Value) {

@@ -55,6 +55,14 @@ pub enum ConfigError {
         /// What to do.
         message: String,
     },
+    /// A KMS-encrypted value could not be decrypted, or KMS is not configured.
+    #[error("{origin}: {message}")]
+    Kms {
+        /// The variable or file key holding the ciphertext (never the value).
+        origin: String,
+        /// What went wrong and what to do.
+        message: String,
+    },
     /// A setting the Rust client cannot honour.
     #[error("{origin}: {message}")]
     Unsupported {
@@ -73,6 +81,9 @@ impl ConfigError {
                 let keys: Vec<&str> = e.path.iter().map(String::as_str).collect();
                 let shown = md.interpolate(&figment::Profile::Default, &keys);
                 match &md.source {
+                    Some(figment::Source::Code(loc)) => {
+                        format!("code override at {loc}: `{shown}`")
+                    }
                     Some(src) => format!("{src}: key `{shown}`"),
                     None => format!("{} {shown}", md.name),
                 }
@@ -93,6 +104,7 @@ pub(crate) fn origin_of(figment: &Figment, key: &str) -> String {
             let keys: Vec<&str> = key.split('.').collect();
             let shown = md.interpolate(&figment::Profile::Default, &keys);
             match &md.source {
+                Some(figment::Source::Code(loc)) => format!("code override at {loc}: `{shown}`"),
                 Some(src) => format!("{src}: key `{shown}`"),
                 None if md.name == "environment variable" => {
                     format!("environment variable {shown}")

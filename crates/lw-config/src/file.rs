@@ -52,7 +52,7 @@ impl FileProfile {
             .map(|p| p.keys().cloned().collect())
             .unwrap_or_default();
         let Some(profile) = profiles.and_then(|p| p.get(name)) else {
-            if explicit && name != crate::DEFAULT_PROFILE {
+            if explicit {
                 return Err(ConfigError::UnknownProfile {
                     profile: name.to_owned(),
                     file: Some(path.to_path_buf()),
@@ -66,18 +66,93 @@ impl FileProfile {
             line: None,
             message: e.to_string(),
         })?;
-        let Value::Dict(_, dict) = value else {
+        let Value::Dict(_, mut dict) = value else {
             return Err(ConfigError::Toml {
                 path: path.to_path_buf(),
                 line: None,
                 message: format!("`profile.{name}` must be a table"),
             });
         };
+        warn_unknown_keys(path, name, &dict);
+        // Header names are normalised as every Temporal loader does (`custom_header` →
+        // `custom-header`), so the environment overrides the same header.
+        if let Some(Value::Dict(_, meta)) = dict.get_mut("grpc_meta") {
+            let entries = std::mem::take(meta);
+            for (k, v) in entries {
+                meta.insert(crate::env::normalize_header(&k), v);
+            }
+        }
         Ok(Some(Self {
             path: path.to_path_buf(),
             profile: name.to_owned(),
             dict,
         }))
+    }
+}
+
+impl FileProfile {
+    pub(crate) fn path(&self) -> &Path {
+        &self.path
+    }
+
+    pub(crate) fn dict(&self) -> &Dict {
+        &self.dict
+    }
+
+    pub(crate) fn dict_mut(&mut self) -> &mut Dict {
+        &mut self.dict
+    }
+}
+
+const PROFILE_KEYS: &[&str] = &[
+    "address",
+    "namespace",
+    "api_key",
+    "tls",
+    "grpc_meta",
+    "codec",
+];
+const TLS_KEYS: &[&str] = &[
+    "disabled",
+    "client_cert_path",
+    "client_cert_data",
+    "client_key_path",
+    "client_key_data",
+    "server_ca_cert_path",
+    "server_ca_cert_data",
+    "server_name",
+    "disable_host_verification",
+];
+const CODEC_KEYS: &[&str] = &["endpoint", "auth"];
+
+/// Keys the envconfig format does not define are ignored, as every Temporal loader does, but
+/// never silently: a typo (`adress`) would otherwise fall back to a default unnoticed.
+fn warn_unknown_keys(path: &Path, profile: &str, dict: &Dict) {
+    let mut unknown = Vec::new();
+    for (k, v) in dict {
+        if !PROFILE_KEYS.contains(&k.as_str()) {
+            unknown.push(format!("profile.{profile}.{k}"));
+        }
+        let nested = match k.as_str() {
+            "tls" => TLS_KEYS,
+            "codec" => CODEC_KEYS,
+            _ => continue,
+        };
+        if let Value::Dict(_, d) = v {
+            unknown.extend(
+                d.keys()
+                    .filter(|c| !nested.contains(&c.as_str()))
+                    .map(|c| format!("profile.{profile}.{k}.{c}")),
+            );
+        }
+    }
+    for key in unknown {
+        tracing::warn!(
+            file = %path.display(),
+            key = %key,
+            "ignoring `{key}` in {}: not a Temporal client setting (check the spelling)",
+            path.display()
+        );
     }
 }
 

@@ -33,6 +33,8 @@
 mod env;
 mod error;
 mod file;
+mod kms;
+mod loader;
 mod secret;
 
 use std::{
@@ -40,11 +42,13 @@ use std::{
     path::{Path, PathBuf},
 };
 
-use figment::{Figment, providers::Serialized};
+use figment::Figment;
 use serde::{Deserialize, Serialize};
 use temporalio_client::{ClientOptions, ClientTlsOptions, ConnectionOptions, TlsOptions, Url};
 
 pub use error::ConfigError;
+pub use kms::{DECRYPT_VAR, DEFAULT_KMS_TIMEOUT, KMS_PREFIX, Kms, LAMBDA_CONTEXT_KEY};
+pub use loader::Loader;
 pub use secret::Secret;
 
 /// Address used when neither a file nor the environment names one.
@@ -105,6 +109,15 @@ impl std::fmt::Debug for PemSource {
     }
 }
 
+/// The `codec` section: a remote codec server for the CLI and Web UI.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CodecConfig {
+    /// The codec server's URL.
+    pub endpoint: Option<String>,
+    /// The `Authorization` header value sent to it.
+    pub auth: Option<Secret>,
+}
+
 /// Resolved TLS settings.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct TlsConfig {
@@ -131,6 +144,9 @@ pub struct ClientConfig {
     pub tls: Option<TlsConfig>,
     /// gRPC metadata (headers) sent with every call.
     pub grpc_meta: BTreeMap<String, String>,
+    /// The remote codec server the CLI and Web UI use for this profile. A worker does not use
+    /// it (payload codecs are set in code on the data converter); a warning says so.
+    pub codec: Option<CodecConfig>,
     /// The profile that was read.
     pub profile: String,
     /// The config file that was read, if one was found.
@@ -138,50 +154,28 @@ pub struct ClientConfig {
 }
 
 impl ClientConfig {
-    /// Resolves the configuration from the process environment.
+    /// Resolves the configuration from the process environment. A KMS-encrypted value is an
+    /// error here; use [`ClientConfig::load_async`] to decrypt.
     pub fn load() -> Result<Self, ConfigError> {
-        let env: HashMap<String, String> = std::env::vars().collect();
-        Self::load_from(&env)
+        Loader::new().load()
     }
 
     /// Resolves the configuration from the given environment snapshot (the process
     /// environment is not read), so tests and custom runtimes can inject variables.
     pub fn load_from(env: &HashMap<String, String>) -> Result<Self, ConfigError> {
-        let profile = env
-            .get("TEMPORAL_PROFILE")
-            .filter(|p| !p.trim().is_empty())
-            .cloned();
-        let config_file = config_file_path(env)?;
-        let mut figment = Figment::from(Serialized::defaults(RawProfile::default()));
-        if let Some(path) = &config_file {
-            let name = profile.as_deref().unwrap_or(DEFAULT_PROFILE);
-            if let Some(provider) = file::FileProfile::read(path, name, profile.is_some())? {
-                figment = figment.merge(provider);
-            }
-        } else if let Some(name) = &profile
-            && name != DEFAULT_PROFILE
-        {
-            return Err(ConfigError::UnknownProfile {
-                profile: name.clone(),
-                file: None,
-                available: Vec::new(),
-            });
-        }
-        figment = figment.merge(env::EnvProvider::new(env)?);
-        let raw: RawProfile = figment
-            .extract()
-            .map_err(|e| ConfigError::from_figment(&e))?;
-        let base_dir = config_file
-            .as_deref()
-            .and_then(Path::parent)
-            .map(Path::to_path_buf);
-        Self::resolve(
-            raw,
-            &figment,
-            profile.unwrap_or_else(|| DEFAULT_PROFILE.to_owned()),
-            config_file,
-            base_dir,
-        )
+        Loader::new().env(env.clone()).load()
+    }
+
+    /// Resolves the configuration from the process environment, decrypting KMS-encrypted
+    /// values (see [`kms`](crate::Kms)).
+    pub async fn load_async() -> Result<Self, ConfigError> {
+        Loader::new().load_async().await
+    }
+
+    /// Resolves the configuration from the given environment snapshot, decrypting
+    /// KMS-encrypted values.
+    pub async fn load_from_async(env: &HashMap<String, String>) -> Result<Self, ConfigError> {
+        Loader::new().env(env.clone()).load_async().await
     }
 
     fn resolve(
@@ -197,8 +191,39 @@ impl ClientConfig {
             Some(t) => t.disabled != Some(true),
             None => api_key.is_some(),
         };
+        // Path/data conflicts are errors even when TLS is off, as in the official loader.
+        let t = raw.tls.clone().unwrap_or_default();
+        for (path_key, path, data_key, data) in [
+            (
+                "tls.client_cert_path",
+                &t.client_cert_path,
+                "tls.client_cert_data",
+                &t.client_cert_data,
+            ),
+            (
+                "tls.client_key_path",
+                &t.client_key_path,
+                "tls.client_key_data",
+                &t.client_key_data,
+            ),
+            (
+                "tls.server_ca_cert_path",
+                &t.server_ca_cert_path,
+                "tls.server_ca_cert_data",
+                &t.server_ca_cert_data,
+            ),
+        ] {
+            if path.as_deref().is_some_and(|p| !p.is_empty())
+                && data.as_deref().is_some_and(|d| !d.is_empty())
+            {
+                return Err(ConfigError::Conflict {
+                    first: origin(path_key),
+                    second: origin(data_key),
+                    message: "give either the path or the data, not both".into(),
+                });
+            }
+        }
         let tls = if tls_enabled {
-            let t = raw.tls.unwrap_or_default();
             if t.disable_host_verification == Some(true) {
                 return Err(ConfigError::Unsupported {
                     origin: origin("tls.disable_host_verification"),
@@ -208,40 +233,36 @@ impl ClientConfig {
                         .into(),
                 });
             }
+            let from_file = |key: &str| {
+                figment
+                    .find_metadata(key)
+                    .is_some_and(|md| matches!(md.source, Some(figment::Source::File(_))))
+            };
             let pem = |path_key: &str,
                        path: Option<String>,
                        data_key: &str,
                        data: Option<String>|
              -> Result<Option<PemSource>, ConfigError> {
-                match (
-                    path.filter(|p| !p.is_empty()),
-                    data.filter(|d| !d.is_empty()),
-                ) {
-                    (Some(_), Some(_)) => Err(ConfigError::Conflict {
-                        first: origin(path_key),
-                        second: origin(data_key),
-                        message: "give either the path or the data, not both".into(),
+                if let Some(p) = path.filter(|p| !p.is_empty()) {
+                    // A relative path written in the file is relative to the file's folder (so
+                    // `client.pem` beside temporal.toml in /var/task works); one from the
+                    // environment or code is relative to the working directory, as everywhere.
+                    let p = PathBuf::from(p);
+                    let resolved = match (&base_dir, p.is_relative() && from_file(path_key)) {
+                        (Some(dir), true) => dir.join(p),
+                        _ => p,
+                    };
+                    return Ok(Some(PemSource::Path(resolved)));
+                }
+                match data.filter(|d| !d.is_empty()) {
+                    Some(d) if !d.contains("-----BEGIN") => Err(ConfigError::Invalid {
+                        origin: origin(data_key),
+                        message: "is not PEM text (no `-----BEGIN` line); paste the whole PEM \
+                                  block or use the `_path` form"
+                            .into(),
                     }),
-                    (Some(p), None) => {
-                        let p = PathBuf::from(p);
-                        let resolved = match (&base_dir, p.is_relative()) {
-                            (Some(dir), true) => dir.join(p),
-                            _ => p,
-                        };
-                        Ok(Some(PemSource::Path(resolved)))
-                    }
-                    (None, Some(d)) => {
-                        if !d.contains("-----BEGIN") {
-                            return Err(ConfigError::Invalid {
-                                origin: origin(data_key),
-                                message: "is not PEM text (no `-----BEGIN` line); paste the \
-                                          whole PEM block or use the `_path` form"
-                                    .into(),
-                            });
-                        }
-                        Ok(Some(PemSource::Data(Secret::new(d))))
-                    }
-                    (None, None) => Ok(None),
+                    Some(d) => Ok(Some(PemSource::Data(Secret::new(d)))),
+                    None => Ok(None),
                 }
             };
             let cfg = TlsConfig {
@@ -294,7 +315,22 @@ impl ClientConfig {
             origin: origin("address"),
             message,
         })?;
+        let codec = raw.codec.and_then(|c| {
+            let c = CodecConfig {
+                endpoint: c.endpoint.filter(|e| !e.is_empty()),
+                auth: c.auth.filter(|a| !a.is_empty()).map(Secret::new),
+            };
+            (c.endpoint.is_some() || c.auth.is_some()).then_some(c)
+        });
+        if codec.is_some() {
+            tracing::warn!(
+                source = %origin("codec"),
+                "the `codec` setting is for the CLI and Web UI (a remote codec server); a worker \
+                 does not call it: set payload codecs on the data converter in code"
+            );
+        }
         Ok(Self {
+            codec,
             address,
             namespace: raw
                 .namespace
@@ -391,12 +427,26 @@ fn parse_address(address: &str, tls: bool) -> Result<Url, String> {
     if url.host_str().is_none_or(str::is_empty) {
         return Err(format!("`{address}` has no host; write it as host:port"));
     }
-    if url.port().is_none() {
+    if url.port().is_none() && !has_explicit_port(address) {
         return Err(format!(
             "`{address}` has no port; write it as host:port (Temporal's default is 7233)"
         ));
     }
     Ok(url)
+}
+
+/// Whether the authority part of `address` ends in `:<digits>` (the `url` crate reports no
+/// port when it is the scheme's default, e.g. `https://h:443`).
+fn has_explicit_port(address: &str) -> bool {
+    let rest = address.split_once("://").map_or(address, |(_, r)| r);
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
+    let host_port = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
+    match host_port.rsplit_once(':') {
+        Some((host, port)) => {
+            !port.is_empty() && port.bytes().all(|b| b.is_ascii_digit()) && !host.ends_with(':')
+        }
+        None => false,
+    }
 }
 
 /// The config file to read: `TEMPORAL_CONFIG_FILE` if set (it must exist), else

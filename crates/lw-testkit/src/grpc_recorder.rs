@@ -1,0 +1,101 @@
+//! An HTTP/2 (gRPC) pass-through proxy that records request headers.
+
+use std::{
+    net::SocketAddr,
+    sync::{Arc, Mutex},
+};
+
+use hyper::{Request, body::Incoming, service::service_fn};
+use hyper_util::{
+    client::legacy::{Client, connect::HttpConnector},
+    rt::{TokioExecutor, TokioIo},
+};
+
+use crate::TestkitError;
+
+/// Forwards gRPC calls from `address` to an upstream server (e.g. the dev server) unchanged,
+/// recording each call's path and headers, so a test can see what the client really sent
+/// (an `authorization` header, gRPC metadata).
+pub struct GrpcRecorder {
+    /// `127.0.0.1:<port>` to point the client at.
+    pub address: String,
+    seen: Arc<Mutex<Vec<(String, Vec<(String, String)>)>>>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Drop for GrpcRecorder {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+impl GrpcRecorder {
+    /// Listens on a free loopback port and forwards to `upstream` (`host:port`).
+    pub async fn start(upstream: &str) -> Result<Self, TestkitError> {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+        let addr: SocketAddr = listener.local_addr()?;
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        let client: Client<HttpConnector, Incoming> = Client::builder(TokioExecutor::new())
+            .http2_only(true)
+            .build_http();
+        let upstream = upstream.to_owned();
+        let record = seen.clone();
+        let task = tokio::spawn(async move {
+            while let Ok((stream, _)) = listener.accept().await {
+                let client = client.clone();
+                let upstream = upstream.clone();
+                let record = record.clone();
+                tokio::spawn(async move {
+                    let service = service_fn(move |mut req: Request<Incoming>| {
+                        let client = client.clone();
+                        let path = req
+                            .uri()
+                            .path_and_query()
+                            .map(|p| p.as_str().to_owned())
+                            .unwrap_or_default();
+                        let headers = req
+                            .headers()
+                            .iter()
+                            .map(|(k, v)| {
+                                (
+                                    k.as_str().to_owned(),
+                                    String::from_utf8_lossy(v.as_bytes()).into_owned(),
+                                )
+                            })
+                            .collect();
+                        if let Ok(mut s) = record.lock() {
+                            s.push((path.clone(), headers));
+                        }
+                        let target = format!("http://{upstream}{path}");
+                        async move {
+                            *req.uri_mut() = target.parse().map_err(|e| format!("{e}"))?;
+                            client.request(req).await.map_err(|e| format!("{e}"))
+                        }
+                    });
+                    let _ = hyper::server::conn::http2::Builder::new(TokioExecutor::new())
+                        .serve_connection(TokioIo::new(stream), service)
+                        .await;
+                });
+            }
+        });
+        Ok(Self {
+            address: addr.to_string(),
+            seen,
+            task,
+        })
+    }
+
+    /// Values of header `name` (lowercase) across every call so far.
+    pub fn header_values(&self, name: &str) -> Vec<String> {
+        self.calls()
+            .into_iter()
+            .flat_map(|(_, h)| h.into_iter().filter(|(k, _)| k == name).map(|(_, v)| v))
+            .collect()
+    }
+
+    /// Every call so far: its path (e.g. `/temporal.api.workflowservice.v1.WorkflowService/
+    /// PollWorkflowTaskQueue`) and request headers.
+    pub fn calls(&self) -> Vec<(String, Vec<(String, String)>)> {
+        self.seen.lock().map(|s| s.clone()).unwrap_or_default()
+    }
+}
