@@ -13,13 +13,16 @@ use hyper_util::{
 
 use crate::TestkitError;
 
+/// One recorded call: its path and request headers.
+pub type RecordedCall = (String, Vec<(String, String)>);
+
 /// Forwards gRPC calls from `address` to an upstream server (e.g. the dev server) unchanged,
 /// recording each call's path and headers, so a test can see what the client really sent
 /// (an `authorization` header, gRPC metadata).
 pub struct GrpcRecorder {
     /// `127.0.0.1:<port>` to point the client at.
     pub address: String,
-    seen: Arc<Mutex<Vec<(String, Vec<(String, String)>)>>>,
+    seen: Arc<Mutex<Vec<RecordedCall>>>,
     task: tokio::task::JoinHandle<()>,
 }
 
@@ -95,7 +98,7 @@ impl GrpcRecorder {
 
     /// Every call so far: its path (e.g. `/temporal.api.workflowservice.v1.WorkflowService/
     /// PollWorkflowTaskQueue`) and request headers.
-    pub fn calls(&self) -> Vec<(String, Vec<(String, String)>)> {
+    pub fn calls(&self) -> Vec<RecordedCall> {
         self.seen.lock().map(|s| s.clone()).unwrap_or_default()
     }
 }
