@@ -25,13 +25,15 @@ pub enum ConfigError {
         /// The parser's message.
         message: String,
     },
-    /// `TEMPORAL_PROFILE` names a profile the file does not have.
-    #[error("TEMPORAL_PROFILE names the profile `{profile}`, which {}; {}",
+    /// The profile asked for (by `TEMPORAL_PROFILE` or `Loader::profile`) does not exist.
+    #[error("{named_by} names the profile `{profile}`, which {}; {}",
         file.as_ref().map(|f| format!("{} does not define", f.display())).unwrap_or_else(|| "no config file defines (none was found)".into()),
-        if available.is_empty() { "unset TEMPORAL_PROFILE or add the profile".to_string() } else { format!("profiles there: {}", available.join(", ")) })]
+        if available.is_empty() { format!("unset {named_by} or add [profile.{profile}] to the file") } else { format!("profiles there: {}", available.join(", ")) })]
     UnknownProfile {
         /// The profile asked for.
         profile: String,
+        /// What asked for it: `TEMPORAL_PROFILE` or `Loader::profile`.
+        named_by: String,
         /// The file that was read, if any.
         file: Option<PathBuf>,
         /// The profiles the file defines.
@@ -75,43 +77,78 @@ pub enum ConfigError {
 
 impl ConfigError {
     pub(crate) fn from_figment(e: &figment::Error) -> Self {
-        let key = e.path.join(".");
         let origin = match &e.metadata {
-            Some(md) => {
-                let keys: Vec<&str> = e.path.iter().map(String::as_str).collect();
-                let shown = md.interpolate(&figment::Profile::Default, &keys);
-                match &md.source {
-                    Some(figment::Source::Code(loc)) => {
-                        format!("code override at {loc}: `{shown}`")
-                    }
-                    Some(src) => format!("{src}: key `{shown}`"),
-                    None => format!("{} {shown}", md.name),
-                }
-            }
-            None => format!("key `{key}`"),
+            Some(md) => describe(md, &e.path.join(".")),
+            None => format!("key `{}`", e.path.join(".")),
         };
         ConfigError::Invalid {
             origin,
-            message: format!("{}", e.kind),
+            message: describe_kind(&e.kind),
         }
+    }
+}
+
+/// figment's message, without the offending value when it is text (it may be a secret), and
+/// with the expected shape in the file's terms.
+fn describe_kind(kind: &figment::error::Kind) -> String {
+    use figment::error::{Actual, Kind};
+    let expected = |exp: &str| match exp {
+        "struct RawTls" => {
+            "a table: write it as [profile.<name>.tls], or use TEMPORAL_TLS=true".to_owned()
+        }
+        "struct RawCodec" => "a table: write it as [profile.<name>.codec]".to_owned(),
+        "a map" | "map" => "a table of header = \"value\" pairs".to_owned(),
+        other => other.to_owned(),
+    };
+    let actual = |a: &Actual| match a {
+        Actual::Str(_) => "a string".to_owned(),
+        Actual::Char(_) => "a character".to_owned(),
+        Actual::Bytes(_) => "bytes".to_owned(),
+        Actual::Other(o) if o.len() > 40 => "a value".to_owned(),
+        other => other.to_string(),
+    };
+    match kind {
+        Kind::InvalidType(a, exp) => {
+            format!(
+                "invalid type: found {}, expected {}",
+                actual(a),
+                expected(exp)
+            )
+        }
+        Kind::InvalidValue(a, exp) => {
+            format!(
+                "invalid value: found {}, expected {}",
+                actual(a),
+                expected(exp)
+            )
+        }
+        other => other.to_string(),
+    }
+}
+
+/// Describes a value's provenance: file and key, environment variable, or code location.
+fn describe(md: &figment::Metadata, key: &str) -> String {
+    match &md.source {
+        // Code overrides: the dotted key as written, at the caller's location.
+        Some(figment::Source::Code(loc)) => format!("code override at {loc}: `{key}`"),
+        Some(src) => {
+            let keys: Vec<&str> = key.split('.').collect();
+            let shown = md.interpolate(&figment::Profile::Default, &keys);
+            format!("{src}: key `{shown}`")
+        }
+        None if md.name == "environment variable" => {
+            let keys: Vec<&str> = key.split('.').collect();
+            let shown = md.interpolate(&figment::Profile::Default, &keys);
+            format!("environment variable {shown}")
+        }
+        None => format!("`{key}`"),
     }
 }
 
 /// Describes where `key` of the merged profile came from.
 pub(crate) fn origin_of(figment: &Figment, key: &str) -> String {
     match figment.find_metadata(key) {
-        Some(md) => {
-            let keys: Vec<&str> = key.split('.').collect();
-            let shown = md.interpolate(&figment::Profile::Default, &keys);
-            match &md.source {
-                Some(figment::Source::Code(loc)) => format!("code override at {loc}: `{shown}`"),
-                Some(src) => format!("{src}: key `{shown}`"),
-                None if md.name == "environment variable" => {
-                    format!("environment variable {shown}")
-                }
-                None => format!("`{key}`"),
-            }
-        }
+        Some(md) => describe(md, key),
         None => format!("`{key}`"),
     }
 }

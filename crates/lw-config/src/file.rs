@@ -17,15 +17,25 @@ pub(crate) struct FileProfile {
 
 impl FileProfile {
     /// Reads `path` and picks `[profile.<name>]`. A missing profile is an error when it was
-    /// asked for explicitly (`TEMPORAL_PROFILE`), and an empty layer otherwise.
+    /// asked for explicitly (`named_by`: `TEMPORAL_PROFILE` or `Loader::profile`), and an
+    /// empty layer otherwise.
     pub(crate) fn read(
         path: &Path,
         name: &str,
-        explicit: bool,
+        named_by: Option<&str>,
     ) -> Result<Option<Self>, ConfigError> {
-        let text = std::fs::read_to_string(path).map_err(|e| ConfigError::File {
+        let bytes = std::fs::read(path).map_err(|e| ConfigError::File {
             path: path.to_path_buf(),
-            message: format!("cannot read the config file: {e}"),
+            message: format!(
+                "cannot read the config file ({e}); check it exists and the function may read it"
+            ),
+        })?;
+        let text = String::from_utf8(bytes).map_err(|e| ConfigError::File {
+            path: path.to_path_buf(),
+            message: format!(
+                "is not UTF-8 text (invalid byte at offset {}); save it as UTF-8",
+                e.utf8_error().valid_up_to()
+            ),
         })?;
         let table: toml::Table = toml::from_str(&text).map_err(|e| {
             let line = e
@@ -44,7 +54,9 @@ impl FileProfile {
                 return Err(ConfigError::Toml {
                     path: path.to_path_buf(),
                     line: None,
-                    message: "`profile` must be a table: write `[profile.default]`".into(),
+                    message: "`profile` must be a table of profiles: write `[profile.default]` \
+                              followed by its keys"
+                        .into(),
                 });
             }
         };
@@ -52,9 +64,10 @@ impl FileProfile {
             .map(|p| p.keys().cloned().collect())
             .unwrap_or_default();
         let Some(profile) = profiles.and_then(|p| p.get(name)) else {
-            if explicit {
+            if let Some(named_by) = named_by {
                 return Err(ConfigError::UnknownProfile {
                     profile: name.to_owned(),
+                    named_by: named_by.to_owned(),
                     file: Some(path.to_path_buf()),
                     available,
                 });
@@ -70,7 +83,10 @@ impl FileProfile {
             return Err(ConfigError::Toml {
                 path: path.to_path_buf(),
                 line: None,
-                message: format!("`profile.{name}` must be a table"),
+                message: format!(
+                    "`profile.{name}` must be a table: write `[profile.{name}]` followed by its \
+                     keys"
+                ),
             });
         };
         warn_unknown_keys(path, name, &dict);

@@ -90,7 +90,8 @@ impl Kms {
         );
         let endpoint = get("AWS_ENDPOINT_URL_KMS").or_else(|| get("AWS_ENDPOINT_URL"));
         if let Some(e) = &endpoint
-            && url::Url::parse(e).is_err()
+            && !url::Url::parse(e)
+                .is_ok_and(|u| matches!(u.scheme(), "http" | "https") && u.host_str().is_some())
         {
             let var = if get("AWS_ENDPOINT_URL_KMS").is_some() {
                 "AWS_ENDPOINT_URL_KMS"
@@ -99,7 +100,9 @@ impl Kms {
             };
             return Err(ConfigError::Kms {
                 origin: format!("environment variable {var}"),
-                message: format!("`{e}` is not a URL; write it as http(s)://host:port"),
+                message: format!(
+                    "`{e}` is not an http(s) URL; write it as https://host or http://host:port"
+                ),
             });
         }
         let http = aws_smithy_http_client::Builder::new()
@@ -214,9 +217,16 @@ impl Kms {
                     ),
                     "AccessDeniedException" => format!(
                         "KMS denied decryption (AccessDeniedException: {msg}); allow the \
-                         function's execution role `kms:Decrypt` on the key, with the condition \
-                         kms:EncryptionContext:{LAMBDA_CONTEXT_KEY} = the function name (see \
-                         docs/configuration.md)"
+                         function's execution role `kms:Decrypt` on the key{} (see \
+                         docs/configuration.md)",
+                        match context {
+                            Some((k, v)) => {
+                                format!(", with the condition kms:EncryptionContext:{k} = {v}")
+                            }
+                            None => ", without an encryption-context condition (`kms:` values \
+                                     carry no context)"
+                                .to_owned(),
+                        }
                     ),
                     "NotFoundException" | "IncorrectKeyException" => format!(
                         "KMS cannot find the key this was encrypted with ({code}: {msg}); \
@@ -234,19 +244,31 @@ impl Kms {
                  KMS endpoint or NAT)",
                 self.endpoint_note()
             ),
+            // The SDK's own error text can carry the request (and so the ciphertext): only its
+            // kind is shown.
             SdkError::DispatchFailure(d) => format!(
-                "cannot reach KMS{} ({}); check AWS_ENDPOINT_URL_KMS / network access",
+                "cannot reach KMS{} ({}); check AWS_ENDPOINT_URL_KMS and network access (a VPC \
+                 needs a KMS endpoint or NAT)",
                 self.endpoint_note(),
                 if d.is_io() {
-                    "connection failed".to_owned()
+                    "connection failed"
+                } else if d.is_timeout() {
+                    "timed out"
+                } else if d.is_user() {
+                    "the request could not be sent"
                 } else {
-                    format!("{d:?}")
+                    "dispatch failure"
                 }
             ),
-            other => format!(
-                "KMS decrypt failed{}: {}",
-                self.endpoint_note(),
-                aws_sdk_kms::error::DisplayErrorContext(other)
+            SdkError::ConstructionFailure(_) => format!(
+                "the KMS request could not be built{}; check AWS_REGION and \
+                 AWS_ENDPOINT_URL_KMS",
+                self.endpoint_note()
+            ),
+            _ => format!(
+                "KMS gave a response that is not a Decrypt answer{}; check AWS_ENDPOINT_URL_KMS \
+                 points at KMS",
+                self.endpoint_note()
             ),
         }
     }

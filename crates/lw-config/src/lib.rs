@@ -287,13 +287,21 @@ impl ClientConfig {
                 server_name: t.server_name.filter(|s| !s.is_empty()),
             };
             if cfg.client_cert.is_some() != cfg.client_key.is_some() {
-                let (have, missing) = if cfg.client_cert.is_some() {
-                    ("tls.client_cert_path", "client_key_path or client_key_data")
-                } else {
-                    (
+                let (have, missing) = match (&cfg.client_cert, &cfg.client_key) {
+                    (Some(PemSource::Path(_)), _) => {
+                        ("tls.client_cert_path", "client_key_path or client_key_data")
+                    }
+                    (Some(PemSource::Data(_)), _) => {
+                        ("tls.client_cert_data", "client_key_path or client_key_data")
+                    }
+                    (None, Some(PemSource::Path(_))) => (
                         "tls.client_key_path",
                         "client_cert_path or client_cert_data",
-                    )
+                    ),
+                    _ => (
+                        "tls.client_key_data",
+                        "client_cert_path or client_cert_data",
+                    ),
                 };
                 return Err(ConfigError::Invalid {
                     origin: origin(have),
@@ -315,6 +323,41 @@ impl ClientConfig {
             origin: origin("address"),
             message,
         })?;
+        for (name, value) in &raw.grpc_meta {
+            let key = format!("grpc_meta.{name}");
+            let valid_name = !name.is_empty()
+                && name
+                    .bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"-_.".contains(&b));
+            if !valid_name {
+                return Err(ConfigError::Invalid {
+                    origin: origin(&key),
+                    message: "is not a valid gRPC header name; use letters, digits, `-`, `_` \
+                              and `.` only"
+                        .into(),
+                });
+            }
+            if name.ends_with("-bin") {
+                return Err(ConfigError::Unsupported {
+                    origin: origin(&key),
+                    message: "names a binary (`-bin`) header, which cannot be given as text; \
+                              rename the header or set it in code with \
+                              opts.connection_options.binary_headers"
+                        .into(),
+                });
+            }
+            if !value
+                .bytes()
+                .all(|b| (0x20..0x7f).contains(&b) || b == b'\t')
+            {
+                return Err(ConfigError::Invalid {
+                    origin: origin(&key),
+                    message: "holds characters a gRPC header value cannot carry (control \
+                              characters, newlines or non-ASCII); use printable ASCII only"
+                        .into(),
+                });
+            }
+        }
         let codec = raw.codec.and_then(|c| {
             let c = CodecConfig {
                 endpoint: c.endpoint.filter(|e| !e.is_empty()),
@@ -322,9 +365,14 @@ impl ClientConfig {
             };
             (c.endpoint.is_some() || c.auth.is_some()).then_some(c)
         });
-        if codec.is_some() {
+        if let Some(c) = &codec {
+            let key = if c.endpoint.is_some() {
+                "codec.endpoint"
+            } else {
+                "codec.auth"
+            };
             tracing::warn!(
-                source = %origin("codec"),
+                source = %origin(key),
                 "the `codec` setting is for the CLI and Web UI (a remote codec server); a worker \
                  does not call it: set payload codecs on the data converter in code"
             );
@@ -454,6 +502,14 @@ fn has_explicit_port(address: &str) -> bool {
 pub fn config_file_path(env: &HashMap<String, String>) -> Result<Option<PathBuf>, ConfigError> {
     if let Some(p) = env.get("TEMPORAL_CONFIG_FILE").filter(|p| !p.is_empty()) {
         let path = PathBuf::from(p);
+        if path.is_dir() {
+            return Err(ConfigError::File {
+                path,
+                message: "TEMPORAL_CONFIG_FILE names a directory, not a file; name the \
+                          temporal.toml inside it"
+                    .into(),
+            });
+        }
         if !path.is_file() {
             return Err(ConfigError::File {
                 path,

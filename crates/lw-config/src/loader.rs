@@ -50,6 +50,7 @@ pub struct Loader {
 #[derive(Debug)]
 struct Override {
     key: String,
+    location: &'static std::panic::Location<'static>,
     figment: Figment,
 }
 
@@ -88,6 +89,7 @@ impl Loader {
         };
         self.overrides.push(Override {
             figment: Figment::from(Serialized::default(&key, value)),
+            location: std::panic::Location::caller(),
             key,
         });
         self
@@ -148,19 +150,19 @@ impl Loader {
 
     fn plan(self) -> Result<Plan, ConfigError> {
         let env = self.env.unwrap_or_else(|| std::env::vars().collect());
-        let (profile, explicit) = match self.profile.filter(|p| !p.trim().is_empty()) {
-            Some(p) => (p, true),
+        let (profile, named_by) = match self.profile.filter(|p| !p.trim().is_empty()) {
+            Some(p) => (p, Some("Loader::profile")),
             None => match env.get("TEMPORAL_PROFILE").filter(|p| !p.trim().is_empty()) {
-                Some(p) => (p.clone(), true),
-                None => (DEFAULT_PROFILE.to_owned(), false),
+                Some(p) => (p.clone(), Some("TEMPORAL_PROFILE")),
+                None => (DEFAULT_PROFILE.to_owned(), None),
             },
         };
         let config_file = match self.config_file {
             Some(p) if !p.is_file() => {
                 return Err(ConfigError::File {
                     path: p,
-                    message: "the config file given to Loader::config_file does not exist; fix \
-                              the path"
+                    message: "the config file given to Loader::config_file does not exist or is \
+                              not a file; fix the path"
                         .into(),
                 });
             }
@@ -168,10 +170,11 @@ impl Loader {
             None => config_file_path(&env)?,
         };
         let file = match &config_file {
-            Some(path) => FileProfile::read(path, &profile, explicit)?,
-            None if explicit => {
+            Some(path) => FileProfile::read(path, &profile, named_by)?,
+            None if named_by.is_some() => {
                 return Err(ConfigError::UnknownProfile {
                     profile,
+                    named_by: named_by.unwrap_or_default().to_owned(),
                     file: None,
                     available: Vec::new(),
                 });
@@ -179,16 +182,38 @@ impl Loader {
             None => None,
         };
         let mut overrides = Figment::new();
+        let mut override_keys = Vec::new();
         for o in self.overrides {
+            let origin = format!("code override at {}: `{}`", o.location, o.key);
             if !is_known_key(&o.key) {
                 return Err(ConfigError::Invalid {
-                    origin: format!("code override `{}`", o.key),
+                    origin,
                     message: format!(
                         "is not a client setting; use one of {}",
                         KNOWN_KEYS.join(", ")
                     ),
                 });
             }
+            let mut found = Vec::new();
+            if let Ok(value) = o.figment.find_value(&o.key) {
+                match &value {
+                    Value::Dict(_, d) => walk(d, &mut Vec::new(), &mut found),
+                    Value::String(_, s) if s.trim_start().starts_with(kms::KMS_PREFIX) => {
+                        found.push(Vec::new());
+                    }
+                    _ => {}
+                }
+            }
+            if !found.is_empty() {
+                return Err(ConfigError::Invalid {
+                    origin,
+                    message: "starts with `kms:`, but values set in code are not decrypted (the \
+                              ciphertext would be sent as is); decrypt it with lw_config::Kms \
+                              and set the plaintext"
+                        .into(),
+                });
+            }
+            override_keys.push(o.key);
             overrides = overrides.merge(o.figment);
         }
         let mut plan = Plan {
@@ -197,6 +222,7 @@ impl Loader {
             config_file,
             file,
             overrides,
+            override_keys,
             pending: Vec::new(),
         };
         plan.collect_pending()?;
@@ -211,6 +237,8 @@ struct Plan {
     config_file: Option<PathBuf>,
     file: Option<FileProfile>,
     overrides: Figment,
+    /// Keys set in code (they hide the same key from the file and the environment).
+    override_keys: Vec<String>,
     pending: Vec<Pending>,
 }
 
@@ -269,7 +297,12 @@ impl Plan {
                 context: Some((kms::LAMBDA_CONTEXT_KEY.to_owned(), function.clone())),
             });
         }
-        // `kms:` values in the environment.
+        // `kms:` values in the environment (unless code sets the same key).
+        let hidden_by_code = |key: &str| {
+            self.override_keys
+                .iter()
+                .any(|k| k == key || key.starts_with(&format!("{k}.")))
+        };
         let mut vars: Vec<(&String, &String)> = self.env.iter().collect();
         vars.sort();
         for (var, value) in vars {
@@ -279,6 +312,9 @@ impl Plan {
             let Some(key) = env::key_for_var(var) else {
                 continue;
             };
+            if hidden_by_code(&key) {
+                continue;
+            }
             let origin = format!("environment variable {var}");
             if !kms::is_secret_key(&key) {
                 return Err(not_secret(origin));
@@ -296,12 +332,20 @@ impl Plan {
             walk(file.dict(), &mut Vec::new(), &mut found);
             for path in found {
                 let key = path.join(".");
+                // A value the environment or code replaces is never used: not decrypted.
+                let var = env::var_for_key(&key);
+                if hidden_by_code(&key) || self.env.get(&var).is_some_and(|v| !v.is_empty()) {
+                    continue;
+                }
                 let origin = format!(
                     "{}: key `profile.{}.{key}`",
                     file.path().display(),
                     self.profile
                 );
                 if !kms::is_secret_key(&key) {
+                    if !is_known_key(&key) {
+                        continue; // an unknown key: ignored with a warning, never decrypted
+                    }
                     return Err(not_secret(origin));
                 }
                 let ciphertext = lookup(file.dict(), &path).unwrap_or_default();
@@ -330,18 +374,21 @@ impl Plan {
             }
         }
         let env_provider = env::EnvProvider::new(&self.env)?;
-        let removed_meta = env_provider.removed_meta();
         let mut figment = Figment::from(Serialized::defaults(RawProfile::default()));
-        if let Some(file) = self.file {
+        if let Some(mut file) = self.file {
+            // An empty TEMPORAL_GRPC_META_<NAME> removes the header the file set (as the
+            // official loader does); code above it can still set it.
+            if let Some(Value::Dict(_, meta)) = file.dict_mut().get_mut("grpc_meta") {
+                for h in env_provider.removed_meta() {
+                    meta.remove(&h);
+                }
+            }
             figment = figment.merge(file);
         }
         figment = figment.merge(env_provider).merge(self.overrides);
-        let mut raw: RawProfile = figment
+        let raw: RawProfile = figment
             .extract()
             .map_err(|e| ConfigError::from_figment(&e))?;
-        for h in removed_meta {
-            raw.grpc_meta.remove(&h);
-        }
         let base_dir = self
             .config_file
             .as_deref()

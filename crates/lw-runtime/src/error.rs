@@ -10,7 +10,7 @@ pub enum Error {
     Config(#[from] lw_config::ConfigError),
     /// The options are not valid.
     #[error("options: {0}")]
-    Options(#[from] lw_options::OptionsError),
+    Options(lw_options::OptionsError),
     /// The configure callback returned an error.
     #[error("the configure callback failed: {0}")]
     Configure(String),
@@ -87,6 +87,17 @@ impl From<Error> for lambda_runtime::Diagnostic {
         lambda_runtime::Diagnostic {
             error_type: e.kind().to_owned(),
             error_message: e.to_string(),
+        }
+    }
+}
+
+impl From<lw_options::OptionsError> for Error {
+    /// A configuration error met while building options (a certificate file that cannot be
+    /// read) stays a `Config` error, so Lambda shows `errorType: Config`.
+    fn from(e: lw_options::OptionsError) -> Self {
+        match e {
+            lw_options::OptionsError::Config(c) => Error::Config(c),
+            other => Error::Options(other),
         }
     }
 }
