@@ -133,11 +133,12 @@ impl Loader {
         if plan.pending.is_empty() {
             return plan.finish(Vec::new());
         }
+        // Timed from building the client (its TLS roots load here) to the last plaintext.
+        let started = std::time::Instant::now();
         let kms = match kms {
             Some(k) => k,
             None => Kms::from_env(&plan.env)?,
         };
-        let started = std::time::Instant::now();
         let plain = kms::decrypt_all(&kms, &plan.pending, timeout).await?;
         tracing::info!(
             secrets = plain.len(),
