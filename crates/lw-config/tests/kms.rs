@@ -210,3 +210,25 @@ async fn many_secrets_are_decrypted_concurrently() {
         assert_eq!(config.grpc_meta[&format!("h{i}")], format!("v{i}"));
     }
 }
+
+#[tokio::test]
+async fn the_generic_endpoint_variable_is_honoured_and_the_kms_one_wins() {
+    let m = moto();
+    let key = m.create_key().await.unwrap();
+    let api = m.encrypt(&key, "via-generic", None).await.unwrap();
+    let mut env = env_with(m, &[("TEMPORAL_API_KEY", &format!("kms:{api}"))]);
+    let endpoint = env.remove("AWS_ENDPOINT_URL_KMS").unwrap();
+    env.insert("AWS_ENDPOINT_URL".into(), endpoint.clone());
+    let config = ClientConfig::load_from_async(&env).await.unwrap();
+    assert_eq!(config.api_key.unwrap().expose(), "via-generic");
+
+    // AWS_ENDPOINT_URL_KMS takes precedence: pointing it at a closed port fails even though
+    // the generic variable is right.
+    let port = lw_testkit::free_port().unwrap();
+    env.insert(
+        "AWS_ENDPOINT_URL_KMS".into(),
+        format!("http://127.0.0.1:{port}"),
+    );
+    let e = ClientConfig::load_from_async(&env).await.unwrap_err();
+    assert!(e.to_string().contains(&format!("127.0.0.1:{port}")), "{e}");
+}
