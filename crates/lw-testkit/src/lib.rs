@@ -12,18 +12,22 @@
 //!   keys and encrypt the way the Lambda console does.
 //! - [`GrpcRecorder`]: an HTTP/2 pass-through proxy in front of the dev server that records
 //!   the request headers the client sent (to prove what reached the connection).
+//! - [`OtlpReceiver`]: a real OTLP/gRPC collector (metrics and traces) recording what
+//!   arrives, as an ADOT layer's collector would receive it.
 
 mod devserver;
 mod emulator;
 mod error;
 mod grpc_recorder;
 mod moto;
+mod otlp;
 
 pub use devserver::{DevServer, unique};
 pub use emulator::{FunctionSpec, InvocationResult, LocalFunction, Outcome};
 pub use error::TestkitError;
 pub use grpc_recorder::GrpcRecorder;
 pub use moto::Moto;
+pub use otlp::{OtlpReceiver, Received, ReceivedMetric, ReceivedSpan};
 
 /// Spawns `cmd` so that it dies with this process (SIGKILL on exit) and returns its pid.
 ///
