@@ -30,10 +30,13 @@
 //!
 //! The pieces, for custom runtimes and deeper changes: [`config`] (client configuration),
 //! [`options`] (the callback's options and Lambda defaults), [`runtime`] (the lifecycle
-//! engine and the `lambda_runtime` adapter).
+//! engine and the `lambda_runtime` adapter), [`otel`] (OpenTelemetry metrics and traces
+//! flushed every invocation; feature `otel`, on by default).
 
 pub use lw_config as config;
 pub use lw_options as options;
+#[cfg(feature = "otel")]
+pub use lw_otel as otel;
 pub use lw_runtime as runtime;
 
 pub use lw_options::{

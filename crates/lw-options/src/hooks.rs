@@ -56,3 +56,59 @@ impl ShutdownHook {
         (self.0)(ctx)
     }
 }
+
+/// What an invocation-start hook is told: the invocation about to run.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct InvocationStart {
+    /// The request id (`Lambda-Runtime-Aws-Request-Id`).
+    pub request_id: String,
+    /// The invoked function's ARN.
+    pub function_arn: String,
+    /// Lambda's X-Ray trace header (`Lambda-Runtime-Trace-Id`), when it sent one.
+    pub xray_trace_id: Option<String>,
+    /// When the invocation must have answered.
+    pub deadline: Instant,
+    /// Whether this is the process's first invocation (a cold start).
+    pub cold: bool,
+}
+
+impl InvocationStart {
+    /// Describes an invocation.
+    pub fn new(
+        request_id: impl Into<String>,
+        function_arn: impl Into<String>,
+        xray_trace_id: Option<String>,
+        deadline: Instant,
+        cold: bool,
+    ) -> Self {
+        Self {
+            request_id: request_id.into(),
+            function_arn: function_arn.into(),
+            xray_trace_id,
+            deadline,
+            cold,
+        }
+    }
+}
+
+/// A registered invocation-start hook.
+#[derive(Clone)]
+pub struct StartHook(Arc<dyn Fn(&InvocationStart) + Send + Sync>);
+
+impl std::fmt::Debug for StartHook {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("StartHook")
+    }
+}
+
+impl StartHook {
+    pub(crate) fn new(f: impl Fn(&InvocationStart) + Send + Sync + 'static) -> Self {
+        Self(Arc::new(f))
+    }
+
+    /// Runs the hook.
+    pub fn call(&self, start: &InvocationStart) {
+        (self.0)(start)
+    }
+}

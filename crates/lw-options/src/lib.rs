@@ -66,7 +66,9 @@ use temporalio_sdk::{
 };
 
 pub use error::OptionsError;
-pub use hooks::{BoxError, ShutdownContext, ShutdownHook};
+pub use hooks::{BoxError, InvocationStart, ShutdownContext, ShutdownHook, StartHook};
+/// The Temporal SDK's metrics backend trait, for [`Options::set_metrics_meter`].
+pub use temporalio_common::telemetry::metrics::CoreMeter;
 pub use temporalio_common::worker::{VersioningBehavior, WorkerDeploymentVersion};
 pub use temporalio_sdk::workflows::WorkflowImplementation;
 
@@ -185,7 +187,9 @@ pub struct Options {
     workflows: Vec<(&'static str, Option<VersioningBehavior>)>,
     activities_registered: bool,
     hooks: Vec<ShutdownHook>,
+    start_hooks: Vec<StartHook>,
     customizers: Vec<WorkerCustomizer>,
+    metrics_meter: Option<Arc<dyn CoreMeter>>,
 }
 
 impl std::fmt::Debug for Options {
@@ -246,7 +250,9 @@ impl Options {
             workflows: Vec::new(),
             activities_registered: false,
             hooks: Vec::new(),
+            start_hooks: Vec::new(),
             customizers: Vec::new(),
+            metrics_meter: None,
         }
     }
 
@@ -305,6 +311,25 @@ impl Options {
         Fut: Future<Output = Result<(), BoxError>> + Send + 'static,
     {
         self.hooks.push(ShutdownHook::new(hook));
+        self
+    }
+
+    /// Adds a hook run at the start of every invocation, before connecting, with what is known
+    /// about it (request id, ARN, X-Ray trace header, deadline, cold or warm). It must be
+    /// quick: it runs on the invocation's path. `lw-otel` starts the invocation span here.
+    pub fn on_invocation_start<F>(&mut self, hook: F) -> &mut Self
+    where
+        F: Fn(&InvocationStart) + Send + Sync + 'static,
+    {
+        self.start_hooks.push(StartHook::new(hook));
+        self
+    }
+
+    /// Sends the SDK's worker metrics to `meter` (the process's SDK runtime is built with it
+    /// at init). Client metrics go through `connection_options.metrics_meter`. `lw-otel` sets
+    /// both to an OpenTelemetry meter it can flush every invocation.
+    pub fn set_metrics_meter(&mut self, meter: Arc<dyn CoreMeter>) -> &mut Self {
+        self.metrics_meter = Some(meter);
         self
     }
 
@@ -455,7 +480,17 @@ impl ValidatedOptions {
         self.behavior
     }
 
-    /// The shutdown hooks, in registration order.
+    /// The invocation-start hooks, in registration order.
+    pub fn invocation_start_hooks(&self) -> &[StartHook] {
+        &self.options.start_hooks
+    }
+
+    /// The metrics backend for the SDK runtime's worker metrics, if one was set.
+    pub fn metrics_meter(&self) -> Option<Arc<dyn CoreMeter>> {
+        self.options.metrics_meter.clone()
+    }
+
+    /// Shutdown hooks, in registration order.
     pub fn shutdown_hooks(&self) -> &[ShutdownHook] {
         &self.options.hooks
     }

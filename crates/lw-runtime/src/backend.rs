@@ -1,5 +1,9 @@
+use std::sync::Arc;
 use temporalio_client::{Client, ClientOptions, Connection, ConnectionOptions};
-use temporalio_sdk::{Runtime, Worker, WorkerOptions};
+
+use lw_options::CoreMeter;
+use temporalio_common::telemetry::TelemetryOptions;
+use temporalio_sdk::{Runtime, Worker, WorkerOptions, runtime::RuntimeOptions};
 
 use crate::BoxError;
 
@@ -45,9 +49,17 @@ pub struct TemporalBackend {
 }
 
 impl TemporalBackend {
-    /// Creates the process's SDK runtime on the current tokio runtime.
-    pub fn new() -> Result<Self, crate::Error> {
-        let runtime = Runtime::from_current_tokio(Default::default())
+    /// Creates the process's SDK runtime on the current tokio runtime, sending worker metrics
+    /// to `metrics` when given.
+    pub fn new(metrics: Option<Arc<dyn CoreMeter>>) -> Result<Self, crate::Error> {
+        let options = match metrics {
+            None => RuntimeOptions::default(),
+            Some(meter) => RuntimeOptions::builder()
+                .telemetry_options(TelemetryOptions::builder().metrics(meter).build())
+                .build()
+                .map_err(|e| crate::Error::Runtime(e.to_string()))?,
+        };
+        let runtime = Runtime::from_current_tokio(options)
             .map_err(|e| crate::Error::Runtime(e.to_string()))?;
         Ok(Self { runtime })
     }

@@ -35,6 +35,8 @@ pub struct Invocation {
     pub function_arn: String,
     /// When the invocation must have answered.
     pub deadline: Instant,
+    /// Lambda's X-Ray trace header (`Lambda-Runtime-Trace-Id`), if any.
+    pub xray_trace_id: Option<String>,
 }
 
 impl Invocation {
@@ -49,7 +51,14 @@ impl Invocation {
             request_id: request_id.to_owned(),
             function_arn: function_arn.to_owned(),
             deadline: Instant::now() + remaining,
+            xray_trace_id: None,
         }
+    }
+
+    /// The same invocation carrying Lambda's X-Ray trace header.
+    pub fn with_xray_trace_id(mut self, header: Option<String>) -> Self {
+        self.xray_trace_id = header.filter(|h| !h.is_empty());
+        self
     }
 }
 
@@ -90,19 +99,25 @@ fn ms(d: Duration) -> u64 {
 pub struct Engine<B: Backend = TemporalBackend> {
     options: ValidatedOptions,
     backend: B,
+    invocations: std::sync::atomic::AtomicU64,
 }
 
 impl Engine<TemporalBackend> {
     /// An engine over the Temporal SDK; needs a current tokio runtime.
     pub fn new(options: ValidatedOptions) -> Result<Self, Error> {
-        Ok(Self::with_backend(options, TemporalBackend::new()?))
+        let backend = TemporalBackend::new(options.metrics_meter())?;
+        Ok(Self::with_backend(options, backend))
     }
 }
 
 impl<B: Backend> Engine<B> {
     /// An engine over any [`Backend`] (tests use fakes).
     pub fn with_backend(options: ValidatedOptions, backend: B) -> Self {
-        Self { options, backend }
+        Self {
+            options,
+            backend,
+            invocations: std::sync::atomic::AtomicU64::new(0),
+        }
     }
 
     /// The options this engine runs with.
@@ -119,6 +134,10 @@ impl<B: Backend> Engine<B> {
     pub async fn invoke(&self, invocation: Invocation) -> Result<InvocationReport, Error> {
         let start = Instant::now();
         let deadline = invocation.deadline;
+        let cold = self
+            .invocations
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+            == 0;
         let remaining = deadline.saturating_duration_since(start);
         let buffer = self.options.shutdown_deadline_buffer();
         let work = remaining.saturating_sub(buffer);
@@ -138,6 +157,21 @@ impl<B: Backend> Engine<B> {
             );
         }
         let stop_at = start + work;
+        let started = lw_options::InvocationStart::new(
+            invocation.request_id.clone(),
+            invocation.function_arn.clone(),
+            invocation.xray_trace_id.clone(),
+            deadline,
+            cold,
+        );
+        for hook in self.options.invocation_start_hooks() {
+            // A panicking start hook must not take the invocation down with it.
+            if std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| hook.call(&started)))
+                .is_err()
+            {
+                warn!("an invocation-start hook panicked; continuing");
+            }
+        }
         let identity = self.options.identity(Some((
             invocation.request_id.as_str(),
             invocation.function_arn.as_str(),

@@ -46,7 +46,8 @@ pub async fn serve<B: Backend>(engine: &Engine<B>) -> Result<(), Error> {
                 &ctx.request_id,
                 &ctx.invoked_function_arn,
                 ctx.deadline,
-            );
+            )
+            .with_xray_trace_id(ctx.xray_trace_id.clone());
             engine.invoke(invocation).await
         },
     ))

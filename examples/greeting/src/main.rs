@@ -78,6 +78,11 @@ fn main() {
         if opts.task_queue.is_empty() {
             opts.task_queue = "my-task-queue".into();
         }
+        // With a collector configured (the ADOT layer sets this), export Temporal's metrics
+        // and traces, flushed at the end of every invocation.
+        if std::env::var_os("OTEL_EXPORTER_OTLP_ENDPOINT").is_some() {
+            lambdaworker::otel::apply_defaults(opts, lambdaworker::otel::OtelOptions::default())?;
+        }
         opts.register_workflow_with_options::<Greeting>(RegisterOptions::versioning_behavior(
             behavior,
         ))?;

@@ -357,3 +357,157 @@ async fn an_api_key_that_exists_only_kms_encrypted_reaches_the_connection() {
     );
     assert!(!message.contains(plaintext) && !message.contains(&other));
 }
+
+fn attr<'a>(pairs: &'a [(String, String)], key: &str) -> Option<&'a str> {
+    pairs
+        .iter()
+        .find(|(k, _)| k == key)
+        .map(|(_, v)| v.as_str())
+}
+
+/// X-Ray trace ids start with the epoch second (8 hex digits).
+fn assert_xray_trace_id(trace_id: &str) {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    let secs = u64::from_str_radix(&trace_id[..8], 16).unwrap_or(0);
+    assert!(
+        now.abs_diff(secs) < 600,
+        "trace id {trace_id} does not start with the epoch second (now {now:x})"
+    );
+}
+
+/// With `OTEL_EXPORTER_OTLP_ENDPOINT` set, the greeting function applies
+/// `lw_otel::apply_defaults`. When the emulator has the response, the collector already holds
+/// the invocation's metrics and spans: nothing waits for an export period (10 s).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn telemetry_is_flushed_inside_every_invocation() {
+    let receiver = lw_testkit::OtlpReceiver::start().await.unwrap();
+    let f = fixture(
+        Duration::from_secs(10),
+        &[("OTEL_EXPORTER_OTLP_ENDPOINT", receiver.endpoint.as_str())],
+    )
+    .await;
+    let mut seen_invocations = Vec::new();
+    for (round, name) in ["Otel", "Again"].into_iter().enumerate() {
+        let id = f.start(name);
+        let r = f.invoke().await;
+        // The snapshot is taken as the response arrives: no polling, no waiting.
+        let got = receiver.received();
+        println!(
+            "round {round}: flush hook took {} ms",
+            report(&r)["hooks_ms"]
+        );
+        assert_eq!(r.cold, round == 0);
+        assert_eq!(
+            f.server.result(&id).unwrap(),
+            Some(json!(format!("Hello, {name}!"))),
+            "{}",
+            f.logs()
+        );
+        for metric in [
+            "temporal_workflow_completed",
+            "temporal_activity_execution_latency",
+            "temporal_request",
+        ] {
+            assert!(
+                got.has_metric(metric),
+                "round {round}: no {metric}; got {:?}",
+                got.metrics.iter().map(|m| &m.name).collect::<Vec<_>>()
+            );
+        }
+        let invocation: Vec<_> = got
+            .spans_named("greeting")
+            .into_iter()
+            .filter(|s| attr(&s.attributes, "faas.invocation_id") == Some(&r.request_id))
+            .collect();
+        assert_eq!(invocation.len(), 1, "one invocation span: {:?}", got.spans);
+        let inv = invocation[0];
+        assert_xray_trace_id(&inv.trace_id);
+        assert_eq!(
+            attr(&inv.attributes, "faas.coldstart"),
+            Some(if round == 0 { "true" } else { "false" })
+        );
+        let run_wf: Vec<_> = got
+            .spans_named("RunWorkflow:Greeting")
+            .into_iter()
+            .filter(|s| s.trace_id == inv.trace_id)
+            .collect();
+        assert!(
+            !run_wf.is_empty(),
+            "no RunWorkflow span under the invocation: {:?}",
+            got.spans
+        );
+        assert!(
+            run_wf.iter().any(|s| s.parent_span_id == inv.span_id),
+            "RunWorkflow is not a child of the invocation span"
+        );
+        assert!(
+            got.spans_named("RunActivity:greet")
+                .iter()
+                .any(|s| s.trace_id == inv.trace_id),
+            "no RunActivity span in the invocation's trace: {:?}",
+            got.spans
+        );
+        for s in &got.spans {
+            assert_eq!(attr(&s.resource, "service.name"), Some("greeting"));
+            assert_eq!(attr(&s.resource, "faas.name"), Some("greeting"));
+            assert_eq!(attr(&s.resource, "cloud.provider"), Some("aws"));
+            assert_xray_trace_id(&s.trace_id);
+        }
+        for m in &got.metrics {
+            assert_eq!(attr(&m.resource, "service.name"), Some("greeting"));
+        }
+        println!(
+            "round {round}: {} metric exports ({} metrics), {} trace exports, spans {:?}",
+            got.metric_exports,
+            got.metrics.len(),
+            got.trace_exports,
+            got.spans
+                .iter()
+                .map(|s| (&s.name, &s.trace_id[..8], &s.parent_span_id))
+                .collect::<Vec<_>>()
+        );
+        seen_invocations.push((got.metric_exports, got.trace_exports));
+    }
+    // The warm invocation reused the providers (set up once) and flushed again.
+    assert!(seen_invocations[1].0 > seen_invocations[0].0);
+    assert!(seen_invocations[1].1 > seen_invocations[0].1);
+    assert_eq!(
+        f.logs()
+            .matches("OpenTelemetry metrics and traces set up")
+            .count(),
+        1
+    );
+}
+
+/// Telemetry never breaks the worker: with no collector listening, the invocation still
+/// completes its work and answers on time, and a warning says what happened.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unreachable_collector_only_warns() {
+    let port = lw_testkit::free_port().unwrap();
+    let endpoint = format!("http://127.0.0.1:{port}");
+    let f = fixture(
+        Duration::from_secs(10),
+        &[("OTEL_EXPORTER_OTLP_ENDPOINT", endpoint.as_str())],
+    )
+    .await;
+    let id = f.start("Offline");
+    let r = f.invoke().await;
+    println!(
+        "unreachable collector: hooks took {} ms",
+        report(&r)["hooks_ms"]
+    );
+    assert_eq!(
+        f.server.result(&id).unwrap(),
+        Some(json!("Hello, Offline!")),
+        "{}",
+        f.logs()
+    );
+    assert!(
+        f.logs().contains("telemetry could not be flushed"),
+        "{}",
+        f.logs()
+    );
+}

@@ -147,6 +147,7 @@ fn inv(id: &str, secs: u64) -> Invocation {
         request_id: id.into(),
         function_arn: "arn:aws:lambda:us-east-1:1:function:f".into(),
         deadline: Instant::now() + Duration::from_secs(secs),
+        xray_trace_id: None,
     }
 }
 
