@@ -423,3 +423,51 @@ impl tracing::Subscriber for CountWarnings {
     fn enter(&self, _: &tracing::span::Id) {}
     fn exit(&self, _: &tracing::span::Id) {}
 }
+
+#[tokio::test(start_paused = true)]
+async fn start_hooks_run_before_connecting_with_cold_then_warm() {
+    let fake = Fake {
+        drain: Some(Duration::ZERO),
+        ..Default::default()
+    };
+    let log = fake.log.clone();
+    let hook_log = log.clone();
+    let e = engine_with(fake, move |o| {
+        o.on_invocation_start(|_| panic!("a broken start hook"));
+        o.on_invocation_start(move |s| {
+            hook_log.push(format!(
+                "start {} cold={} xray={}",
+                s.request_id,
+                s.cold,
+                s.xray_trace_id.as_deref().unwrap_or("-")
+            ));
+        });
+    });
+    let first = inv("r1", 10).with_xray_trace_id(Some("Root=1-5f000000-abc;Sampled=1".into()));
+    e.invoke(first).await.unwrap();
+    e.invoke(inv("r2", 10)).await.unwrap();
+    let starts: Vec<String> = log
+        .all()
+        .into_iter()
+        .filter(|l| l.starts_with("start") || l.starts_with("connect"))
+        .collect();
+    assert_eq!(starts.len(), 4, "{starts:?}");
+    assert_eq!(
+        starts[0],
+        "start r1 cold=true xray=Root=1-5f000000-abc;Sampled=1"
+    );
+    assert!(starts[1].starts_with("connect"), "{starts:?}");
+    assert_eq!(starts[2], "start r2 cold=false xray=-");
+}
+
+#[tokio::test(start_paused = true)]
+async fn no_start_hook_when_there_is_not_enough_time() {
+    let fake = Fake::default();
+    let log = fake.log.clone();
+    let hook_log = log.clone();
+    let e = engine_with(fake, move |o| {
+        o.on_invocation_start(move |_| hook_log.push("start"));
+    });
+    assert!(e.invoke(inv("r1", 3)).await.is_err());
+    assert_eq!(log.count("start"), 0);
+}
