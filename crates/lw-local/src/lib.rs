@@ -1,0 +1,188 @@
+#![warn(missing_docs)]
+//! A local AWS endpoint good enough for Temporal's Worker Controller to run serverless
+//! workers on this machine: STS `AssumeRole` (ExternalId enforced) and Lambda `GetFunction`
+//! and `Invoke`, on one loopback port (point the server's `AWS_ENDPOINT_URL` at it).
+//!
+//! Functions are real `bootstrap` programs run in instances that speak the real Lambda
+//! Runtime API (`lw_testkit::LocalFunction`): warm instances are reused, a new instance (a
+//! cold start) starts when all are busy, up to the function's reserved concurrency, and an
+//! instance that passes its deadline is killed, as Lambda does. Every invocation is booked:
+//! count, cold starts, errors, timeouts, billed ms (rounded up, init included on a cold
+//! start) and GB-seconds.
+//!
+//! ```no_run
+//! # async fn f() -> Result<(), lw_local::LocalError> {
+//! use lw_local::{FunctionConfig, LocalLambda, RoleConfig};
+//! let aws = LocalLambda::start().await?;
+//! aws.add_role(RoleConfig { arn: "arn:aws:iam::000000000000:role/temporal".into(), external_id: Some("ext-1".into()) });
+//! let arn = aws.add_function(FunctionConfig::new("greeting", "target/debug/greeting"));
+//! println!("AWS_ENDPOINT_URL={}  function {arn}", aws.endpoint());
+//! # Ok(()) }
+//! ```
+
+mod pool;
+mod server;
+
+use std::{
+    net::SocketAddr,
+    sync::{Arc, Mutex},
+};
+
+pub use pool::{Accounting, FunctionConfig, InvocationRecord};
+pub use server::{AssumeRoleCall, RoleConfig};
+
+/// Errors of the local service.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum LocalError {
+    /// The port could not be bound or another I/O failure.
+    #[error("lw-local: {0}")]
+    Io(#[from] std::io::Error),
+    /// A function instance failed to start or answer.
+    #[error("lw-local: function instance: {0}")]
+    Instance(String),
+    /// A synchronous invocation found every instance busy at the concurrency limit.
+    #[error("lw-local: {0} is at its reserved concurrency")]
+    Throttled(String),
+}
+
+impl From<lw_testkit::TestkitError> for LocalError {
+    fn from(e: lw_testkit::TestkitError) -> Self {
+        LocalError::Instance(e.to_string())
+    }
+}
+
+/// The running local service.
+pub struct LocalLambda {
+    addr: SocketAddr,
+    state: server::AppState,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Drop for LocalLambda {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+impl LocalLambda {
+    /// Serves on a free loopback port.
+    pub async fn start() -> Result<Self, LocalError> {
+        Self::bind("127.0.0.1:0").await
+    }
+
+    /// Serves on `addr` (e.g. `127.0.0.1:9001`); a taken port is an error saying so.
+    pub async fn bind(addr: &str) -> Result<Self, LocalError> {
+        let listener = tokio::net::TcpListener::bind(addr).await.map_err(|e| {
+            LocalError::Io(std::io::Error::new(
+                e.kind(),
+                format!("cannot listen on {addr}: {e} (is the port taken? pick another)"),
+            ))
+        })?;
+        let addr = listener.local_addr()?;
+        let state = server::AppState {
+            registry: pool::Registry::default(),
+            roles: Arc::new(Mutex::new(Vec::new())),
+            sts_calls: Arc::new(Mutex::new(Vec::new())),
+            unknown: Arc::new(Mutex::new(Vec::new())),
+        };
+        let app = server::router(state.clone());
+        let task = tokio::spawn(async move {
+            let _ = axum::serve(listener, app).await;
+        });
+        Ok(Self { addr, state, task })
+    }
+
+    /// `http://127.0.0.1:<port>`: the value for `AWS_ENDPOINT_URL`.
+    pub fn endpoint(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// Registers (or replaces) a function and returns its ARN.
+    pub fn add_function(&self, config: FunctionConfig) -> String {
+        let arn = config.arn();
+        self.state.registry.insert(config);
+        arn
+    }
+
+    /// Registers a role Temporal may assume.
+    pub fn add_role(&self, role: RoleConfig) {
+        self.state
+            .roles
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(role);
+    }
+
+    /// The accounting of a function (by name or ARN).
+    pub fn accounting(&self, function: &str) -> Option<Accounting> {
+        self.state.registry.find(function).map(|f| f.accounting())
+    }
+
+    /// The process id of each instance of `function` (`None` while an instance has no live
+    /// process), in instance order.
+    pub async fn instance_pids(&self, function: &str) -> Vec<Option<u32>> {
+        match self.state.registry.find(function) {
+            Some(f) => f.pids().await,
+            None => Vec::new(),
+        }
+    }
+
+    /// Every `AssumeRole` call so far.
+    pub fn assume_role_calls(&self) -> Vec<AssumeRoleCall> {
+        self.state
+            .sts_calls
+            .lock()
+            .map(|c| c.clone())
+            .unwrap_or_default()
+    }
+
+    /// Requests for APIs this service does not emulate (method and path).
+    pub fn unknown_requests(&self) -> Vec<String> {
+        self.state
+            .unknown
+            .lock()
+            .map(|c| c.clone())
+            .unwrap_or_default()
+    }
+
+    /// A table of every function's accounting, for printing.
+    pub fn report(&self) -> String {
+        let mut out = String::from(
+            "function      invocations  cold  errors  timeouts  throttles  instances  billed ms   GB-s\n",
+        );
+        for f in self.state.registry.all() {
+            let a = f.accounting();
+            out.push_str(&format!(
+                "{:<13} {:>11}  {:>4}  {:>6}  {:>8}  {:>9}  {:>9}  {:>9}  {:>5.1}\n",
+                f.config.name,
+                a.invocations,
+                a.cold_starts,
+                a.errors,
+                a.timeouts,
+                a.throttles,
+                a.instances,
+                a.billed_ms,
+                a.gb_seconds
+            ));
+        }
+        out
+    }
+
+    /// Kills every function instance.
+    pub async fn stop(&self) {
+        for f in self.state.registry.all() {
+            f.stop().await;
+        }
+    }
+}
+
+/// The dev server's `--dynamic-config-value` entries that enable the Worker Controller with
+/// the AWS Lambda compute provider (`temporal server start-dev`, CLI 1.9.1).
+pub fn worker_controller_config() -> Vec<String> {
+    vec![
+        "workercontroller.enabled=true".into(),
+        "workercontroller.compute_providers.enabled=[\"aws-lambda\"]".into(),
+        "workercontroller.scaling_algorithms.enabled=[\"no-sync\"]".into(),
+    ]
+}

@@ -1,0 +1,324 @@
+//! Functions, their instances and their accounting.
+
+use std::{
+    collections::HashMap,
+    path::PathBuf,
+    sync::{Arc, Mutex},
+    time::Duration,
+};
+
+use lw_testkit::{FunctionSpec, InvocationResult, LocalFunction, Outcome};
+use serde::Serialize;
+use serde_json::Value;
+use tokio::sync::Notify;
+
+use crate::LocalError;
+
+/// A function registered with the local Lambda service.
+#[derive(Debug, Clone)]
+pub struct FunctionConfig {
+    /// Function name (the ARN is `arn:aws:lambda:us-east-1:000000000000:function:<name>`).
+    pub name: String,
+    /// The `bootstrap` program.
+    pub bootstrap: PathBuf,
+    /// Environment variables.
+    pub env: Vec<(String, String)>,
+    /// Function timeout.
+    pub timeout: Duration,
+    /// Memory, MB (billing and `AWS_LAMBDA_FUNCTION_MEMORY_SIZE`).
+    pub memory_mb: u32,
+    /// Reserved concurrency: at most this many instances run at once.
+    pub concurrency: usize,
+    /// `LAMBDA_TASK_ROOT` and working directory.
+    pub task_root: Option<PathBuf>,
+}
+
+impl FunctionConfig {
+    /// A function with Lambda's defaults for the rest: 60 s timeout, 256 MB, concurrency 10.
+    pub fn new(name: impl Into<String>, bootstrap: impl Into<PathBuf>) -> Self {
+        Self {
+            name: name.into(),
+            bootstrap: bootstrap.into(),
+            env: Vec::new(),
+            timeout: Duration::from_secs(60),
+            memory_mb: 256,
+            concurrency: 10,
+            task_root: None,
+        }
+    }
+
+    /// Sets the timeout.
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = timeout;
+        self
+    }
+
+    /// Sets the memory size.
+    pub fn memory_mb(mut self, mb: u32) -> Self {
+        self.memory_mb = mb;
+        self
+    }
+
+    /// Sets the reserved concurrency.
+    pub fn concurrency(mut self, n: usize) -> Self {
+        self.concurrency = n.max(1);
+        self
+    }
+
+    /// Adds an environment variable.
+    pub fn env(mut self, k: impl Into<String>, v: impl Into<String>) -> Self {
+        self.env.push((k.into(), v.into()));
+        self
+    }
+
+    /// The unqualified ARN.
+    pub fn arn(&self) -> String {
+        self.spec().arn()
+    }
+
+    fn spec(&self) -> FunctionSpec {
+        let mut spec = FunctionSpec::new(&self.bootstrap, &self.name).timeout(self.timeout);
+        spec.memory_mb = self.memory_mb;
+        spec.task_root = self.task_root.clone();
+        spec.env = self.env.clone();
+        spec
+    }
+}
+
+/// One invocation as billed.
+#[derive(Debug, Clone, Serialize)]
+pub struct InvocationRecord {
+    /// Request id.
+    pub request_id: String,
+    /// `RequestResponse` or `Event`.
+    pub invocation_type: String,
+    /// Which instance ran it (0-based, in creation order).
+    pub instance: usize,
+    /// Whether the instance's process was started for it.
+    pub cold: bool,
+    /// `response`, `error`, `timeout` or `crashed`.
+    pub outcome: String,
+    /// Billed duration, ms, rounded up (init included on a cold start).
+    pub billed_ms: u64,
+}
+
+/// Per-function totals.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Accounting {
+    /// Invocations run.
+    pub invocations: u64,
+    /// Of which cold starts.
+    pub cold_starts: u64,
+    /// Of which ended with a function error or crash.
+    pub errors: u64,
+    /// Of which timed out (the instance was killed).
+    pub timeouts: u64,
+    /// Invocations refused for lack of concurrency (synchronous ones only; events wait).
+    pub throttles: u64,
+    /// Billed duration, ms.
+    pub billed_ms: u64,
+    /// Billed GB-seconds (billed seconds × memory GB).
+    pub gb_seconds: f64,
+    /// Instances ever started.
+    pub instances: usize,
+    /// Invocations handed to an instance and not finished yet (not yet booked above).
+    pub in_flight: u64,
+    /// Every invocation.
+    pub records: Vec<InvocationRecord>,
+}
+
+struct Instance {
+    function: LocalFunction,
+    busy: bool,
+}
+
+pub(crate) struct Function {
+    pub(crate) config: FunctionConfig,
+    instances: tokio::sync::Mutex<Vec<Instance>>,
+    freed: Notify,
+    accounting: Mutex<Accounting>,
+}
+
+/// Whether a caller waits for a free instance or is throttled.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum WhenBusy {
+    Wait,
+    Throttle,
+}
+
+impl Function {
+    pub(crate) fn new(config: FunctionConfig) -> Self {
+        Self {
+            config,
+            instances: tokio::sync::Mutex::new(Vec::new()),
+            freed: Notify::new(),
+            accounting: Mutex::new(Accounting::default()),
+        }
+    }
+
+    pub(crate) fn accounting(&self) -> Accounting {
+        self.accounting
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
+    /// Takes an idle instance, or starts one within the concurrency limit.
+    async fn acquire(&self, when_busy: WhenBusy) -> Result<usize, LocalError> {
+        loop {
+            let freed = self.freed.notified();
+            {
+                let mut instances = self.instances.lock().await;
+                if let Some(i) = instances.iter().position(|i| !i.busy) {
+                    instances[i].busy = true;
+                    return Ok(i);
+                }
+                if instances.len() < self.config.concurrency {
+                    let function = LocalFunction::new(self.config.spec()).await?;
+                    instances.push(Instance {
+                        function,
+                        busy: true,
+                    });
+                    let n = instances.len();
+                    self.accounting
+                        .lock()
+                        .unwrap_or_else(|e| e.into_inner())
+                        .instances = n;
+                    return Ok(n - 1);
+                }
+            }
+            if when_busy == WhenBusy::Throttle {
+                self.accounting
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .throttles += 1;
+                return Err(LocalError::Throttled(self.config.name.clone()));
+            }
+            freed.await;
+        }
+    }
+
+    /// Runs one invocation on an instance and books it.
+    pub(crate) async fn invoke(
+        &self,
+        payload: Value,
+        invocation_type: &str,
+        when_busy: WhenBusy,
+    ) -> Result<InvocationResult, LocalError> {
+        let index = self.acquire(when_busy).await?;
+        self.accounting
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .in_flight += 1;
+        let rx = {
+            let instances = self.instances.lock().await;
+            instances[index].function.invoke_async(payload)
+        };
+        let result = match rx {
+            Ok(rx) => rx
+                .await
+                .map_err(|_| LocalError::Instance("the instance dropped the invocation".into())),
+            Err(e) => Err(LocalError::from(e)),
+        };
+        {
+            let mut instances = self.instances.lock().await;
+            instances[index].busy = false;
+        }
+        self.freed.notify_waiters();
+        self.accounting
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .in_flight -= 1;
+        let result = result?;
+        self.book(&result, invocation_type, index);
+        Ok(result)
+    }
+
+    fn book(&self, r: &InvocationResult, invocation_type: &str, instance: usize) {
+        let billed = r.finished_at.saturating_duration_since(r.queued_at);
+        let billed_ms = u64::try_from(billed.as_micros().div_ceil(1000)).unwrap_or(u64::MAX);
+        let outcome = match &r.outcome {
+            Outcome::Response(_) => "response",
+            Outcome::Error { .. } => "error",
+            Outcome::Timeout => "timeout",
+            Outcome::Crashed { .. } => "crashed",
+        };
+        let mut a = self.accounting.lock().unwrap_or_else(|e| e.into_inner());
+        a.invocations += 1;
+        a.cold_starts += u64::from(r.cold);
+        a.errors += u64::from(matches!(outcome, "error" | "crashed"));
+        a.timeouts += u64::from(outcome == "timeout");
+        a.billed_ms += billed_ms;
+        a.gb_seconds += billed_ms as f64 / 1000.0 * f64::from(self.config.memory_mb) / 1024.0;
+        a.records.push(InvocationRecord {
+            request_id: r.request_id.clone(),
+            invocation_type: invocation_type.to_owned(),
+            instance,
+            cold: r.cold,
+            outcome: outcome.to_owned(),
+            billed_ms,
+        });
+    }
+
+    /// The process ids of the instances that have a live process, by instance index.
+    pub(crate) async fn pids(&self) -> Vec<Option<u32>> {
+        self.instances
+            .lock()
+            .await
+            .iter()
+            .map(|i| i.function.pid())
+            .collect()
+    }
+
+    /// Kills every instance's process.
+    pub(crate) async fn stop(&self) {
+        for i in self.instances.lock().await.iter() {
+            i.function.kill();
+        }
+    }
+}
+
+/// Functions by name.
+#[derive(Clone, Default)]
+pub(crate) struct Registry(Arc<Mutex<HashMap<String, Arc<Function>>>>);
+
+impl Registry {
+    pub(crate) fn insert(&self, config: FunctionConfig) {
+        self.0
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(config.name.clone(), Arc::new(Function::new(config)));
+    }
+
+    /// Finds a function by name, full or partial ARN, with or without a qualifier.
+    pub(crate) fn find(&self, id: &str) -> Option<Arc<Function>> {
+        let name = function_name(id);
+        self.0
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(name)
+            .cloned()
+    }
+
+    pub(crate) fn all(&self) -> Vec<Arc<Function>> {
+        let mut v: Vec<_> = self
+            .0
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .values()
+            .cloned()
+            .collect();
+        v.sort_by(|a, b| a.config.name.cmp(&b.config.name));
+        v
+    }
+}
+
+/// `my-fn`, `my-fn:live`, `123456789012:function:my-fn`,
+/// `arn:aws:lambda:us-east-1:123456789012:function:my-fn[:qualifier]` → `my-fn`.
+pub(crate) fn function_name(id: &str) -> &str {
+    let after = match id.find("function:") {
+        Some(i) => &id[i + "function:".len()..],
+        None => id,
+    };
+    after.split(':').next().unwrap_or(after)
+}
