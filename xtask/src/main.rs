@@ -264,13 +264,20 @@ async fn demo_run(
     println!("\n{}", aws.report());
     if let Some(a) = aws.accounting("greeting") {
         for r in &a.records {
+            let report = r.response.clone().unwrap_or_default();
             println!(
-                "  {} {:<5} {:<8} instance {} {:>6} ms  {}",
+                "  {} {:<5} {:<8} instance {} billed {:>6} ms  connect {} ms, poll {} ms, \
+                 drain {} ms, hooks {} ms, {}  {}",
                 r.invocation_type,
                 if r.cold { "cold" } else { "warm" },
                 r.outcome,
                 r.instance,
                 r.billed_ms,
+                report["connect_ms"],
+                report["poll_ms"],
+                report["drain_ms"],
+                report["hooks_ms"],
+                report["run_end"],
                 r.request_id
             );
         }

@@ -100,6 +100,9 @@ pub struct InvocationRecord {
     pub outcome: String,
     /// Billed duration, ms, rounded up (init included on a cold start).
     pub billed_ms: u64,
+    /// The function's response body, when it answered (a lambdaworker function answers with
+    /// its invocation report: `connect_ms`, `poll_ms`, `drain_ms`, `run_end`, ...).
+    pub response: Option<Value>,
 }
 
 /// Per-function totals.
@@ -257,6 +260,7 @@ impl Function {
             cold: r.cold,
             outcome: outcome.to_owned(),
             billed_ms,
+            response: r.response().cloned(),
         });
     }
 
