@@ -248,14 +248,7 @@ async fn demo_run(
     let addr = format!("127.0.0.1:{}", port.unwrap_or(0));
     let aws = LocalLambda::bind(&addr).await.map_err(|e| e.to_string())?;
     eprintln!("xtask: local AWS (STS + Lambda) at {}", aws.endpoint());
-    let env = [
-        ("AWS_ENDPOINT_URL", aws.endpoint()),
-        ("AWS_ACCESS_KEY_ID", "local".to_owned()),
-        ("AWS_SECRET_ACCESS_KEY", "local".to_owned()),
-        ("AWS_REGION", "us-east-1".to_owned()),
-    ]
-    .map(|(k, v)| (k.to_owned(), v))
-    .to_vec();
+    let env = aws.server_env();
     eprintln!("xtask: starting a Temporal dev server with the Worker Controller on 127.0.0.1");
     let server = DevServer::start_with(lw_local::worker_controller_config(), env)
         .map_err(|e| e.to_string())?;

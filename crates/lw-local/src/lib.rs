@@ -98,6 +98,19 @@ impl LocalLambda {
         format!("http://{}", self.addr)
     }
 
+    /// The environment a Temporal server needs to use this service as AWS: the endpoint and
+    /// placeholder credentials and region (nothing checks them).
+    pub fn server_env(&self) -> Vec<(String, String)> {
+        [
+            ("AWS_ENDPOINT_URL", self.endpoint()),
+            ("AWS_ACCESS_KEY_ID", "local".to_owned()),
+            ("AWS_SECRET_ACCESS_KEY", "local".to_owned()),
+            ("AWS_REGION", "us-east-1".to_owned()),
+        ]
+        .map(|(k, v)| (k.to_owned(), v))
+        .to_vec()
+    }
+
     /// Registers (or replaces) a function and returns its ARN.
     pub fn add_function(&self, config: FunctionConfig) -> String {
         let arn = config.arn();

@@ -453,23 +453,34 @@ fn metadata(
     Ok(opentelemetry_otlp::tonic_types::metadata::MetadataMap::from_headers(map))
 }
 
-fn build_meter_provider(
+/// Endpoint, timeout, headers and TLS: the same for both exporters.
+fn exporter_settings<B: WithExportConfig + WithTonicConfig>(
+    builder: B,
     otel: &OtelOptions,
     resolved: &Resolved,
-) -> Result<SdkMeterProvider, OtelError> {
-    let mut builder = opentelemetry_otlp::MetricExporter::builder()
-        .with_tonic()
+) -> Result<B, OtelError> {
+    let mut builder = builder
         .with_endpoint(resolved.endpoint.clone())
         .with_timeout(resolved.export_timeout)
         .with_metadata(metadata(&otel.headers)?);
     if let Some(tls) = &otel.tls {
         builder = builder.with_tls_config(tls.clone());
     }
-    let exporter = builder.build().map_err(|e| OtelError::Exporter {
-        signal: "metrics",
-        endpoint: resolved.endpoint.clone(),
-        message: e.to_string(),
-    })?;
+    Ok(builder)
+}
+
+fn build_meter_provider(
+    otel: &OtelOptions,
+    resolved: &Resolved,
+) -> Result<SdkMeterProvider, OtelError> {
+    let builder = opentelemetry_otlp::MetricExporter::builder().with_tonic();
+    let exporter = exporter_settings(builder, otel, resolved)?
+        .build()
+        .map_err(|e| OtelError::Exporter {
+            signal: "metrics",
+            endpoint: resolved.endpoint.clone(),
+            message: e.to_string(),
+        })?;
     let reader = PeriodicReader::builder(exporter)
         .with_interval(resolved.metric_export_interval)
         .build();
@@ -497,19 +508,14 @@ fn build_tracer_provider(
     otel: &OtelOptions,
     resolved: &Resolved,
 ) -> Result<SdkTracerProvider, OtelError> {
-    let mut builder = opentelemetry_otlp::SpanExporter::builder()
-        .with_tonic()
-        .with_endpoint(resolved.endpoint.clone())
-        .with_timeout(resolved.export_timeout)
-        .with_metadata(metadata(&otel.headers)?);
-    if let Some(tls) = &otel.tls {
-        builder = builder.with_tls_config(tls.clone());
-    }
-    let exporter = builder.build().map_err(|e| OtelError::Exporter {
-        signal: "traces",
-        endpoint: resolved.endpoint.clone(),
-        message: e.to_string(),
-    })?;
+    let builder = opentelemetry_otlp::SpanExporter::builder().with_tonic();
+    let exporter = exporter_settings(builder, otel, resolved)?
+        .build()
+        .map_err(|e| OtelError::Exporter {
+            signal: "traces",
+            endpoint: resolved.endpoint.clone(),
+            message: e.to_string(),
+        })?;
     Ok(SdkTracerProvider::builder()
         .with_batch_exporter(exporter)
         .with_id_generator(LambdaIdGenerator::default())

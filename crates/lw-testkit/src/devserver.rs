@@ -34,16 +34,7 @@ pub fn unique(prefix: &str) -> String {
 }
 
 fn find_cli() -> Result<PathBuf, TestkitError> {
-    if let Ok(p) = std::env::var("TEMPORAL_CLI")
-        && !p.is_empty()
-    {
-        return Ok(PathBuf::from(p));
-    }
-    let path = std::env::var_os("PATH").unwrap_or_default();
-    std::env::split_paths(&path)
-        .map(|d| d.join("temporal"))
-        .find(|p| p.is_file())
-        .ok_or(TestkitError::NoCli)
+    crate::find_program("TEMPORAL_CLI", "temporal").ok_or(TestkitError::NoCli)
 }
 
 impl DevServer {

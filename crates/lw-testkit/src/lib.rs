@@ -65,6 +65,19 @@ pub(crate) fn spawn_tied(mut cmd: std::process::Command) -> Result<u32, TestkitE
         .map_err(TestkitError::from)
 }
 
+/// A program from `$env_var` if set, else the first `name` on PATH.
+pub(crate) fn find_program(env_var: &str, name: &str) -> Option<std::path::PathBuf> {
+    if let Ok(p) = std::env::var(env_var)
+        && !p.is_empty()
+    {
+        return Some(std::path::PathBuf::from(p));
+    }
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    std::env::split_paths(&path)
+        .map(|d| d.join(name))
+        .find(|p| p.is_file())
+}
+
 /// A free TCP port on 127.0.0.1 (bound then released).
 pub fn free_port() -> Result<u16, TestkitError> {
     let l = std::net::TcpListener::bind("127.0.0.1:0")?;

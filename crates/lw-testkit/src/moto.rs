@@ -32,22 +32,13 @@ static SHARED: OnceLock<Result<Moto, String>> = OnceLock::new();
 pub const REGION: &str = "us-east-1";
 
 fn find_moto() -> Result<PathBuf, TestkitError> {
-    if let Ok(p) = std::env::var("MOTO_SERVER")
-        && !p.is_empty()
-    {
-        return Ok(PathBuf::from(p));
-    }
-    let path = std::env::var_os("PATH").unwrap_or_default();
-    std::env::split_paths(&path)
-        .map(|d| d.join("moto_server"))
-        .find(|p| p.is_file())
-        .ok_or_else(|| {
-            TestkitError::Command(
-                "`moto_server` was not found on PATH (or in $MOTO_SERVER): install it with \
-                 `pip install 'moto[server]'`"
-                    .into(),
-            )
-        })
+    crate::find_program("MOTO_SERVER", "moto_server").ok_or_else(|| {
+        TestkitError::Command(
+            "`moto_server` was not found on PATH (or in $MOTO_SERVER): install it with \
+             `pip install 'moto[server]'`"
+                .into(),
+        )
+    })
 }
 
 impl Moto {

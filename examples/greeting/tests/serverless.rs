@@ -33,14 +33,7 @@ fn shared() -> &'static Loop {
                 .build()
                 .expect("runtime");
             let aws = runtime.block_on(LocalLambda::start()).expect("lw-local");
-            let env = [
-                ("AWS_ENDPOINT_URL", aws.endpoint()),
-                ("AWS_ACCESS_KEY_ID", "local".into()),
-                ("AWS_SECRET_ACCESS_KEY", "local".into()),
-                ("AWS_REGION", "us-east-1".into()),
-            ]
-            .map(|(k, v)| (k.to_owned(), v))
-            .to_vec();
+            let env = aws.server_env();
             let server = DevServer::start_with(lw_local::worker_controller_config(), env)
                 .expect("dev server with the Worker Controller");
             Loop {
