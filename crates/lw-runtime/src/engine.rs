@@ -24,6 +24,9 @@ pub mod timing {
     pub const DRAIN_RESERVE: Duration = Duration::from_millis(500);
     /// Kept free before the deadline for posting the response after the hooks.
     pub const RESPONSE_RESERVE: Duration = Duration::from_millis(200);
+    /// Lambda's longest function timeout: a deadline further away than this is not one
+    /// Lambda sent, and is cut to it.
+    pub const MAX_INVOCATION: Duration = Duration::from_secs(15 * 60);
 }
 
 /// One invocation, from Lambda or any other source.
@@ -42,11 +45,31 @@ pub struct Invocation {
 impl Invocation {
     /// An invocation whose deadline is `deadline_ms` milliseconds since the Unix epoch (the
     /// Runtime API's `Lambda-Runtime-Deadline-Ms`).
+    ///
+    /// A deadline already past (or 0, or in 1970, as `cargo lambda watch` sends) leaves no
+    /// time: [`Engine::invoke`] then answers `NotEnoughTime` at once, naming the numbers. A
+    /// deadline further away than [`timing::MAX_INVOCATION`] (Lambda's 15-minute maximum) or
+    /// beyond what the clock can represent is cut to it, with a warning: never a panic, a
+    /// negative wait or a worker that outlives any real invocation.
     pub fn from_epoch_deadline(request_id: &str, function_arn: &str, deadline_ms: u64) -> Self {
-        let deadline = std::time::UNIX_EPOCH + Duration::from_millis(deadline_ms);
-        let remaining = deadline
-            .duration_since(std::time::SystemTime::now())
-            .unwrap_or_default();
+        let remaining = std::time::UNIX_EPOCH
+            .checked_add(Duration::from_millis(deadline_ms))
+            .map(|deadline| {
+                deadline
+                    .duration_since(std::time::SystemTime::now())
+                    .unwrap_or_default()
+            })
+            .unwrap_or(Duration::MAX);
+        let remaining = if remaining > timing::MAX_INVOCATION {
+            warn!(
+                deadline_ms,
+                max_s = timing::MAX_INVOCATION.as_secs(),
+                "the invocation deadline is further away than Lambda allows; using the maximum"
+            );
+            timing::MAX_INVOCATION
+        } else {
+            remaining
+        };
         Self {
             request_id: request_id.to_owned(),
             function_arn: function_arn.to_owned(),

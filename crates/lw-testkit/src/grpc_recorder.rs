@@ -35,7 +35,13 @@ impl Drop for GrpcRecorder {
 impl GrpcRecorder {
     /// Listens on a free loopback port and forwards to `upstream` (`host:port`).
     pub async fn start(upstream: &str) -> Result<Self, TestkitError> {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+        Self::start_on("127.0.0.1:0", upstream).await
+    }
+
+    /// Listens on `listen` (e.g. an address a function was already given, to make a server
+    /// "come back") and forwards to `upstream`.
+    pub async fn start_on(listen: &str, upstream: &str) -> Result<Self, TestkitError> {
+        let listener = tokio::net::TcpListener::bind(listen).await?;
         let addr: SocketAddr = listener.local_addr()?;
         let seen = Arc::new(Mutex::new(Vec::new()));
         let client: Client<HttpConnector, Incoming> = Client::builder(TokioExecutor::new())

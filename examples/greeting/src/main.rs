@@ -41,7 +41,9 @@ pub struct GreetingActivities;
 #[activities]
 impl GreetingActivities {
     /// `Hello, <name>!`. On its first attempt, a name written `slow:<ms>:<name>` sleeps that
-    /// long first, ignoring cancellation (the tests of forced drains use it).
+    /// long first, ignoring cancellation (the tests of forced drains use it), and one written
+    /// `panic:<name>` panics (the fault tests use it: the SDK turns the panic into an activity
+    /// failure, which is retried).
     #[activity(name = "greet")]
     pub async fn greet(ctx: ActivityContext, name: String) -> Result<String, ActivityError> {
         let mut shown = name.as_str();
@@ -51,6 +53,12 @@ impl GreetingActivities {
         {
             if ctx.info().attempt <= 1 {
                 tokio::time::sleep(Duration::from_millis(ms)).await;
+            }
+            shown = n;
+        }
+        if let Some(n) = name.strip_prefix("panic:") {
+            if ctx.info().attempt <= 1 {
+                panic!("greet: asked to panic on the first attempt");
             }
             shown = n;
         }

@@ -511,3 +511,59 @@ async fn an_unreachable_collector_only_warns() {
         f.logs()
     );
 }
+
+/// A panicking activity is an activity failure, retried; the worker keeps running and the
+/// workflow completes within the same invocation.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_panicking_activity_fails_and_is_retried_while_the_worker_keeps_running() {
+    let f = fixture(Duration::from_secs(12), &[]).await;
+    let id = f.start("panic:Bang");
+    let r = f.invoke().await;
+    report(&r);
+    assert_eq!(
+        f.server.result(&id).unwrap(),
+        Some(json!("Hello, Bang!")),
+        "{}",
+        f.logs()
+    );
+    let failed = f.events(&id, "EVENT_TYPE_ACTIVITY_TASK_COMPLETED");
+    assert_eq!(failed.len(), 1);
+    let started = f.events(&id, "EVENT_TYPE_ACTIVITY_TASK_STARTED");
+    assert_eq!(
+        started[0]["activityTaskStartedEventAttributes"]["attempt"],
+        json!(2),
+        "the completed attempt is the retry"
+    );
+    let failure = &started[0]["activityTaskStartedEventAttributes"]["lastFailure"]["message"];
+    assert!(
+        failure
+            .as_str()
+            .is_some_and(|m| m.contains("asked to panic")),
+        "{failure}"
+    );
+}
+
+/// The server is unreachable at connect: that invocation fails before its deadline; once the
+/// server is reachable, the next invocation does the work and nothing is lost.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_server_unreachable_at_connect_is_fine_by_the_next_invocation() {
+    let port = lw_testkit::free_port().unwrap();
+    let address = format!("127.0.0.1:{port}");
+    let f = fixture(
+        Duration::from_secs(10),
+        &[("TEMPORAL_ADDRESS", address.as_str())],
+    )
+    .await;
+    let id = f.start("Later");
+    let r = f.invoke().await;
+    let (kind, message) = error_of(&r);
+    assert_eq!(kind, "Connect", "{message}");
+    assert!(message.contains(&address), "{message}");
+    let _server_is_back = lw_testkit::GrpcRecorder::start_on(&address, &f.server.address)
+        .await
+        .unwrap();
+    let r = f.invoke().await;
+    report(&r);
+    assert!(!r.cold, "the process survived the failed invocation");
+    assert_eq!(f.server.result(&id).unwrap(), Some(json!("Hello, Later!")));
+}

@@ -471,3 +471,26 @@ async fn no_start_hook_when_there_is_not_enough_time() {
     assert!(e.invoke(inv("r1", 3)).await.is_err());
     assert_eq!(log.count("start"), 0);
 }
+
+#[tokio::test(start_paused = true)]
+async fn deadlines_in_the_past_or_absurd_never_panic_nor_hang() {
+    // 1970 (cargo lambda watch) or already past: no time, a clear error at once.
+    for ms in [0, 1, 1_000_000_000_000] {
+        let i = Invocation::from_epoch_deadline("r", "arn", ms);
+        assert!(i.deadline <= Instant::now(), "{ms}");
+        let e = engine_with(Fake::default(), |_| {});
+        let started = Instant::now();
+        let err = e.invoke(i).await.unwrap_err();
+        assert!(matches!(err, Error::NotEnoughTime { .. }), "{err}");
+        assert_eq!(started.elapsed(), Duration::ZERO);
+    }
+    // Far future or beyond the clock: cut to Lambda's 15-minute maximum.
+    for ms in [u64::MAX, u64::MAX / 2, 4_102_444_800_000] {
+        let i = Invocation::from_epoch_deadline("r", "arn", ms);
+        let left = i.deadline.saturating_duration_since(Instant::now());
+        assert!(
+            left <= timing::MAX_INVOCATION && left > Duration::from_secs(899),
+            "{left:?}"
+        );
+    }
+}
