@@ -200,7 +200,7 @@ impl Loader {
                 match &value {
                     Value::Dict(_, d) => walk(d, &mut Vec::new(), &mut found),
                     Value::String(_, s) if s.trim_start().starts_with(kms::KMS_PREFIX) => {
-                        found.push(Vec::new());
+                        found.push((Vec::new(), s.clone()));
                     }
                     _ => {}
                 }
@@ -331,7 +331,7 @@ impl Plan {
         if let Some(file) = &self.file {
             let mut found = Vec::new();
             walk(file.dict(), &mut Vec::new(), &mut found);
-            for path in found {
+            for (path, ciphertext) in found {
                 let key = path.join(".");
                 // A value the environment or code replaces is never used: not decrypted.
                 let var = env::var_for_key(&key);
@@ -349,7 +349,6 @@ impl Plan {
                     }
                     return Err(not_secret(origin));
                 }
-                let ciphertext = lookup(file.dict(), &path).unwrap_or_default();
                 self.pending.push(Pending {
                     origin,
                     target: Target::File(path),
@@ -409,33 +408,18 @@ fn not_secret(origin: String) -> ConfigError {
     }
 }
 
-/// Collects the key paths of string values that start with `kms:`.
-fn walk(dict: &Dict, prefix: &mut Vec<String>, found: &mut Vec<Vec<String>>) {
+/// Collects the key paths (and values) of string values that start with `kms:`.
+fn walk(dict: &Dict, prefix: &mut Vec<String>, found: &mut Vec<(Vec<String>, String)>) {
     for (k, v) in dict {
         prefix.push(k.clone());
         match v {
             Value::String(_, s) if s.trim_start().starts_with(kms::KMS_PREFIX) => {
-                found.push(prefix.clone());
+                found.push((prefix.clone(), s.clone()));
             }
             Value::Dict(_, d) => walk(d, prefix, found),
             _ => {}
         }
         prefix.pop();
-    }
-}
-
-fn lookup(dict: &Dict, path: &[String]) -> Option<String> {
-    let (last, parents) = path.split_last()?;
-    let mut d = dict;
-    for p in parents {
-        match d.get(p)? {
-            Value::Dict(_, child) => d = child,
-            _ => return None,
-        }
-    }
-    match d.get(last)? {
-        Value::String(_, s) => Some(s.clone()),
-        _ => None,
     }
 }
 
