@@ -199,7 +199,7 @@ fn test() -> Result<(), String> {
     run("cargo deny check licenses bans sources", deny)?;
     eprintln!("xtask: cargo test --workspace");
     let mut child = cargo()
-        .args(["test", "--workspace"])
+        .args(["test", "--workspace", "--no-fail-fast"])
         .current_dir(workspace_root())
         .stdout(Stdio::piped())
         .spawn()

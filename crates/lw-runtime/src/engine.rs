@@ -112,6 +112,11 @@ pub struct InvocationReport {
     pub drain_ms: u64,
     /// Shutdown hooks, ms.
     pub hooks_ms: u64,
+    /// What went less than well without failing the invocation, each also logged as a
+    /// warning: `little_work_time` (raise the function timeout), `start_hook_panicked`,
+    /// `drain_error`, `forced_stop` (in-flight work outlived the stop timeout),
+    /// `shutdown_requested` (stopped early by [`Engine::request_shutdown`], e.g. on SIGTERM).
+    pub warnings: Vec<&'static str>,
 }
 
 fn ms(d: Duration) -> u64 {
@@ -123,6 +128,7 @@ pub struct Engine<B: Backend = TemporalBackend> {
     options: ValidatedOptions,
     backend: B,
     invocations: std::sync::atomic::AtomicU64,
+    shutdown: tokio::sync::watch::Sender<bool>,
 }
 
 impl Engine<TemporalBackend> {
@@ -140,6 +146,7 @@ impl<B: Backend> Engine<B> {
             options,
             backend,
             invocations: std::sync::atomic::AtomicU64::new(0),
+            shutdown: tokio::sync::watch::Sender::new(false),
         }
     }
 
@@ -153,6 +160,19 @@ impl<B: Backend> Engine<B> {
         &self.backend
     }
 
+    /// Asks the engine to stop: an invocation in progress stops polling now and drains
+    /// (bounded as at its deadline), then runs the shutdown hooks and returns its report;
+    /// later invocations fail at once with [`Error::ShuttingDown`]. This is what SIGTERM
+    /// (Lambda's shutdown phase) triggers in [`crate::serve`].
+    pub fn request_shutdown(&self) {
+        self.shutdown.send_replace(true);
+    }
+
+    /// Whether [`Engine::request_shutdown`] was called.
+    pub fn shutdown_requested(&self) -> bool {
+        *self.shutdown.borrow()
+    }
+
     /// Runs one invocation to completion, never past `invocation.deadline`.
     pub async fn invoke(&self, invocation: Invocation) -> Result<InvocationReport, Error> {
         let start = Instant::now();
@@ -161,6 +181,9 @@ impl<B: Backend> Engine<B> {
             .invocations
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed)
             == 0;
+        if self.shutdown_requested() {
+            return Err(Error::ShuttingDown);
+        }
         let remaining = deadline.saturating_duration_since(start);
         let buffer = self.options.shutdown_deadline_buffer();
         let work = remaining.saturating_sub(buffer);
@@ -171,7 +194,9 @@ impl<B: Backend> Engine<B> {
                 work,
             });
         }
+        let mut warnings = Vec::new();
         if work < timing::WARN_WORK_TIME {
+            warnings.push("little_work_time");
             warn!(
                 remaining_ms = ms(remaining),
                 buffer_ms = ms(buffer),
@@ -192,6 +217,7 @@ impl<B: Backend> Engine<B> {
             if std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| hook.call(&started)))
                 .is_err()
             {
+                warnings.push("start_hook_panicked");
                 warn!("an invocation-start hook panicked; continuing");
             }
         }
@@ -210,27 +236,39 @@ impl<B: Backend> Engine<B> {
         )
         .await;
         let hooks_ms = ms(hooks_started.elapsed());
-        outcome.map(|(connect, poll, drain, run_end)| {
-            let report = InvocationReport {
-                request_id: invocation.request_id,
-                identity,
-                run_end,
-                connect_ms: ms(connect),
-                poll_ms: ms(poll),
-                drain_ms: ms(drain),
-                hooks_ms,
-            };
-            info!(
-                identity = report.identity.as_deref().unwrap_or_default(),
-                run_end = ?report.run_end,
-                connect_ms = report.connect_ms,
-                poll_ms = report.poll_ms,
-                drain_ms = report.drain_ms,
-                hooks_ms = report.hooks_ms,
-                "invocation done"
-            );
-            report
-        })
+        outcome.map(
+            |(connect, poll, drain, run_end, drain_error, stopped_early)| {
+                if stopped_early {
+                    warnings.push("shutdown_requested");
+                }
+                if drain_error {
+                    warnings.push("drain_error");
+                }
+                if run_end == RunEnd::Forced {
+                    warnings.push("forced_stop");
+                }
+                let report = InvocationReport {
+                    request_id: invocation.request_id,
+                    identity,
+                    run_end,
+                    connect_ms: ms(connect),
+                    poll_ms: ms(poll),
+                    drain_ms: ms(drain),
+                    hooks_ms,
+                    warnings,
+                };
+                info!(
+                    identity = report.identity.as_deref().unwrap_or_default(),
+                    run_end = ?report.run_end,
+                    connect_ms = report.connect_ms,
+                    poll_ms = report.poll_ms,
+                    drain_ms = report.drain_ms,
+                    hooks_ms = report.hooks_ms,
+                    "invocation done"
+                );
+                report
+            },
+        )
     }
 
     async fn connect_and_run(
@@ -238,7 +276,7 @@ impl<B: Backend> Engine<B> {
         stop_at: Instant,
         deadline: Instant,
         identity: Option<&str>,
-    ) -> Result<(Duration, Duration, Duration, RunEnd), Error> {
+    ) -> Result<(Duration, Duration, Duration, RunEnd, bool, bool), Error> {
         let o = &self.options;
         let connection = o.connection_options(identity);
         let address = connection.target.to_string();
@@ -277,12 +315,19 @@ impl<B: Backend> Engine<B> {
         let stop = worker.shutdown_handle();
         let poll_started = Instant::now();
         let mut drain_started = None;
+        let mut drain_error = false;
+        let mut stopped_early = false;
+        let mut shutdown = self.shutdown.subscribe();
         let outcome = {
             let run = worker.run();
             tokio::pin!(run);
             let early = tokio::select! {
                 r = &mut run => Some(r),
                 () = sleep_until(stop_at) => None,
+                Ok(_) = shutdown.wait_for(|stop| *stop) => {
+                    stopped_early = true;
+                    None
+                }
             };
             match early {
                 Some(Err(e)) => Err(Error::WorkerRun(error_chain(&*e))),
@@ -302,6 +347,7 @@ impl<B: Backend> Engine<B> {
                         Ok(Ok(())) => Ok(RunEnd::Drained),
                         Ok(Err(e)) => {
                             // The worker stopped all the same; keep the error in the log.
+                            drain_error = true;
                             warn!(error = %error_chain(&*e), "the worker reported an error while draining");
                             Ok(RunEnd::Drained)
                         }
@@ -321,7 +367,7 @@ impl<B: Backend> Engine<B> {
         let poll = drain_started.unwrap_or_else(Instant::now) - poll_started;
         let drain = drain_started.map(|d| d.elapsed()).unwrap_or_default();
         self.backend.close(client, Some(worker));
-        outcome.map(|end| (connect, poll, drain, end))
+        outcome.map(|end| (connect, poll, drain, end, drain_error, stopped_early))
     }
 
     async fn run_hooks(&self, until: Instant) {

@@ -20,6 +20,9 @@ pub enum Error {
     /// Not started by Lambda (or a custom runtime speaking its API).
     #[error("{0}")]
     NotInLambda(String),
+    /// The process is shutting down (SIGTERM: Lambda's shutdown phase): no new worker starts.
+    #[error("the function is shutting down (SIGTERM received); no worker was started")]
+    ShuttingDown,
     /// Too little time left to do useful work.
     #[error(
         "not enough time to work: {remaining:?} left before the deadline minus a shutdown \
@@ -72,6 +75,7 @@ impl Error {
             Error::Configure(_) => "Configure",
             Error::Runtime(_) => "Runtime",
             Error::NotInLambda(_) => "NotInLambda",
+            Error::ShuttingDown => "ShuttingDown",
             Error::NotEnoughTime { .. } => "NotEnoughTime",
             Error::ConnectTimeout { .. } => "ConnectTimeout",
             Error::Connect { .. } => "Connect",

@@ -37,9 +37,19 @@ where
     Ok(options.validate()?)
 }
 
-/// Serves invocations from the Lambda Runtime API with `engine` until the runtime stops.
+/// Serves invocations from the Lambda Runtime API with `engine` until the runtime stops or
+/// the process is asked to stop.
+///
+/// Lambda's shutdown phase sends SIGTERM, but only to functions with an extension registered;
+/// so `serve` first registers a no-op internal extension (`lambdaworker-shutdown`, subscribed
+/// to no events) through the Extensions API. On SIGTERM (or SIGINT) an invocation in progress
+/// stops polling, drains (bounded as at its deadline), runs its shutdown hooks and posts its
+/// response; then `serve` returns `Ok(())`. Between invocations it returns at once.
 pub async fn serve<B: Backend>(engine: &Engine<B>) -> Result<(), Error> {
-    lambda_runtime::run(service_fn(
+    register_shutdown_extension().await;
+    let (counts, mut watch) = tokio::sync::watch::channel(Counts::default());
+    let counts = std::sync::Arc::new(counts);
+    let runtime = lambda_runtime::Runtime::new(service_fn(
         |event: LambdaEvent<serde_json::Value>| async move {
             let ctx = &event.context;
             let invocation = Invocation::from_epoch_deadline(
@@ -51,13 +61,137 @@ pub async fn serve<B: Backend>(engine: &Engine<B>) -> Result<(), Error> {
             engine.invoke(invocation).await
         },
     ))
-    .await
-    .map_err(|e| Error::Lambda(e.to_string()))
+    .layer(lambda_runtime::layers::TracingLayer::new())
+    .layer(CountLayer(counts));
+    let run = runtime.run();
+    tokio::pin!(run);
+    tokio::select! {
+        r = &mut run => return r.map_err(|e| Error::Lambda(e.to_string())),
+        () = stop_signal() => {}
+    }
+    tracing::info!("shutdown requested (SIGTERM); finishing the invocation in progress");
+    engine.request_shutdown();
+    // Keep the runtime going until the invocation in progress has posted its response.
+    tokio::select! {
+        r = &mut run => r.map_err(|e| Error::Lambda(e.to_string()))?,
+        _ = watch.wait_for(|c| c.begun == c.ended) => {}
+    }
+    Ok(())
+}
+
+/// Registers the no-op internal extension that makes Lambda send SIGTERM at shutdown. A
+/// failure only means no graceful shutdown: logged, never fatal.
+async fn register_shutdown_extension() {
+    let registered = lambda_extension::Extension::new()
+        .with_events(&[])
+        .with_extension_name("lambdaworker-shutdown")
+        .register()
+        .await;
+    match registered {
+        Ok(extension) => {
+            // Waits on the Extensions API for events that never come; costs nothing.
+            tokio::spawn(async move {
+                let _ = extension.run().await;
+            });
+        }
+        Err(e) => tracing::warn!(
+            error = %e,
+            "could not register the shutdown extension; SIGTERM will not be delivered by Lambda"
+        ),
+    }
+}
+
+/// Resolves on SIGTERM or SIGINT; never if the handlers cannot be installed.
+async fn stop_signal() {
+    use tokio::signal::unix::{SignalKind, signal};
+    match (
+        signal(SignalKind::terminate()),
+        signal(SignalKind::interrupt()),
+    ) {
+        (Ok(mut term), Ok(mut int)) => {
+            tokio::select! {
+                _ = term.recv() => {}
+                _ = int.recv() => {}
+            }
+        }
+        (Err(e), _) | (_, Err(e)) => {
+            tracing::warn!(error = %e, "cannot listen for SIGTERM; no graceful shutdown");
+            std::future::pending::<()>().await;
+        }
+    }
+}
+
+/// Invocations handed to the service and those whose response was posted.
+#[derive(Debug, Default, Clone, Copy)]
+struct Counts {
+    begun: u64,
+    ended: u64,
+}
+
+/// The outermost layer: counts invocations in and out, after the response is posted.
+struct CountLayer(std::sync::Arc<tokio::sync::watch::Sender<Counts>>);
+
+impl<S> lambda_runtime::tower::Layer<S> for CountLayer {
+    type Service = Counted<S>;
+    fn layer(&self, inner: S) -> Counted<S> {
+        Counted {
+            inner,
+            counts: self.0.clone(),
+        }
+    }
+}
+
+struct Counted<S> {
+    inner: S,
+    counts: std::sync::Arc<tokio::sync::watch::Sender<Counts>>,
+}
+
+impl<S> lambda_runtime::Service<lambda_runtime::LambdaInvocation> for Counted<S>
+where
+    S: lambda_runtime::Service<lambda_runtime::LambdaInvocation, Response = ()>,
+{
+    type Response = ();
+    type Error = S::Error;
+    type Future = CountEnd<S::Future>;
+
+    fn poll_ready(
+        &mut self,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, req: lambda_runtime::LambdaInvocation) -> Self::Future {
+        self.counts.send_modify(|c| c.begun += 1);
+        CountEnd {
+            inner: Box::pin(self.inner.call(req)),
+            counts: self.counts.clone(),
+        }
+    }
+}
+
+/// The inner future, counting its end.
+struct CountEnd<F> {
+    inner: std::pin::Pin<Box<F>>,
+    counts: std::sync::Arc<tokio::sync::watch::Sender<Counts>>,
+}
+
+impl<F: std::future::Future> std::future::Future for CountEnd<F> {
+    type Output = F::Output;
+    fn poll(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<F::Output> {
+        let out = std::task::ready!(self.inner.as_mut().poll(cx));
+        self.counts.send_modify(|c| c.ended += 1);
+        std::task::Poll::Ready(out)
+    }
 }
 
 /// Runs a Lambda worker: init (config, callback, validation) then one worker per invocation.
-/// Returns only on an error: init errors before the first invocation, or the runtime
-/// loop's failure. Must be called inside a tokio runtime.
+/// Returns `Ok(())` after a graceful shutdown (SIGTERM, see [`serve`]); otherwise only on an
+/// error: init errors before the first invocation, or the runtime loop's failure. Must be
+/// called inside a tokio runtime.
 pub async fn try_run_worker<F>(version: WorkerDeploymentVersion, configure: F) -> Result<(), Error>
 where
     F: FnOnce(&mut Options) -> Result<(), BoxError>,
@@ -124,6 +258,9 @@ where
         runtime.block_on(report_init_error(&e));
         fatal(&e);
     }
+    // A graceful shutdown: everything was drained and flushed; don't wait on idle tasks.
+    runtime.shutdown_timeout(std::time::Duration::from_millis(100));
+    eprintln!("lambdaworker: shut down gracefully");
 }
 
 fn fatal(e: &Error) -> ! {

@@ -20,7 +20,9 @@ pub struct DevServer {
     /// The namespace (`default`).
     pub namespace: String,
     cli: PathBuf,
-    pid: u32,
+    pid: std::sync::atomic::AtomicU32,
+    args: Vec<String>,
+    env: Vec<(String, String)>,
 }
 
 static SHARED: OnceLock<Result<DevServer, String>> = OnceLock::new();
@@ -60,6 +62,35 @@ impl DevServer {
         dynamic_config: Vec<String>,
         env: Vec<(String, String)>,
     ) -> Result<DevServer, TestkitError> {
+        Self::launch(dynamic_config, env, None)
+    }
+
+    /// Starts a server that keeps its state in `db_file` (SQLite), so that
+    /// [`DevServer::restart`] brings back every workflow.
+    pub fn start_persistent(db_file: &std::path::Path) -> Result<DevServer, TestkitError> {
+        Self::launch(Vec::new(), Vec::new(), Some(db_file))
+    }
+
+    /// Stops the server and starts it again on the same ports (and database file, if any),
+    /// waiting until it answers.
+    pub fn restart(&self) -> Result<(), TestkitError> {
+        self.stop();
+        let mut cmd = Command::new(&self.cli);
+        cmd.args(&self.args)
+            .envs(self.env.iter().cloned())
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null());
+        let pid = crate::spawn_tied(cmd)?;
+        self.pid.store(pid, std::sync::atomic::Ordering::SeqCst);
+        self.wait_ready(Duration::from_secs(60))
+    }
+
+    fn launch(
+        dynamic_config: Vec<String>,
+        env: Vec<(String, String)>,
+        db_file: Option<&std::path::Path>,
+    ) -> Result<DevServer, TestkitError> {
         let cli = find_cli()?;
         let port = free_port()?;
         let http_port = free_port()?;
@@ -83,9 +114,13 @@ impl DevServer {
             args.push("--dynamic-config-value".into());
             args.push(d);
         }
+        if let Some(db) = db_file {
+            args.push("--db-filename".into());
+            args.push(db.display().to_string());
+        }
         let mut cmd = Command::new(&cli);
         cmd.args(&args)
-            .envs(env)
+            .envs(env.iter().cloned())
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::null());
@@ -94,7 +129,9 @@ impl DevServer {
             address: format!("127.0.0.1:{port}"),
             namespace: "default".into(),
             cli,
-            pid,
+            pid: pid.into(),
+            args,
+            env,
         };
         server.wait_ready(Duration::from_secs(60))?;
         Ok(server)
@@ -127,21 +164,28 @@ impl DevServer {
 
     /// Stops the server (SIGTERM, then SIGKILL if it is still there after 5 s).
     pub fn stop(&self) {
-        let pid = self.pid as libc::pid_t;
+        let pid = self.pid() as libc::pid_t;
         // SAFETY: signalling the child this fixture started.
         unsafe { libc::kill(pid, libc::SIGTERM) };
         let until = Instant::now() + Duration::from_secs(5);
-        // SAFETY: signal 0 only checks the process exists.
-        while unsafe { libc::kill(pid, 0) } == 0 && Instant::now() < until {
+        // Our child: reap it (a zombie would still answer `kill(pid, 0)`).
+        let gone = || {
+            let mut status = 0;
+            // SAFETY: waiting on our own child without blocking.
+            let r = unsafe { libc::waitpid(pid, &mut status, libc::WNOHANG) };
+            r == pid || r == -1
+        };
+        while !gone() && Instant::now() < until {
             std::thread::sleep(Duration::from_millis(50));
         }
         // SAFETY: as above.
         unsafe { libc::kill(pid, libc::SIGKILL) };
+        let _ = gone();
     }
 
     /// The server's process id.
     pub fn pid(&self) -> u32 {
-        self.pid
+        self.pid.load(std::sync::atomic::Ordering::SeqCst)
     }
 
     /// Runs a `temporal` CLI command against this server; returns stdout.

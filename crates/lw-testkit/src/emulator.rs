@@ -77,6 +77,35 @@ impl FunctionSpec {
     }
 }
 
+/// What `/proc/<pid>/status` says of a process.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ProcStatus {
+    /// Resident set size now, KiB (`VmRSS`).
+    pub rss_kib: u64,
+    /// Peak resident set size, KiB (`VmHWM`).
+    pub peak_rss_kib: u64,
+    /// Threads.
+    pub threads: u64,
+}
+
+impl ProcStatus {
+    /// Reads the status of `pid` (Linux).
+    pub fn read(pid: u32) -> Option<Self> {
+        let text = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+        let field = |name: &str| {
+            text.lines()
+                .find_map(|l| l.strip_prefix(name))
+                .and_then(|v| v.split_whitespace().next())
+                .and_then(|v| v.parse::<u64>().ok())
+        };
+        Some(Self {
+            rss_kib: field("VmRSS:")?,
+            peak_rss_kib: field("VmHWM:")?,
+            threads: field("Threads:")?,
+        })
+    }
+}
+
 /// How an invocation ended.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Outcome {
@@ -160,6 +189,10 @@ struct FunctionState {
     pid: Option<u32>,
     next_calls: Vec<Instant>,
     spawned_at: Vec<Instant>,
+    /// Names of the extensions registered, across processes.
+    extensions: Vec<String>,
+    /// How each process ended (`exit status: 0`, `killed`, ...), in order.
+    exits: Vec<String>,
 }
 
 struct Shared {
@@ -214,6 +247,8 @@ impl LocalFunction {
                 post(invocation_error),
             )
             .route("/2018-06-01/runtime/init/error", post(init_error))
+            .route("/2020-01-01/extension/register", post(register_extension))
+            .route("/2020-01-01/extension/event/next", get(extension_next))
             .with_state(shared.clone());
         let server = tokio::spawn(async move {
             let _ = axum::serve(listener, app).await;
@@ -270,6 +305,11 @@ impl LocalFunction {
             .map(Iterator::count)
     }
 
+    /// Memory and threads of the live process, from `/proc/<pid>/status`.
+    pub fn proc_status(&self) -> Option<ProcStatus> {
+        ProcStatus::read(self.pid()?)
+    }
+
     fn lock(&self) -> std::sync::MutexGuard<'_, FunctionState> {
         self.shared.state.lock().unwrap_or_else(|e| e.into_inner())
     }
@@ -309,6 +349,47 @@ impl LocalFunction {
         let rx = self.invoke_async(payload)?;
         rx.await
             .map_err(|_| TestkitError::Command("the emulator dropped the invocation".into()))
+    }
+
+    /// Names of the extensions registered through the Extensions API so far.
+    pub fn extensions(&self) -> Vec<String> {
+        self.lock().extensions.clone()
+    }
+
+    /// How each process ended so far, oldest first (`exit status: 0`, `killed`, ...).
+    pub fn exits(&self) -> Vec<String> {
+        self.lock().exits.clone()
+    }
+
+    /// Lambda's shutdown phase: SIGTERM to the live process (Lambda sends it only when an
+    /// extension is registered; this sends it regardless), then SIGKILL if it is still alive
+    /// after `grace`. Returns at once; watch [`LocalFunction::is_alive`] and
+    /// [`LocalFunction::exits`].
+    pub fn terminate(&self, grace: Duration) -> Result<(), TestkitError> {
+        let (pid, generation) = {
+            let s = self.lock();
+            match (s.alive, s.pid) {
+                (true, Some(pid)) => (pid, s.generation),
+                _ => return Ok(()),
+            }
+        };
+        let status = std::process::Command::new("kill")
+            .args(["-TERM", &pid.to_string()])
+            .status()?;
+        if !status.success() {
+            return Err(TestkitError::Command(format!("kill -TERM {pid}: {status}")));
+        }
+        let shared = self.shared.clone();
+        tokio::spawn(async move {
+            tokio::time::sleep(grace).await;
+            let mut s = shared.state.lock().unwrap_or_else(|e| e.into_inner());
+            if s.generation == generation
+                && let Some(k) = s.kill.take()
+            {
+                let _ = k.send(());
+            }
+        });
+        Ok(())
     }
 
     /// Kills the process (SIGKILL), as a crash would.
@@ -397,6 +478,7 @@ fn on_exit(shared: &Arc<Shared>, generation: u64, status: String) {
     }
     s.alive = false;
     s.kill = None;
+    s.exits.push(status.clone());
     let init_error = s.init_error.take();
     let now = Instant::now();
     for (_, f) in s.in_flight.drain() {
@@ -563,4 +645,36 @@ async fn init_error(State(shared): State<Arc<Shared>>, body: Bytes) -> StatusCod
         .unwrap_or_else(|e| e.into_inner())
         .init_error = Some(v);
     StatusCode::ACCEPTED
+}
+
+/// `POST /2020-01-01/extension/register`: accepted, with an identifier.
+async fn register_extension(State(shared): State<Arc<Shared>>, headers: HeaderMap) -> Response {
+    let name = headers
+        .get("lambda-extension-name")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_owned();
+    shared
+        .state
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .extensions
+        .push(name);
+    let mut out = HeaderMap::new();
+    if let Ok(id) = HeaderValue::from_str(&uuid::Uuid::new_v4().to_string()) {
+        out.insert("lambda-extension-identifier", id);
+    }
+    let body = serde_json::json!({
+        "functionName": shared.spec.name,
+        "functionVersion": "$LATEST",
+        "handler": "bootstrap",
+    });
+    (StatusCode::OK, out, body.to_string()).into_response()
+}
+
+/// `GET /2020-01-01/extension/event/next`: no events are ever sent (the emulator's
+/// shutdown is a signal); the call waits until the process goes away.
+async fn extension_next() -> Response {
+    std::future::pending::<()>().await;
+    StatusCode::OK.into_response()
 }

@@ -14,6 +14,8 @@
 //!   the request headers the client sent (to prove what reached the connection).
 //! - [`OtlpReceiver`]: a real OTLP/gRPC collector (metrics and traces) recording what
 //!   arrives, as an ADOT layer's collector would receive it.
+//! - [`Greetings`]: hundreds of greeting workflows started and read back through the
+//!   Temporal Rust client.
 
 mod devserver;
 mod emulator;
@@ -21,13 +23,15 @@ mod error;
 mod grpc_recorder;
 mod moto;
 mod otlp;
+mod workflows;
 
 pub use devserver::{DevServer, unique};
-pub use emulator::{FunctionSpec, InvocationResult, LocalFunction, Outcome};
+pub use emulator::{FunctionSpec, InvocationResult, LocalFunction, Outcome, ProcStatus};
 pub use error::TestkitError;
 pub use grpc_recorder::GrpcRecorder;
 pub use moto::Moto;
 pub use otlp::{OtlpReceiver, Received, ReceivedMetric, ReceivedSpan};
+pub use workflows::{GreetingWorkflow, Greetings, WorkflowOutcome};
 
 /// Spawns `cmd` so that it dies with this process (SIGKILL on exit) and returns its pid.
 ///

@@ -3,91 +3,11 @@
 
 use std::time::Duration;
 
-use lw_testkit::{DevServer, FunctionSpec, InvocationResult, LocalFunction, Outcome, unique};
-use serde_json::{Value, json};
+use lw_testkit::{DevServer, Outcome};
+use serde_json::json;
 
-const BUILD: &str = "b1";
-
-struct Fixture {
-    server: &'static DevServer,
-    task_queue: String,
-    deployment: String,
-    function: LocalFunction,
-}
-
-async fn fixture(timeout: Duration, env: &[(&str, &str)]) -> Fixture {
-    let server = DevServer::shared().expect("dev server");
-    let task_queue = unique("tq");
-    let deployment = unique("dep");
-    server
-        .set_current_version(&deployment, BUILD)
-        .expect("set current version");
-    let mut spec = FunctionSpec::new(env!("CARGO_BIN_EXE_greeting"), "greeting")
-        .timeout(timeout)
-        .env("TEMPORAL_ADDRESS", server.address.clone())
-        .env("TEMPORAL_TASK_QUEUE", task_queue.clone())
-        .env("LW_DEPLOYMENT_NAME", deployment.clone())
-        .env("LW_BUILD_ID", BUILD)
-        .env("TEMPORAL_CONFIG_FILE", "");
-    for (k, v) in env {
-        spec = spec.env(k, *v);
-    }
-    let function = LocalFunction::new(spec).await.expect("emulator");
-    Fixture {
-        server,
-        task_queue,
-        deployment,
-        function,
-    }
-}
-
-impl Fixture {
-    fn start(&self, name: &str) -> String {
-        let id = unique("wf");
-        self.server
-            .start_workflow(&self.task_queue, "Greeting", &id, &json!(name))
-            .expect("start workflow");
-        id
-    }
-
-    async fn invoke(&self) -> InvocationResult {
-        let r = self.function.invoke(json!({})).await.expect("invoke");
-        assert!(
-            r.finished_at <= r.deadline.expect("delivered"),
-            "answered after the deadline: {r:?}"
-        );
-        r
-    }
-
-    fn events(&self, id: &str, kind: &str) -> Vec<Value> {
-        self.server
-            .history(id)
-            .expect("history")
-            .into_iter()
-            .filter(|e| e["eventType"].as_str() == Some(kind))
-            .collect()
-    }
-
-    fn logs(&self) -> String {
-        self.function.logs()
-    }
-}
-
-/// The `(errorType, errorMessage)` of an invocation that failed.
-fn error_of(r: &InvocationResult) -> (&str, &str) {
-    match &r.outcome {
-        Outcome::Error {
-            error_type,
-            message,
-        } => (error_type, message),
-        other => panic!("expected an error, got {other:?}"),
-    }
-}
-
-fn report(r: &InvocationResult) -> &Value {
-    r.response()
-        .unwrap_or_else(|| panic!("expected a response, got {:?}", r.outcome))
-}
+mod common;
+use common::*;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_workflow_started_before_the_invocation_completes_during_it() {

@@ -1,0 +1,99 @@
+//! The greeting function under the Runtime API emulator against the dev server: the fixture
+//! the lifecycle and fault tests share.
+#![allow(dead_code)] // each test binary uses part of it
+
+use std::time::Duration;
+
+use lw_testkit::{DevServer, FunctionSpec, InvocationResult, LocalFunction, Outcome, unique};
+use serde_json::{Value, json};
+
+pub const BUILD: &str = "b1";
+
+pub struct Fixture {
+    pub server: &'static DevServer,
+    pub task_queue: String,
+    pub deployment: String,
+    pub function: LocalFunction,
+}
+
+pub async fn fixture(timeout: Duration, env: &[(&str, &str)]) -> Fixture {
+    fixture_on(DevServer::shared().expect("dev server"), timeout, env).await
+}
+
+/// A fixture on a server of the test's own.
+pub async fn fixture_on(
+    server: &'static DevServer,
+    timeout: Duration,
+    env: &[(&str, &str)],
+) -> Fixture {
+    let task_queue = unique("tq");
+    let deployment = unique("dep");
+    server
+        .set_current_version(&deployment, BUILD)
+        .expect("set current version");
+    let mut spec = FunctionSpec::new(env!("CARGO_BIN_EXE_greeting"), "greeting")
+        .timeout(timeout)
+        .env("TEMPORAL_ADDRESS", server.address.clone())
+        .env("TEMPORAL_TASK_QUEUE", task_queue.clone())
+        .env("LW_DEPLOYMENT_NAME", deployment.clone())
+        .env("LW_BUILD_ID", BUILD)
+        .env("TEMPORAL_CONFIG_FILE", "");
+    for (k, v) in env {
+        spec = spec.env(k, *v);
+    }
+    let function = LocalFunction::new(spec).await.expect("emulator");
+    Fixture {
+        server,
+        task_queue,
+        deployment,
+        function,
+    }
+}
+
+impl Fixture {
+    pub fn start(&self, name: &str) -> String {
+        let id = unique("wf");
+        self.server
+            .start_workflow(&self.task_queue, "Greeting", &id, &json!(name))
+            .expect("start workflow");
+        id
+    }
+
+    pub async fn invoke(&self) -> InvocationResult {
+        let r = self.function.invoke(json!({})).await.expect("invoke");
+        assert!(
+            r.finished_at <= r.deadline.expect("delivered"),
+            "answered after the deadline: {r:?}"
+        );
+        r
+    }
+
+    pub fn events(&self, id: &str, kind: &str) -> Vec<Value> {
+        self.server
+            .history(id)
+            .expect("history")
+            .into_iter()
+            .filter(|e| e["eventType"].as_str() == Some(kind))
+            .collect()
+    }
+
+    pub fn logs(&self) -> String {
+        self.function.logs()
+    }
+}
+
+/// The `(errorType, errorMessage)` of an invocation that failed.
+pub fn error_of(r: &InvocationResult) -> (&str, &str) {
+    match &r.outcome {
+        Outcome::Error {
+            error_type,
+            message,
+        } => (error_type, message),
+        other => panic!("expected an error, got {other:?}"),
+    }
+}
+
+pub fn report(r: &InvocationResult) -> &Value {
+    r.response()
+        .unwrap_or_else(|| panic!("expected a response, got {:?}", r.outcome))
+}
