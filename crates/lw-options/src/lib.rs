@@ -51,6 +51,7 @@
 
 mod error;
 mod hooks;
+mod report;
 
 use std::{sync::Arc, time::Duration};
 
@@ -67,6 +68,7 @@ use temporalio_sdk::{
 
 pub use error::OptionsError;
 pub use hooks::{BoxError, InvocationStart, ShutdownContext, ShutdownHook, StartHook};
+pub use report::{EndHook, Ended, InvocationReport, RunEnd};
 /// The Temporal SDK's metrics backend trait, for [`Options::set_metrics_meter`].
 pub use temporalio_common::telemetry::metrics::CoreMeter;
 pub use temporalio_common::worker::{VersioningBehavior, WorkerDeploymentVersion};
@@ -183,11 +185,23 @@ pub struct Options {
     /// Time before the invocation deadline at which the worker starts draining. Default:
     /// stop timeout + 2 s; recomputed from a changed stop timeout unless set here.
     pub shutdown_deadline_buffer: Duration,
+    /// Idle early exit (opt-in): when set, an invocation stops polling, drains and returns
+    /// once nothing (no workflow activation, activity or local activity) has been in flight
+    /// for this long since the worker started or last finished something. `run_worker`
+    /// pre-fills it from `LAMBDAWORKER_IDLE_EXIT` (`2s`, `500ms`, `off`). Default `None`:
+    /// poll until the deadline minus the buffer, as every other SDK does.
+    ///
+    /// Use it only when Temporal's Worker Controller invokes the function (serverless
+    /// workers): it invokes again as soon as a task finds no poller, so nothing waits long.
+    /// The cost: the sticky cache goes with the worker, so a workflow's next task replays
+    /// its history on the next invocation. Between 100 ms and 15 minutes.
+    pub idle_exit: Option<Duration>,
     registry: WorkerOptions,
     workflows: Vec<(&'static str, Option<VersioningBehavior>)>,
     activities_registered: bool,
     hooks: Vec<ShutdownHook>,
     start_hooks: Vec<StartHook>,
+    end_hooks: Vec<EndHook>,
     customizers: Vec<WorkerCustomizer>,
     metrics_meter: Option<Arc<dyn CoreMeter>>,
 }
@@ -205,10 +219,50 @@ impl std::fmt::Debug for Options {
                 &self.default_versioning_behavior,
             )
             .field("shutdown_deadline_buffer", &self.shutdown_deadline_buffer)
+            .field("idle_exit", &self.idle_exit)
             .field("workflows", &self.workflows)
             .field("shutdown_hooks", &self.hooks.len())
             .finish_non_exhaustive()
     }
+}
+
+const IDLE_EXIT_MIN: Duration = Duration::from_millis(100);
+const IDLE_EXIT_MAX: Duration = Duration::from_secs(15 * 60);
+
+/// Parses an idle-exit setting as `LAMBDAWORKER_IDLE_EXIT` writes it: `2s`, `1.5s`, `500ms`,
+/// `2` (seconds); `off`, `0` or empty for none. `source` names where the text came from.
+///
+/// ```
+/// use std::time::Duration;
+/// assert_eq!(lw_options::parse_idle_exit("500ms", "X").unwrap(), Some(Duration::from_millis(500)));
+/// assert_eq!(lw_options::parse_idle_exit("off", "X").unwrap(), None);
+/// assert!(lw_options::parse_idle_exit("soon", "X").is_err());
+/// ```
+pub fn parse_idle_exit(text: &str, source: &str) -> Result<Option<Duration>, OptionsError> {
+    let t = text.trim().to_ascii_lowercase();
+    if t.is_empty() || t == "off" || t == "false" || t == "0" {
+        return Ok(None);
+    }
+    let (number, scale) = if let Some(n) = t.strip_suffix("ms") {
+        (n, 0.001)
+    } else if let Some(n) = t.strip_suffix('s') {
+        (n, 1.0)
+    } else if let Some(n) = t.strip_suffix('m') {
+        (n, 60.0)
+    } else {
+        (t.as_str(), 1.0)
+    };
+    let bad = || {
+        OptionsError::InvalidIdleExit(format!(
+            "{source} is {text:?}: write a duration such as 2s, 1.5s or 500ms, or off; it must              be between 100ms and 15min"
+        ))
+    };
+    let secs: f64 = number.trim().parse().map_err(|_| bad())?;
+    let d = Duration::try_from_secs_f64(secs * scale).map_err(|_| bad())?;
+    if !(IDLE_EXIT_MIN..=IDLE_EXIT_MAX).contains(&d) {
+        return Err(bad());
+    }
+    Ok(Some(d))
 }
 
 /// The default shutdown buffer for a stop timeout.
@@ -251,6 +305,8 @@ impl Options {
             activities_registered: false,
             hooks: Vec::new(),
             start_hooks: Vec::new(),
+            end_hooks: Vec::new(),
+            idle_exit: None,
             customizers: Vec::new(),
             metrics_meter: None,
         }
@@ -322,6 +378,17 @@ impl Options {
         F: Fn(&InvocationStart) + Send + Sync + 'static,
     {
         self.start_hooks.push(StartHook::new(hook));
+        self
+    }
+
+    /// Adds a hook run at the end of every invocation (also a failed one) with its
+    /// [`InvocationReport`], after the shutdown hooks, just before the response is posted.
+    /// It must be quick. A panicking hook is logged.
+    pub fn on_invocation_end<F>(&mut self, hook: F) -> &mut Self
+    where
+        F: Fn(&InvocationReport) + Send + Sync + 'static,
+    {
+        self.end_hooks.push(EndHook::new(hook));
         self
     }
 
@@ -422,6 +489,13 @@ impl Options {
                 message: "must be at least 1".into(),
             });
         }
+        if let Some(idle) = self.idle_exit
+            && !(IDLE_EXIT_MIN..=IDLE_EXIT_MAX).contains(&idle)
+        {
+            return Err(OptionsError::InvalidIdleExit(format!(
+                "opts.idle_exit is {idle:?}; it must be between 100ms and 15min (or None to                  poll until the deadline)"
+            )));
+        }
         // Java's rule: a changed stop timeout moves the buffer unless the buffer was set.
         let mut me = self;
         if me.shutdown_deadline_buffer == default_buffer(defaults::STOP_TIMEOUT)
@@ -483,6 +557,16 @@ impl ValidatedOptions {
     /// The invocation-start hooks, in registration order.
     pub fn invocation_start_hooks(&self) -> &[StartHook] {
         &self.options.start_hooks
+    }
+
+    /// The invocation-end hooks, in registration order.
+    pub fn invocation_end_hooks(&self) -> &[EndHook] {
+        &self.options.end_hooks
+    }
+
+    /// The idle early exit period, if enabled.
+    pub fn idle_exit(&self) -> Option<Duration> {
+        self.options.idle_exit
     }
 
     /// The metrics backend for the SDK runtime's worker metrics, if one was set.

@@ -1,14 +1,14 @@
-use std::{panic::AssertUnwindSafe, time::Duration};
+use std::{panic::AssertUnwindSafe, sync::Arc, time::Duration};
 
 use futures::FutureExt;
-use lw_options::{ShutdownContext, ValidatedOptions};
-use serde::Serialize;
+use lw_options::{Ended, InvocationReport, RunEnd, ShutdownContext, ValidatedOptions};
 use tokio::time::{Instant, sleep_until, timeout_at};
 use tracing::{error, info, warn};
 
 use crate::{
     Error,
     backend::{Backend, TemporalBackend, WorkerRunner},
+    tracker::Tracker,
 };
 
 /// The lifecycle's fixed time limits.
@@ -27,6 +27,12 @@ pub mod timing {
     /// Lambda's longest function timeout: a deadline further away than this is not one
     /// Lambda sent, and is cut to it.
     pub const MAX_INVOCATION: Duration = Duration::from_secs(15 * 60);
+    /// Deadlines before this (2001-01-01, in ms since the epoch) are not deadlines: `0`, or
+    /// the 1970 value `cargo lambda watch` sends.
+    pub const NO_DEADLINE_BEFORE_MS: u64 = 978_307_200_000;
+    /// The window an invocation without a usable deadline gets, as if it were the function
+    /// timeout (the buffer still applies).
+    pub const NO_DEADLINE_WINDOW: Duration = Duration::from_secs(60);
 }
 
 /// One invocation, from Lambda or any other source.
@@ -40,18 +46,69 @@ pub struct Invocation {
     pub deadline: Instant,
     /// Lambda's X-Ray trace header (`Lambda-Runtime-Trace-Id`), if any.
     pub xray_trace_id: Option<String>,
+    /// The runtime sent no usable deadline; `deadline` is a default window
+    /// ([`timing::NO_DEADLINE_WINDOW`]). Reported as the `no_deadline` warning.
+    pub no_deadline: bool,
+    /// Not a Lambda invocation but the long-lived local mode ([`Invocation::local`]): the
+    /// worker keeps the SDK's default identity and never leaves early when idle.
+    pub local: bool,
 }
 
 impl Invocation {
+    /// An invocation that must have answered by `deadline`.
+    pub fn new(
+        request_id: impl Into<String>,
+        function_arn: impl Into<String>,
+        deadline: Instant,
+    ) -> Self {
+        Self {
+            request_id: request_id.into(),
+            function_arn: function_arn.into(),
+            deadline,
+            xray_trace_id: None,
+            no_deadline: false,
+            local: false,
+        }
+    }
+
+    /// The long-lived worker of local mode (outside Lambda): runs until
+    /// [`Engine::request_shutdown`] (a year at most), then drains.
+    pub fn local() -> Self {
+        let mut me = Self::new(
+            "local",
+            "",
+            Instant::now() + Duration::from_secs(365 * 24 * 3600),
+        );
+        me.local = true;
+        me
+    }
+
     /// An invocation whose deadline is `deadline_ms` milliseconds since the Unix epoch (the
     /// Runtime API's `Lambda-Runtime-Deadline-Ms`).
     ///
-    /// A deadline already past (or 0, or in 1970, as `cargo lambda watch` sends) leaves no
-    /// time: [`Engine::invoke`] then answers `NotEnoughTime` at once, naming the numbers. A
-    /// deadline further away than [`timing::MAX_INVOCATION`] (Lambda's 15-minute maximum) or
-    /// beyond what the clock can represent is cut to it, with a warning: never a panic, a
+    /// A deadline before 2001 (0, or the 1970 one `cargo lambda watch` sends) is no deadline:
+    /// the invocation gets [`timing::NO_DEADLINE_WINDOW`] (60 s) as if that were the function
+    /// timeout, with a warning, so local development works. A deadline already past leaves
+    /// no time: [`Engine::invoke`] then answers `NotEnoughTime` at once, naming the numbers.
+    /// A deadline further away than [`timing::MAX_INVOCATION`] (Lambda's 15-minute maximum)
+    /// or beyond what the clock can represent is cut to it, with a warning: never a panic, a
     /// negative wait or a worker that outlives any real invocation.
     pub fn from_epoch_deadline(request_id: &str, function_arn: &str, deadline_ms: u64) -> Self {
+        if deadline_ms < timing::NO_DEADLINE_BEFORE_MS {
+            warn!(
+                deadline_ms,
+                window_s = timing::NO_DEADLINE_WINDOW.as_secs(),
+                "the runtime sent no usable deadline (as `cargo lambda watch` does); working \
+                 for a default window as if it were the function timeout"
+            );
+            let mut me = Self::new(
+                request_id,
+                function_arn,
+                Instant::now() + timing::NO_DEADLINE_WINDOW,
+            );
+            me.no_deadline = true;
+            return me;
+        }
         let remaining = std::time::UNIX_EPOCH
             .checked_add(Duration::from_millis(deadline_ms))
             .map(|deadline| {
@@ -70,12 +127,7 @@ impl Invocation {
         } else {
             remaining
         };
-        Self {
-            request_id: request_id.to_owned(),
-            function_arn: function_arn.to_owned(),
-            deadline: Instant::now() + remaining,
-            xray_trace_id: None,
-        }
+        Self::new(request_id, function_arn, Instant::now() + remaining)
     }
 
     /// The same invocation carrying Lambda's X-Ray trace header.
@@ -83,40 +135,6 @@ impl Invocation {
         self.xray_trace_id = header.filter(|h| !h.is_empty());
         self
     }
-}
-
-/// How the worker's run ended.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum RunEnd {
-    /// Drained within the stop timeout.
-    Drained,
-    /// The drain overran and the run was dropped.
-    Forced,
-}
-
-/// What an invocation did; the Lambda response body.
-#[derive(Debug, Clone, Serialize)]
-pub struct InvocationReport {
-    /// The request id.
-    pub request_id: String,
-    /// The worker identity used.
-    pub identity: Option<String>,
-    /// How the run ended.
-    pub run_end: RunEnd,
-    /// Connect time, ms.
-    pub connect_ms: u64,
-    /// From worker start to the stop request, ms.
-    pub poll_ms: u64,
-    /// From the stop request to the run's end, ms.
-    pub drain_ms: u64,
-    /// Shutdown hooks, ms.
-    pub hooks_ms: u64,
-    /// What went less than well without failing the invocation, each also logged as a
-    /// warning: `little_work_time` (raise the function timeout), `start_hook_panicked`,
-    /// `drain_error`, `forced_stop` (in-flight work outlived the stop timeout),
-    /// `shutdown_requested` (stopped early by [`Engine::request_shutdown`], e.g. on SIGTERM).
-    pub warnings: Vec<&'static str>,
 }
 
 fn ms(d: Duration) -> u64 {
@@ -129,6 +147,7 @@ pub struct Engine<B: Backend = TemporalBackend> {
     backend: B,
     invocations: std::sync::atomic::AtomicU64,
     shutdown: tokio::sync::watch::Sender<bool>,
+    init: Option<Duration>,
 }
 
 impl Engine<TemporalBackend> {
@@ -147,12 +166,18 @@ impl<B: Backend> Engine<B> {
             backend,
             invocations: std::sync::atomic::AtomicU64::new(0),
             shutdown: tokio::sync::watch::Sender::new(false),
+            init: None,
         }
     }
 
     /// The options this engine runs with.
     pub fn options(&self) -> &ValidatedOptions {
         &self.options
+    }
+
+    /// Records how long the process's init took, reported with the first invocation.
+    pub fn set_init_duration(&mut self, init: Duration) {
+        self.init = Some(init);
     }
 
     /// The backend.
@@ -174,15 +199,49 @@ impl<B: Backend> Engine<B> {
     }
 
     /// Runs one invocation to completion, never past `invocation.deadline`.
+    ///
+    /// Whatever the outcome, the [`InvocationReport`] is printed as one JSON line and given to
+    /// the invocation-end hooks; on success it is also returned (the response body).
     pub async fn invoke(&self, invocation: Invocation) -> Result<InvocationReport, Error> {
         let start = Instant::now();
-        let deadline = invocation.deadline;
         let cold = self
             .invocations
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed)
             == 0;
+        let mut report = InvocationReport::new(invocation.request_id.clone(), cold);
+        if cold {
+            report.init_ms = self.init.map(ms);
+        }
+        let outcome = self
+            .invoke_inner(invocation, start, cold, &mut report)
+            .await;
+        if let Err(e) = &outcome {
+            report.ended = Ended::Error;
+            report.error = Some(e.kind().to_owned());
+        }
+        report.billed_ms = ms(start.elapsed());
+        println!("{}", report.to_json_line());
+        for hook in self.options.invocation_end_hooks() {
+            if std::panic::catch_unwind(AssertUnwindSafe(|| hook.call(&report))).is_err() {
+                warn!("an invocation-end hook panicked; continuing");
+            }
+        }
+        outcome.map(|()| report)
+    }
+
+    async fn invoke_inner(
+        &self,
+        invocation: Invocation,
+        start: Instant,
+        cold: bool,
+        report: &mut InvocationReport,
+    ) -> Result<(), Error> {
+        let deadline = invocation.deadline;
         if self.shutdown_requested() {
             return Err(Error::ShuttingDown);
+        }
+        if invocation.no_deadline {
+            report.warnings.push("no_deadline");
         }
         let remaining = deadline.saturating_duration_since(start);
         let buffer = self.options.shutdown_deadline_buffer();
@@ -194,9 +253,8 @@ impl<B: Backend> Engine<B> {
                 work,
             });
         }
-        let mut warnings = Vec::new();
         if work < timing::WARN_WORK_TIME {
-            warnings.push("little_work_time");
+            report.warnings.push("little_work_time");
             warn!(
                 remaining_ms = ms(remaining),
                 buffer_ms = ms(buffer),
@@ -214,20 +272,28 @@ impl<B: Backend> Engine<B> {
         );
         for hook in self.options.invocation_start_hooks() {
             // A panicking start hook must not take the invocation down with it.
-            if std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| hook.call(&started)))
-                .is_err()
-            {
-                warnings.push("start_hook_panicked");
+            if std::panic::catch_unwind(AssertUnwindSafe(|| hook.call(&started))).is_err() {
+                report.warnings.push("start_hook_panicked");
                 warn!("an invocation-start hook panicked; continuing");
             }
         }
-        let identity = self.options.identity(Some((
+        report.identity = self.options.identity((!invocation.local).then_some((
             invocation.request_id.as_str(),
             invocation.function_arn.as_str(),
         )));
+        let idle = if invocation.local {
+            None
+        } else {
+            self.options.idle_exit()
+        };
+        let tracker = Arc::new(Tracker::default());
         let outcome = self
-            .connect_and_run(stop_at, deadline, identity.as_deref())
+            .connect_and_run(stop_at, deadline, idle, &tracker, report)
             .await;
+        let (activations, activities, local) = tracker.done();
+        report.workflow_activations = activations;
+        report.activities = activities;
+        report.local_activities = local;
         let hooks_started = Instant::now();
         self.run_hooks(
             deadline
@@ -235,49 +301,32 @@ impl<B: Backend> Engine<B> {
                 .unwrap_or(deadline),
         )
         .await;
-        let hooks_ms = ms(hooks_started.elapsed());
-        outcome.map(
-            |(connect, poll, drain, run_end, drain_error, stopped_early)| {
-                if stopped_early {
-                    warnings.push("shutdown_requested");
-                }
-                if drain_error {
-                    warnings.push("drain_error");
-                }
-                if run_end == RunEnd::Forced {
-                    warnings.push("forced_stop");
-                }
-                let report = InvocationReport {
-                    request_id: invocation.request_id,
-                    identity,
-                    run_end,
-                    connect_ms: ms(connect),
-                    poll_ms: ms(poll),
-                    drain_ms: ms(drain),
-                    hooks_ms,
-                    warnings,
-                };
-                info!(
-                    identity = report.identity.as_deref().unwrap_or_default(),
-                    run_end = ?report.run_end,
-                    connect_ms = report.connect_ms,
-                    poll_ms = report.poll_ms,
-                    drain_ms = report.drain_ms,
-                    hooks_ms = report.hooks_ms,
-                    "invocation done"
-                );
-                report
-            },
-        )
+        report.hooks_ms = ms(hooks_started.elapsed());
+        if outcome.is_ok() {
+            info!(
+                identity = report.identity.as_deref().unwrap_or_default(),
+                ended = ?report.ended,
+                run_end = ?report.run_end,
+                connect_ms = report.connect_ms,
+                poll_ms = report.poll_ms,
+                drain_ms = report.drain_ms,
+                hooks_ms = report.hooks_ms,
+                "invocation done"
+            );
+        }
+        outcome
     }
 
     async fn connect_and_run(
         &self,
         stop_at: Instant,
         deadline: Instant,
-        identity: Option<&str>,
-    ) -> Result<(Duration, Duration, Duration, RunEnd, bool, bool), Error> {
+        idle: Option<Duration>,
+        tracker: &Arc<Tracker>,
+        report: &mut InvocationReport,
+    ) -> Result<(), Error> {
         let o = &self.options;
+        let identity = report.identity.as_deref();
         let connection = o.connection_options(identity);
         let address = connection.target.to_string();
         let connect_started = Instant::now();
@@ -301,22 +350,21 @@ impl<B: Backend> Engine<B> {
             }
             Ok(Ok(c)) => c,
         };
-        let connect = connect_started.elapsed();
-        let mut worker = match self
-            .backend
-            .create_worker(&client, o.worker_options(identity))
-        {
+        report.connect_ms = ms(connect_started.elapsed());
+        let create_started = Instant::now();
+        let mut worker_options = o.worker_options(identity);
+        tracker.attach(&mut worker_options);
+        let mut worker = match self.backend.create_worker(&client, worker_options) {
             Ok(w) => w,
             Err(e) => {
                 self.backend.close(client, None);
                 return Err(Error::WorkerStart(error_chain(&*e)));
             }
         };
+        report.worker_start_ms = ms(create_started.elapsed());
         let stop = worker.shutdown_handle();
         let poll_started = Instant::now();
         let mut drain_started = None;
-        let mut drain_error = false;
-        let mut stopped_early = false;
         let mut shutdown = self.shutdown.subscribe();
         let outcome = {
             let run = worker.run();
@@ -325,7 +373,17 @@ impl<B: Backend> Engine<B> {
                 r = &mut run => Some(r),
                 () = sleep_until(stop_at) => None,
                 Ok(_) = shutdown.wait_for(|stop| *stop) => {
-                    stopped_early = true;
+                    report.ended = Ended::Shutdown;
+                    report.warnings.push("shutdown_requested");
+                    None
+                }
+                () = async {
+                    match idle {
+                        Some(idle) => tracker.wait_idle(idle).await,
+                        None => std::future::pending().await,
+                    }
+                } => {
+                    report.ended = Ended::Idle;
                     None
                 }
             };
@@ -347,11 +405,12 @@ impl<B: Backend> Engine<B> {
                         Ok(Ok(())) => Ok(RunEnd::Drained),
                         Ok(Err(e)) => {
                             // The worker stopped all the same; keep the error in the log.
-                            drain_error = true;
+                            report.warnings.push("drain_error");
                             warn!(error = %error_chain(&*e), "the worker reported an error while draining");
                             Ok(RunEnd::Drained)
                         }
                         Err(_) => {
+                            report.warnings.push("forced_stop");
                             warn!(
                                 stop_timeout_ms = ms(o.stop_timeout()),
                                 "in-flight work did not finish within the stop timeout; the \
@@ -364,10 +423,12 @@ impl<B: Backend> Engine<B> {
                 }
             }
         };
-        let poll = drain_started.unwrap_or_else(Instant::now) - poll_started;
-        let drain = drain_started.map(|d| d.elapsed()).unwrap_or_default();
+        report.poll_ms = ms(drain_started.unwrap_or_else(Instant::now) - poll_started);
+        report.drain_ms = drain_started.map(|d| ms(d.elapsed())).unwrap_or_default();
         self.backend.close(client, Some(worker));
-        outcome.map(|end| (connect, poll, drain, end, drain_error, stopped_early))
+        let end = outcome?;
+        report.run_end = Some(end);
+        Ok(())
     }
 
     async fn run_hooks(&self, until: Instant) {

@@ -16,6 +16,9 @@ const REQUIRED_VARS: &[&str] = &[
     "AWS_LAMBDA_FUNCTION_VERSION",
 ];
 
+/// Operators turn the idle early exit on without a rebuild: `2s`, `500ms`, `off`.
+pub const IDLE_EXIT_VAR: &str = "LAMBDAWORKER_IDLE_EXIT";
+
 /// Resolves configuration (decrypting KMS-encrypted values), runs the configure callback and
 /// validates the result: the init phase. `env` is the process environment (injectable for
 /// tests and custom runtimes).
@@ -33,6 +36,9 @@ where
         .filter(|q| !q.is_empty())
         .cloned();
     let mut options = Options::from_config(version, &config, task_queue)?;
+    if let Some(text) = env.get(IDLE_EXIT_VAR) {
+        options.idle_exit = lw_options::parse_idle_exit(text, IDLE_EXIT_VAR)?;
+    }
     configure(&mut options).map_err(|e| Error::Configure(e.to_string()))?;
     Ok(options.validate()?)
 }
@@ -77,6 +83,24 @@ pub async fn serve<B: Backend>(engine: &Engine<B>) -> Result<(), Error> {
         _ = watch.wait_for(|c| c.begun == c.ended) => {}
     }
     Ok(())
+}
+
+/// Local mode: one long-lived worker until SIGTERM or Ctrl-C, then drain and hooks.
+pub async fn run_local<B: Backend>(engine: &Engine<B>) -> Result<(), Error> {
+    tracing::info!(
+        task_queue = %engine.options().options().task_queue,
+        "AWS_LAMBDA_RUNTIME_API is not set: running as an ordinary long-lived worker until \
+         SIGTERM or Ctrl-C"
+    );
+    let run = engine.invoke(crate::Invocation::local());
+    tokio::pin!(run);
+    tokio::select! {
+        r = &mut run => return r.map(|_| ()),
+        () = stop_signal() => {}
+    }
+    tracing::info!("stopping: draining in-flight work");
+    engine.request_shutdown();
+    run.await.map(|_| ())
 }
 
 /// Registers the no-op internal extension that makes Lambda send SIGTERM at shutdown. A
@@ -192,11 +216,24 @@ impl<F: std::future::Future> std::future::Future for CountEnd<F> {
 /// Returns `Ok(())` after a graceful shutdown (SIGTERM, see [`serve`]); otherwise only on an
 /// error: init errors before the first invocation, or the runtime loop's failure. Must be
 /// called inside a tokio runtime.
+///
+/// Outside Lambda (no `AWS_LAMBDA_RUNTIME_API`), the same registrations run as an ordinary
+/// long-lived worker, with the same configuration resolution, until SIGTERM or Ctrl-C, then
+/// drain and run the shutdown hooks: `cargo run` against a local server works.
 pub async fn try_run_worker<F>(version: WorkerDeploymentVersion, configure: F) -> Result<(), Error>
 where
     F: FnOnce(&mut Options) -> Result<(), BoxError>,
 {
+    let init_started = tokio::time::Instant::now();
     let env: HashMap<String, String> = std::env::vars().collect();
+    if env
+        .get("AWS_LAMBDA_RUNTIME_API")
+        .is_none_or(|v| v.is_empty())
+    {
+        let options = prepare(version, &env, configure).await?;
+        let engine = Engine::new(options)?;
+        return run_local(&engine).await;
+    }
     let missing: Vec<&str> = REQUIRED_VARS
         .iter()
         .copied()
@@ -210,7 +247,8 @@ where
         )));
     }
     let options = prepare(version, &env, configure).await?;
-    let engine = Engine::new(options)?;
+    let mut engine = Engine::new(options)?;
+    engine.set_init_duration(init_started.elapsed());
     tracing::info!(
         task_queue = %engine.options().options().task_queue,
         "lambda worker initialised"

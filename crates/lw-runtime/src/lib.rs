@@ -27,10 +27,11 @@ mod engine;
 mod error;
 pub mod lambda;
 mod logging;
+mod tracker;
 
 pub use backend::{Backend, TemporalBackend, WorkerRunner};
-pub use engine::{Engine, Invocation, InvocationReport, RunEnd, timing};
+pub use engine::{Engine, Invocation, timing};
 pub use error::Error;
 pub use lambda::{prepare, run_worker, try_run_worker};
 pub use logging::init_logging;
-pub use lw_options::{BoxError, Options, ValidatedOptions};
+pub use lw_options::{BoxError, Ended, InvocationReport, Options, RunEnd, ValidatedOptions};

@@ -23,6 +23,7 @@ pub struct GrpcRecorder {
     /// `127.0.0.1:<port>` to point the client at.
     pub address: String,
     seen: Arc<Mutex<Vec<RecordedCall>>>,
+    times: Arc<Mutex<Vec<(String, tokio::time::Instant)>>>,
     task: tokio::task::JoinHandle<()>,
 }
 
@@ -44,6 +45,8 @@ impl GrpcRecorder {
         let listener = tokio::net::TcpListener::bind(listen).await?;
         let addr: SocketAddr = listener.local_addr()?;
         let seen = Arc::new(Mutex::new(Vec::new()));
+        let times = Arc::new(Mutex::new(Vec::new()));
+        let stamp = times.clone();
         let client: Client<HttpConnector, Incoming> = Client::builder(TokioExecutor::new())
             .http2_only(true)
             .build_http();
@@ -54,9 +57,11 @@ impl GrpcRecorder {
                 let client = client.clone();
                 let upstream = upstream.clone();
                 let record = record.clone();
+                let stamp = stamp.clone();
                 tokio::spawn(async move {
                     let service = service_fn(move |mut req: Request<Incoming>| {
                         let client = client.clone();
+                        let stamp = stamp.clone();
                         let path = req
                             .uri()
                             .path_and_query()
@@ -75,6 +80,9 @@ impl GrpcRecorder {
                         if let Ok(mut s) = record.lock() {
                             s.push((path.clone(), headers));
                         }
+                        if let Ok(mut t) = stamp.lock() {
+                            t.push((path.clone(), tokio::time::Instant::now()));
+                        }
                         let target = format!("http://{upstream}{path}");
                         async move {
                             *req.uri_mut() = target.parse().map_err(|e| format!("{e}"))?;
@@ -90,8 +98,14 @@ impl GrpcRecorder {
         Ok(Self {
             address: addr.to_string(),
             seen,
+            times,
             task,
         })
+    }
+
+    /// Each call's path and when it arrived, in order.
+    pub fn call_times(&self) -> Vec<(String, tokio::time::Instant)> {
+        self.times.lock().map(|t| t.clone()).unwrap_or_default()
     }
 
     /// Values of header `name` (lowercase) across every call so far.

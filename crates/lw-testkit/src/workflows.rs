@@ -42,6 +42,8 @@ pub struct WorkflowOutcome {
     /// `ActivityTaskStarted` events (the last attempt's; earlier attempts that timed out
     /// show as a higher `attempt` on it).
     pub activity_attempt: Option<i32>,
+    /// When the workflow started.
+    pub started_at: Option<SystemTime>,
     /// When the workflow completed.
     pub closed_at: Option<SystemTime>,
 }
@@ -159,10 +161,17 @@ impl Greetings {
             result: None,
             activity_completions: 0,
             activity_attempt: None,
+            started_at: None,
             closed_at: None,
         };
         for e in &events {
+            let at = e.event_time.and_then(|t| {
+                let secs = u64::try_from(t.seconds).ok()?;
+                let nanos = u32::try_from(t.nanos).ok()?;
+                Some(SystemTime::UNIX_EPOCH + Duration::new(secs, nanos))
+            });
             match e.event_type() {
+                EventType::WorkflowExecutionStarted => out.started_at = at,
                 EventType::ActivityTaskCompleted => out.activity_completions += 1,
                 EventType::ActivityTaskStarted => {
                     if let Some(Attributes::ActivityTaskStartedEventAttributes(a)) = &e.attributes {
@@ -170,11 +179,7 @@ impl Greetings {
                     }
                 }
                 EventType::WorkflowExecutionCompleted => {
-                    out.closed_at = e.event_time.and_then(|t| {
-                        let secs = u64::try_from(t.seconds).ok()?;
-                        let nanos = u32::try_from(t.nanos).ok()?;
-                        Some(SystemTime::UNIX_EPOCH + Duration::new(secs, nanos))
-                    });
+                    out.closed_at = at;
                     if let Some(Attributes::WorkflowExecutionCompletedEventAttributes(a)) =
                         &e.attributes
                     {

@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use lw_testkit::{DevServer, Outcome};
-use serde_json::json;
+use serde_json::{Value, json};
 
 mod common;
 use common::*;
@@ -486,4 +486,149 @@ async fn a_server_unreachable_at_connect_is_fine_by_the_next_invocation() {
     report(&r);
     assert!(!r.cold, "the process survived the failed invocation");
     assert_eq!(f.server.result(&id).unwrap(), Some(json!("Hello, Later!")));
+}
+
+/// The report line the function printed for `request_id`.
+fn report_line(logs: &str, request_id: &str) -> Value {
+    logs.lines()
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .find(|v| v["lambdaworker"] == json!("invocation") && v["request_id"] == json!(request_id))
+        .unwrap_or_else(|| panic!("no report line for {request_id} in\n{logs}"))
+}
+
+/// Idle early exit: with nothing left in flight for the idle period the invocation drains and
+/// answers long before deadline − buffer; the work was done; the report agrees with what the
+/// emulator saw.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn idle_exit_answers_early_once_the_work_is_done() {
+    let f = fixture(Duration::from_secs(60), &[("LAMBDAWORKER_IDLE_EXIT", "1s")]).await;
+    let id = f.start("Early");
+    let r = f.invoke().await;
+    let rep = report(&r).clone();
+    assert_eq!(rep["ended"], json!("idle"), "{rep}");
+    assert_eq!(rep["run_end"], json!("drained"), "{rep}");
+    assert_eq!(f.server.result(&id).unwrap(), Some(json!("Hello, Early!")));
+    assert!(rep["workflow_activations"].as_u64().unwrap() >= 2, "{rep}");
+    assert_eq!(rep["activities"], json!(1), "{rep}");
+    assert_eq!(rep["cold"], json!(true));
+    assert!(rep["init_ms"].as_u64().is_some(), "{rep}");
+    let seen = r.duration().unwrap();
+    assert!(seen < Duration::from_secs(10), "answered after {seen:?}");
+    // The report's billed duration agrees with the emulator's hand-out → response.
+    let billed = Duration::from_millis(rep["billed_ms"].as_u64().unwrap());
+    let diff = seen.abs_diff(billed);
+    assert!(
+        diff <= Duration::from_millis(20),
+        "report {billed:?}, emulator {seen:?}"
+    );
+    // The same report, as one JSON line in the function's output.
+    let line = report_line(&f.logs(), &r.request_id);
+    assert_eq!(line["billed_ms"], rep["billed_ms"]);
+    assert_eq!(line["ended"], json!("idle"));
+    println!("idle exit: answered after {seen:?}; report {rep}");
+}
+
+/// Idle exit never cuts an activity short: one running longer than the idle period completes
+/// in the same invocation.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn idle_exit_never_cuts_an_activity_short() {
+    let f = fixture(
+        Duration::from_secs(60),
+        &[("LAMBDAWORKER_IDLE_EXIT", "500ms")],
+    )
+    .await;
+    let id = f.start("slow:3000:Patient");
+    let r = f.invoke().await;
+    let rep = report(&r);
+    assert_eq!(rep["ended"], json!("idle"), "{rep}");
+    assert_eq!(
+        f.server.result(&id).unwrap(),
+        Some(json!("Hello, Patient!")),
+        "{}",
+        f.logs()
+    );
+    let started = f.events(&id, "EVENT_TYPE_ACTIVITY_TASK_STARTED");
+    assert_eq!(
+        started[0]["activityTaskStartedEventAttributes"]["attempt"],
+        json!(1),
+        "the first attempt completed"
+    );
+    assert!(r.duration().unwrap() >= Duration::from_secs(3));
+}
+
+/// Without idle exit the report says the deadline ended it; a bad setting is an init error
+/// naming the variable.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_bad_idle_exit_setting_is_an_init_error_naming_the_variable() {
+    let f = fixture(
+        Duration::from_secs(10),
+        &[("LAMBDAWORKER_IDLE_EXIT", "soon")],
+    )
+    .await;
+    let r = f.function.invoke(json!({})).await.unwrap();
+    match &r.outcome {
+        Outcome::Crashed { init_error, .. } => {
+            let message = init_error.as_ref().expect("init error posted")["errorMessage"]
+                .as_str()
+                .unwrap_or_default()
+                .to_owned();
+            assert!(
+                message.contains("LAMBDAWORKER_IDLE_EXIT") && message.contains("500ms"),
+                "{message}"
+            );
+        }
+        other => panic!("expected an init failure, got {other:?}"),
+    }
+}
+
+/// Outside Lambda (no Runtime API variables) the same binary is an ordinary long-lived
+/// worker: it completes a workflow and stops cleanly on SIGTERM.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn outside_lambda_the_binary_is_a_long_lived_worker_until_sigterm() {
+    let server = DevServer::shared().unwrap();
+    let (tq, deployment) = (lw_testkit::unique("tq"), lw_testkit::unique("dep"));
+    server.set_current_version(&deployment, BUILD).unwrap();
+    let logs = tempfile::NamedTempFile::new().unwrap();
+    // One file, appended to by both streams (two plain handles would overwrite each other).
+    let append = || {
+        std::fs::OpenOptions::new()
+            .append(true)
+            .open(logs.path())
+            .unwrap()
+    };
+    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_greeting"))
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("TEMPORAL_ADDRESS", server.address.clone())
+        .env("TEMPORAL_TASK_QUEUE", tq.clone())
+        .env("LW_DEPLOYMENT_NAME", deployment)
+        .env("LW_BUILD_ID", BUILD)
+        .env("TEMPORAL_CONFIG_FILE", "")
+        .stdout(append())
+        .stderr(append())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let id = lw_testkit::unique("wf");
+    server
+        .start_workflow(&tq, "Greeting", &id, &json!("Local"))
+        .unwrap();
+    let r = server.wait_result(&id, Duration::from_secs(30)).unwrap();
+    assert_eq!(r, json!("Hello, Local!"));
+    let pid = child.id().unwrap() as libc::pid_t;
+    // SAFETY: signalling the child this test started.
+    unsafe { libc::kill(pid, libc::SIGTERM) };
+    let status = tokio::time::timeout(Duration::from_secs(10), child.wait())
+        .await
+        .expect("exited after SIGTERM")
+        .unwrap();
+    let out = std::fs::read_to_string(logs.path()).unwrap();
+    assert!(status.success(), "{status}\n{out}");
+    assert!(
+        out.contains("running as an ordinary long-lived worker"),
+        "{out}"
+    );
+    let line = report_line(&out, "local");
+    assert_eq!(line["ended"], json!("shutdown"), "{line}");
+    assert!(line["activities"].as_u64().unwrap() >= 1, "{line}");
 }

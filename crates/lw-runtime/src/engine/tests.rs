@@ -143,12 +143,11 @@ fn engine_with(fake: Fake, configure: impl FnOnce(&mut Options)) -> Engine<Fake>
 }
 
 fn inv(id: &str, secs: u64) -> Invocation {
-    Invocation {
-        request_id: id.into(),
-        function_arn: "arn:aws:lambda:us-east-1:1:function:f".into(),
-        deadline: Instant::now() + Duration::from_secs(secs),
-        xray_trace_id: None,
-    }
+    Invocation::new(
+        id,
+        "arn:aws:lambda:us-east-1:1:function:f",
+        Instant::now() + Duration::from_secs(secs),
+    )
 }
 
 fn hooks_into(log: &Log, o: &mut Options) {
@@ -183,7 +182,7 @@ async fn full_lifecycle_in_order_and_on_time() {
         took >= Duration::from_secs(53) && took < Duration::from_millis(53_100),
         "{took:?}"
     );
-    assert_eq!(report.run_end, RunEnd::Drained);
+    assert_eq!(report.run_end, Some(RunEnd::Drained));
     assert_eq!(
         report.identity.as_deref(),
         Some("r1@arn:aws:lambda:us-east-1:1:function:f")
@@ -329,7 +328,7 @@ async fn a_drain_that_never_ends_is_forced_before_the_deadline() {
     let i = inv("r", 60);
     let deadline = i.deadline;
     let report = e.invoke(i).await.unwrap();
-    assert_eq!(report.run_end, RunEnd::Forced);
+    assert_eq!(report.run_end, Some(RunEnd::Forced));
     assert_eq!(report.warnings, ["forced_stop"]);
     assert!(Instant::now() < deadline);
     // Stop timeout 5 s + 1 s grace.
@@ -403,7 +402,7 @@ async fn user_overrides_reach_connect_and_worker_creation() {
 
 #[test]
 fn epoch_deadline_in_the_past_gives_no_work_time() {
-    let i = Invocation::from_epoch_deadline("r", "a", 600_000);
+    let i = Invocation::from_epoch_deadline("r", "a", 1_500_000_000_000);
     assert!(i.deadline <= Instant::now());
 }
 
@@ -458,8 +457,25 @@ async fn no_start_hook_when_there_is_not_enough_time() {
 
 #[tokio::test(start_paused = true)]
 async fn deadlines_in_the_past_or_absurd_never_panic_nor_hang() {
-    // 1970 (cargo lambda watch) or already past: no time, a clear error at once.
-    for ms in [0, 1, 1_000_000_000_000] {
+    // 1970 (cargo lambda watch) or 0: no deadline, a default 60 s window, flagged.
+    for ms in [0, 1, 1_000] {
+        let i = Invocation::from_epoch_deadline("r", "arn", ms);
+        assert!(i.no_deadline);
+        assert_eq!(i.deadline - Instant::now(), timing::NO_DEADLINE_WINDOW);
+        let e = engine_with(
+            Fake {
+                drain: Some(Duration::ZERO),
+                ..Default::default()
+            },
+            |_| {},
+        );
+        let started = Instant::now();
+        let report = e.invoke(i).await.unwrap();
+        assert_eq!(report.warnings, ["no_deadline"]);
+        assert_eq!(started.elapsed(), Duration::from_secs(53));
+    }
+    // Already past (2001-09-09): no time, a clear error at once.
+    for ms in [1_000_000_000_000] {
         let i = Invocation::from_epoch_deadline("r", "arn", ms);
         assert!(i.deadline <= Instant::now(), "{ms}");
         let e = engine_with(Fake::default(), |_| {});
