@@ -157,7 +157,7 @@ pub fn bench(args: &[String]) -> Result<(), String> {
     if !micro.is_empty() {
         table.push_str(
             "\nThe lifecycle alone, without a server (criterion, `cargo bench -p lw-runtime \
-             --bench lifecycle`, median of the estimate):\n\n| bench | time |\n|---|---|\n",
+             --bench lifecycle`, criterion's point estimate):\n\n| bench | time |\n|---|---|\n",
         );
         for (name, time) in &micro {
             table.push_str(&format!("| `{name}` | {time} |\n"));
@@ -320,7 +320,7 @@ impl Clock {
     fn instant(&self, t: SystemTime) -> Instant {
         match t.duration_since(self.sys) {
             Ok(d) => self.at + d,
-            Err(e) => self.at - e.duration(),
+            Err(e) => self.at.checked_sub(e.duration()).unwrap_or(self.at),
         }
     }
 }

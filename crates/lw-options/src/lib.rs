@@ -196,6 +196,9 @@ pub struct Options {
     /// The cost: the sticky cache goes with the worker, so a workflow's next task replays
     /// its history on the next invocation. Between 100 ms and 15 minutes.
     pub idle_exit: Option<Duration>,
+    /// Print the [`InvocationReport`] as one JSON line on stdout at the end of every
+    /// invocation. Default `true`; the hooks and the response body get it either way.
+    pub print_report: bool,
     registry: WorkerOptions,
     workflows: Vec<(&'static str, Option<VersioningBehavior>)>,
     activities_registered: bool,
@@ -254,7 +257,7 @@ pub fn parse_idle_exit(text: &str, source: &str) -> Result<Option<Duration>, Opt
     };
     let bad = || {
         OptionsError::InvalidIdleExit(format!(
-            "{source} is {text:?}: write a duration such as 2s, 1.5s or 500ms, or off; it must              be between 100ms and 15min"
+            "{source} is {text:?}: write a duration such as 2s, 1.5s, 500ms or 1min, or off; it must be between 100ms and 15min"
         ))
     };
     let secs: f64 = number.trim().parse().map_err(|_| bad())?;
@@ -307,6 +310,7 @@ impl Options {
             start_hooks: Vec::new(),
             end_hooks: Vec::new(),
             idle_exit: None,
+            print_report: true,
             customizers: Vec::new(),
             metrics_meter: None,
         }
@@ -493,7 +497,7 @@ impl Options {
             && !(IDLE_EXIT_MIN..=IDLE_EXIT_MAX).contains(&idle)
         {
             return Err(OptionsError::InvalidIdleExit(format!(
-                "opts.idle_exit is {idle:?}; it must be between 100ms and 15min (or None to                  poll until the deadline)"
+                "opts.idle_exit is {idle:?}; it must be between 100ms and 15min (or None to poll until the deadline)"
             )));
         }
         // Java's rule: a changed stop timeout moves the buffer unless the buffer was set.

@@ -110,6 +110,8 @@ fn invocation(c: &mut Criterion) {
     let options = rt
         .block_on(lw_runtime::prepare(version(), &env, |o| {
             o.register_activities(Acts);
+            // Timing the engine, not stdout.
+            o.print_report = false;
             o.on_invocation_start(|s| {
                 black_box(&s.request_id);
             });

@@ -33,6 +33,9 @@ pub mod timing {
     /// The window an invocation without a usable deadline gets, as if it were the function
     /// timeout (the buffer still applies).
     pub const NO_DEADLINE_WINDOW: Duration = Duration::from_secs(60);
+    /// The least time after a worker's start before its idle clock starts (idle exit): the
+    /// larger of this and twice the connect time.
+    pub const POLL_ALLOWANCE_MIN: Duration = Duration::from_millis(100);
 }
 
 /// One invocation, from Lambda or any other source.
@@ -220,7 +223,11 @@ impl<B: Backend> Engine<B> {
             report.error = Some(e.kind().to_owned());
         }
         report.billed_ms = ms(start.elapsed());
-        println!("{}", report.to_json_line());
+        if self.options.options().print_report {
+            use std::io::Write;
+            // A closed stdout must not take the invocation down.
+            let _ = writeln!(std::io::stdout().lock(), "{}", report.to_json_line());
+        }
         for hook in self.options.invocation_end_hooks() {
             if std::panic::catch_unwind(AssertUnwindSafe(|| hook.call(&report))).is_err() {
                 warn!("an invocation-end hook panicked; continuing");
@@ -330,12 +337,12 @@ impl<B: Backend> Engine<B> {
         let connection = o.connection_options(identity);
         let address = connection.target.to_string();
         let connect_started = Instant::now();
-        let client = match timeout_at(
-            stop_at,
-            self.backend.connect(connection, o.client_options()),
-        )
-        .await
-        {
+        let mut shutdown = self.shutdown.subscribe();
+        let connect = tokio::select! {
+            c = timeout_at(stop_at, self.backend.connect(connection, o.client_options())) => c,
+            Ok(_) = shutdown.wait_for(|stop| *stop) => return Err(Error::ShuttingDown),
+        };
+        let client = match connect {
             Err(_) => {
                 return Err(Error::ConnectTimeout {
                     address,
@@ -350,9 +357,13 @@ impl<B: Backend> Engine<B> {
             }
             Ok(Ok(c)) => c,
         };
-        report.connect_ms = ms(connect_started.elapsed());
+        let connect_time = connect_started.elapsed();
+        report.connect_ms = ms(connect_time);
         let create_started = Instant::now();
         let mut worker_options = o.worker_options(identity);
+        // The namespace check and the first polls each take about one round trip, as the
+        // connect did: the idle clock starts after them.
+        tracker.set_poll_allowance((connect_time * 2).max(timing::POLL_ALLOWANCE_MIN));
         tracker.attach(&mut worker_options);
         let mut worker = match self.backend.create_worker(&client, worker_options) {
             Ok(w) => w,
@@ -365,7 +376,6 @@ impl<B: Backend> Engine<B> {
         let stop = worker.shutdown_handle();
         let poll_started = Instant::now();
         let mut drain_started = None;
-        let mut shutdown = self.shutdown.subscribe();
         let outcome = {
             let run = worker.run();
             tokio::pin!(run);

@@ -77,12 +77,24 @@ pub async fn serve<B: Backend>(engine: &Engine<B>) -> Result<(), Error> {
     }
     tracing::info!("shutdown requested (SIGTERM); finishing the invocation in progress");
     engine.request_shutdown();
-    // Keep the runtime going until the invocation in progress has posted its response.
-    tokio::select! {
-        r = &mut run => r.map_err(|e| Error::Lambda(e.to_string()))?,
-        _ = watch.wait_for(|c| c.begun == c.ended) => {}
+    // Keep the runtime going until the invocation in progress has posted its response, and
+    // a little longer, so that an event handed out just before the signal (not yet counted)
+    // is served too rather than dropped.
+    loop {
+        tokio::select! {
+            r = &mut run => return r.map_err(|e| Error::Lambda(e.to_string())),
+            _ = watch.wait_for(|c| c.begun == c.ended) => {}
+        }
+        let settled = *watch.borrow_and_update();
+        tokio::select! {
+            r = &mut run => return r.map_err(|e| Error::Lambda(e.to_string())),
+            () = tokio::time::sleep(SETTLE) => {}
+        }
+        let now = *watch.borrow();
+        if now.begun == now.ended && now.begun == settled.begun {
+            return Ok(());
+        }
     }
-    Ok(())
 }
 
 /// Local mode: one long-lived worker until SIGTERM or Ctrl-C, then drain and hooks.
@@ -144,6 +156,9 @@ async fn stop_signal() {
         }
     }
 }
+
+/// After SIGTERM, how long no new invocation may start before the process exits.
+const SETTLE: std::time::Duration = std::time::Duration::from_millis(50);
 
 /// Invocations handed to the service and those whose response was posted.
 #[derive(Debug, Default, Clone, Copy)]

@@ -36,6 +36,12 @@ struct State {
 #[derive(Debug)]
 pub struct Tracker {
     state: watch::Sender<State>,
+    /// Runs with an activation in flight (one at a time per run), so that a completion
+    /// without a matching activation (one that failed to decode) is not taken off another.
+    runs: std::sync::Mutex<std::collections::HashSet<String>>,
+    /// Added to the run's start before the idle clock starts: the namespace check and the
+    /// first polls go out in that time.
+    poll_allowance_ms: AtomicU64,
     activations: AtomicU64,
     activities: AtomicU64,
     local_activities: AtomicU64,
@@ -49,6 +55,8 @@ impl Default for Tracker {
                 in_flight: 0,
                 last_change: Instant::now(),
             }),
+            runs: std::sync::Mutex::new(std::collections::HashSet::new()),
+            poll_allowance_ms: AtomicU64::new(0),
             activations: AtomicU64::new(0),
             activities: AtomicU64::new(0),
             local_activities: AtomicU64::new(0),
@@ -64,19 +72,46 @@ impl Tracker {
         options.activity_inbound_interceptor(Watch(self.clone()));
     }
 
-    /// The run started.
+    /// Sets how long after the run's start the idle clock starts.
+    pub fn set_poll_allowance(&self, allowance: Duration) {
+        self.poll_allowance_ms.store(
+            u64::try_from(allowance.as_millis()).unwrap_or(u64::MAX),
+            Ordering::Relaxed,
+        );
+    }
+
+    /// The run started; the idle clock starts after the poll allowance.
     pub fn started(&self) {
+        let allowance = Duration::from_millis(self.poll_allowance_ms.load(Ordering::Relaxed));
         self.state.send_modify(|s| {
             s.started = true;
-            s.last_change = Instant::now();
+            s.last_change = Instant::now() + allowance;
         });
+    }
+
+    fn runs(&self) -> std::sync::MutexGuard<'_, std::collections::HashSet<String>> {
+        self.runs.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// A workflow activation for `run_id` began.
+    pub fn activation_began(&self, run_id: &str) {
+        if self.runs().insert(run_id.to_owned()) {
+            self.begin();
+        }
+    }
+
+    /// The activation of `run_id` completed.
+    pub fn activation_completed(&self, run_id: &str) {
+        if self.runs().remove(run_id) {
+            self.activation_done();
+        }
     }
 
     /// Something began.
     pub fn begin(&self) {
         self.state.send_modify(|s| {
             s.in_flight += 1;
-            s.last_change = Instant::now();
+            s.last_change = s.last_change.max(Instant::now());
         });
     }
 
@@ -84,14 +119,13 @@ impl Tracker {
     fn end(&self, counter: &AtomicU64) {
         counter.fetch_add(1, Ordering::Relaxed);
         self.state.send_modify(|s| {
-            // An activation whose decoding failed completes without having begun.
             s.in_flight = s.in_flight.saturating_sub(1);
-            s.last_change = Instant::now();
+            s.last_change = s.last_change.max(Instant::now());
         });
     }
 
     /// A workflow activation completed.
-    pub fn activation_done(&self) {
+    fn activation_done(&self) {
         self.end(&self.activations);
     }
 
@@ -180,14 +214,14 @@ impl WorkerInterceptor for Watch {
         next.run(input)
     }
 
-    async fn on_workflow_activation_completion(&self, _c: &WorkflowActivationCompletion) {
-        self.0.activation_done();
+    async fn on_workflow_activation_completion(&self, c: &WorkflowActivationCompletion) {
+        self.0.activation_completed(&c.run_id);
     }
 
     fn on_shutdown(&self, _sdk_worker: &Worker) {}
 
-    async fn on_workflow_activation(&self, _a: &WorkflowActivation) -> Result<(), anyhow::Error> {
-        self.0.begin();
+    async fn on_workflow_activation(&self, a: &WorkflowActivation) -> Result<(), anyhow::Error> {
+        self.0.activation_began(&a.run_id);
         Ok(())
     }
 }
@@ -223,6 +257,33 @@ mod tests {
     }
 
     #[tokio::test(start_paused = true)]
+    async fn the_idle_clock_starts_after_the_poll_allowance() {
+        let t = Arc::new(Tracker::default());
+        t.set_poll_allowance(Duration::from_millis(300));
+        t.started();
+        let start = Instant::now();
+        t.wait_idle(Duration::from_millis(200)).await;
+        assert_eq!(Instant::now() - start, Duration::from_millis(500));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_completion_without_its_activation_does_not_hide_work_in_flight() {
+        let t = Arc::new(Tracker::default());
+        t.started();
+        t.begin(); // an activity
+        t.activation_completed("run-that-never-began");
+        let idle =
+            tokio::time::timeout(Duration::from_secs(30), t.wait_idle(Duration::from_secs(1)));
+        assert!(idle.await.is_err(), "idle while an activity runs");
+        t.activation_began("r1");
+        t.activation_began("r1"); // the same run twice counts once
+        t.activation_completed("r1");
+        assert_eq!(t.done(), (1, 0, 0));
+        t.end(&t.activities);
+        t.wait_idle(Duration::from_secs(1)).await;
+    }
+
+    #[tokio::test(start_paused = true)]
     async fn each_completion_restarts_the_idle_period() {
         let t = Arc::new(Tracker::default());
         t.started();
@@ -231,8 +292,8 @@ mod tests {
         tokio::spawn(async move {
             for _ in 0..3 {
                 tokio::time::sleep(Duration::from_millis(1500)).await;
-                t2.begin();
-                t2.activation_done();
+                t2.activation_began("r");
+                t2.activation_completed("r");
             }
         });
         t.wait_idle(Duration::from_secs(2)).await;

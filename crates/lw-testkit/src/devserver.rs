@@ -180,7 +180,11 @@ impl DevServer {
         }
         // SAFETY: as above.
         unsafe { libc::kill(pid, libc::SIGKILL) };
-        let _ = gone();
+        // Reaped before returning, so its ports are free for a restart.
+        let until = Instant::now() + Duration::from_secs(5);
+        while !gone() && Instant::now() < until {
+            std::thread::sleep(Duration::from_millis(20));
+        }
     }
 
     /// The server's process id.

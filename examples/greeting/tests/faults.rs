@@ -56,9 +56,10 @@ async fn invoke_until_done(f: &Fixture, g: &Greetings, ids: &[String], limit: Du
     }
 }
 
-/// SIGTERM during an invocation (Lambda's shutdown phase): the worker stops polling, drains
-/// the running activity, runs the shutdown hooks (the telemetry flush), posts its response
-/// and exits 0 well before SIGKILL would come; the workflow completes on the next process.
+/// SIGTERM during an invocation (an emulator, local mode or a container stop; Lambda itself
+/// sends it only between invocations): the worker stops polling, drains the running activity,
+/// runs the shutdown hooks (the telemetry flush), posts its response and exits 0; the workflow
+/// completes on the next process.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigterm_mid_invocation_drains_runs_hooks_and_exits_cleanly() {
     let receiver = OtlpReceiver::start().await.unwrap();
@@ -68,7 +69,7 @@ async fn sigterm_mid_invocation_drains_runs_hooks_and_exits_cleanly() {
     )
     .await;
     let g = Greetings::connect(f.server, &f.task_queue).await.unwrap();
-    let names = vec!["slow:1500:Term".to_owned()];
+    let names = vec!["slow:3000:Term".to_owned()];
     let ids = g.start(&names).await.unwrap();
     let pending = f.function.invoke_async(json!({})).unwrap();
     // Wait until the activity runs in the function.
@@ -90,7 +91,11 @@ async fn sigterm_mid_invocation_drains_runs_hooks_and_exits_cleanly() {
     let r = pending.await.unwrap();
     let rep = report(&r);
     assert_eq!(rep["warnings"], json!(["shutdown_requested"]), "{rep}");
+    assert_eq!(rep["ended"], json!("shutdown"), "{rep}");
     assert_eq!(rep["run_end"], json!("drained"), "{rep}");
+    // The activity was mid-run at SIGTERM: the drain waited for it.
+    assert_eq!(rep["activities"], json!(1), "{rep}");
+    assert!(rep["drain_ms"].as_u64().unwrap() >= 500, "{rep}");
     // Exited by itself, cleanly, long before SIGKILL.
     let until = Instant::now() + kill_after;
     while f.function.is_alive() {

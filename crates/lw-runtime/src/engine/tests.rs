@@ -494,3 +494,45 @@ async fn deadlines_in_the_past_or_absurd_never_panic_nor_hang() {
         );
     }
 }
+
+#[tokio::test(start_paused = true)]
+async fn a_shutdown_request_mid_run_drains_at_once_and_later_invocations_are_refused() {
+    let fake = Fake {
+        drain: Some(Duration::from_millis(300)),
+        ..Default::default()
+    };
+    let log = fake.log.clone();
+    let e = engine_with(fake, |o| hooks_into(&log, o));
+    let started = Instant::now();
+    let (report, ()) = tokio::join!(e.invoke(inv("r", 60)), async {
+        tokio::time::sleep(Duration::from_secs(2)).await;
+        e.request_shutdown();
+    });
+    let report = report.unwrap();
+    assert_eq!(report.ended, lw_options::Ended::Shutdown);
+    assert_eq!(report.warnings, ["shutdown_requested"]);
+    assert_eq!(report.poll_ms, 2000);
+    assert_eq!(report.drain_ms, 300);
+    assert_eq!(started.elapsed(), Duration::from_millis(2300));
+    assert_eq!(log.count("hook"), 3, "{:?}", log.all());
+    let err = e.invoke(inv("r2", 60)).await.unwrap_err();
+    assert_eq!(err.kind(), "ShuttingDown");
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_shutdown_request_cuts_a_hanging_connect_short() {
+    let fake = Fake {
+        connect_delay: Duration::from_secs(100),
+        ..Default::default()
+    };
+    let log = fake.log.clone();
+    let e = engine_with(fake, |o| hooks_into(&log, o));
+    let started = Instant::now();
+    let (r, ()) = tokio::join!(e.invoke(inv("r", 600)), async {
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        e.request_shutdown();
+    });
+    assert_eq!(r.unwrap_err().kind(), "ShuttingDown");
+    assert_eq!(started.elapsed(), Duration::from_secs(1));
+    assert_eq!(log.count("hook"), 3, "the hooks still ran: {:?}", log.all());
+}
