@@ -12,8 +12,14 @@ const BILLED: RGBColor = RGBColor(231, 76, 60);
 const RUST: RGBColor = RGBColor(206, 66, 43);
 const PYTHON: RGBColor = RGBColor(55, 118, 171);
 
+const RUST_IDLE: RGBColor = RGBColor(243, 156, 18);
+
 fn peer_color(peer: &str) -> RGBColor {
-    if peer == "rust" { RUST } else { PYTHON }
+    match peer {
+        "rust" => RUST,
+        "rust-idle" => RUST_IDLE,
+        _ => PYTHON,
+    }
 }
 
 /// One bar.
