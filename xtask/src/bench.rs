@@ -437,9 +437,33 @@ async fn sample(
         .ok_or(format!("{}: no workflow-task poll seen", peer.name))?;
     s.to_polling_ms = ms(first_poll - delivered);
     let deadline = warm.deadline.ok_or("warm: no deadline")?;
-    s.stop_to_response_ms = ms(warm
-        .finished_at
-        .saturating_duration_since(deadline - BUFFER));
+    let stop = deadline - BUFFER;
+    if warm.finished_at + Duration::from_millis(5) < stop {
+        return Err(format!(
+            "{}: the warm invocation answered {:?} before its stop time: not a deadline stop",
+            peer.name,
+            stop - warm.finished_at
+        ));
+    }
+    s.stop_to_response_ms = ms(warm.finished_at.saturating_duration_since(stop));
+    // What the worker sent in the first moments of the warm invocation, for the record.
+    let first_calls: Vec<String> = recorder
+        .call_times()
+        .into_iter()
+        .filter(|(_, t)| *t >= delivered && *t < delivered + Duration::from_millis(300))
+        .take(12)
+        .map(|(path, t)| {
+            format!(
+                "+{:.1} ms {}",
+                ms(t - delivered),
+                path.rsplit('/').next().unwrap_or(&path)
+            )
+        })
+        .collect();
+    eprintln!(
+        "xtask: {} warm invocation, first RPCs: {first_calls:?}",
+        peer.name
+    );
     let st = function
         .proc_status()
         .ok_or(format!("{}: the process is gone", peer.name))?;
@@ -459,7 +483,12 @@ async fn loop_run(
     let e = |e: lw_testkit::TestkitError| format!("{}: {e}", peer.name);
     let (deployment, task_queue) = (unique("loop-dep"), unique("loop"));
     let name = format!("loop-{}", peer.name);
-    let role = "arn:aws:iam::000000000000:role/bench-invoker";
+    // A role per run: lw-local matches the first role registered under an ARN.
+    let role = format!(
+        "arn:aws:iam::000000000000:role/bench-invoker-{}",
+        unique(peer.name)
+    );
+    let role = role.as_str();
     let external_id = unique("ext");
     aws.add_role(RoleConfig {
         arn: role.into(),
