@@ -377,6 +377,9 @@ async fn sample(
     let first = g.start(&names(10)).await.map_err(e)?;
     let cold = function.invoke(json!({})).await.map_err(e)?;
     responded(&cold, peer.name).map_err(|m| format!("{m}\n{}", function.logs()))?;
+    if let Some(report) = cold.response().filter(|r| r.is_object()) {
+        eprintln!("xtask: {} cold invocation report: {report}", peer.name);
+    }
     let delivered = cold.delivered_at.ok_or("cold: never delivered")?;
     let init = function.next_calls()[0] - function.spawn_times()[0];
     let outs = g.outcomes(&first).await.map_err(e)?;

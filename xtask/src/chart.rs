@@ -53,7 +53,10 @@ fn panel<DB: DrawingBackend>(
         .margin(12)
         .y_label_area_size(55)
         .x_label_area_size(10)
-        .build_cartesian_2d(0.0..n, -max * 0.12..max * 1.18)
+        .build_cartesian_2d(
+            0.0..n,
+            -max * 0.12..max * if legend.is_empty() { 1.18 } else { 1.45 },
+        )
         .map_err(err)?;
     chart
         .configure_mesh()
