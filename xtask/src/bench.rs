@@ -510,23 +510,9 @@ async fn loop_run(
         config = config.env(*k, *v);
     }
     let arn = aws.add_function(config);
-    let cli = |a: &[&str]| server.cli(a).map(|_| ()).map_err(e);
-    cli(&["worker", "deployment", "create", "--name", &deployment])?;
-    cli(&[
-        "worker",
-        "deployment",
-        "create-version",
-        "--deployment-name",
-        &deployment,
-        "--build-id",
-        BUILD_ID,
-        "--aws-lambda-function-arn",
-        &arn,
-        "--aws-lambda-assume-role-arn",
-        role,
-        "--aws-lambda-assume-role-external-id",
-        &external_id,
-    ])?;
+    server
+        .create_lambda_version(&deployment, BUILD_ID, &arn, role, &external_id)
+        .map_err(e)?;
     server
         .set_current_version(&deployment, BUILD_ID)
         .map_err(e)?;

@@ -367,23 +367,9 @@ async fn demo_loop(
             .env("LW_BUILD_ID", build),
     );
     eprintln!("xtask: function {arn} (timeout {timeout_s} s, 256 MB)");
-    let cli = |args: &[&str]| server.cli(args).map_err(|e| e.to_string());
-    cli(&["worker", "deployment", "create", "--name", &deployment])?;
-    cli(&[
-        "worker",
-        "deployment",
-        "create-version",
-        "--deployment-name",
-        &deployment,
-        "--build-id",
-        build,
-        "--aws-lambda-function-arn",
-        &arn,
-        "--aws-lambda-assume-role-arn",
-        role,
-        "--aws-lambda-assume-role-external-id",
-        &external_id,
-    ])?;
+    server
+        .create_lambda_version(&deployment, build, &arn, role, &external_id)
+        .map_err(|e| e.to_string())?;
     eprintln!(
         "xtask: version {deployment}/{build} created with compute config; the server assumed \
          the role and validated the function"

@@ -236,6 +236,36 @@ impl DevServer {
         }
     }
 
+    /// Creates `deployment` and its version `build` with a Lambda compute config: the server
+    /// assumes `role_arn` (with `external_id`) and validates `function_arn` by invoking it, as
+    /// `temporal worker deployment create-version --aws-lambda-*` does. Returns the CLI's
+    /// output.
+    pub fn create_lambda_version(
+        &self,
+        deployment: &str,
+        build: &str,
+        function_arn: &str,
+        role_arn: &str,
+        external_id: &str,
+    ) -> Result<String, TestkitError> {
+        self.cli(&["worker", "deployment", "create", "--name", deployment])?;
+        self.cli(&[
+            "worker",
+            "deployment",
+            "create-version",
+            "--deployment-name",
+            deployment,
+            "--build-id",
+            build,
+            "--aws-lambda-function-arn",
+            function_arn,
+            "--aws-lambda-assume-role-arn",
+            role_arn,
+            "--aws-lambda-assume-role-external-id",
+            external_id,
+        ])
+    }
+
     /// Starts a workflow; `input` is JSON.
     pub fn start_workflow(
         &self,

@@ -66,25 +66,10 @@ async fn wait_until(limit: Duration, what: &str, mut done: impl FnMut() -> bool)
 }
 
 fn create_version(deployment: &str, arn: &str, role: &str, ext: &str) -> Result<String, String> {
-    let s = &shared().server;
-    s.cli(&["worker", "deployment", "create", "--name", deployment])
-        .map_err(|e| e.to_string())?;
-    s.cli(&[
-        "worker",
-        "deployment",
-        "create-version",
-        "--deployment-name",
-        deployment,
-        "--build-id",
-        "b1",
-        "--aws-lambda-function-arn",
-        arn,
-        "--aws-lambda-assume-role-arn",
-        role,
-        "--aws-lambda-assume-role-external-id",
-        ext,
-    ])
-    .map_err(|e| e.to_string())
+    shared()
+        .server
+        .create_lambda_version(deployment, "b1", arn, role, ext)
+        .map_err(|e| e.to_string())
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
