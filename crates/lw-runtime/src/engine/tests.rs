@@ -134,6 +134,8 @@ fn options(configure: impl FnOnce(&mut Options)) -> ValidatedOptions {
     );
     o.task_queue = "q".into();
     o.register_activities(Acts);
+    // The report line goes straight to stdout, past the test harness's capture.
+    o.print_report = false;
     configure(&mut o);
     o.validate().unwrap()
 }
