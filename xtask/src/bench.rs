@@ -348,6 +348,24 @@ fn responded(r: &InvocationResult, peer: &str) -> Result<(), String> {
     }
 }
 
+/// When each of `ids` completed, on the emulator's clock; an error unless all did.
+async fn closed_at(g: &Greetings, ids: &[String], clock: &Clock) -> Result<Vec<Instant>, String> {
+    let outs = g.outcomes(ids).await.map_err(|e| e.to_string())?;
+    let closed: Vec<Instant> = outs
+        .iter()
+        .filter_map(|o| o.closed_at.map(|t| clock.instant(t)))
+        .collect();
+    if closed.len() == ids.len() {
+        Ok(closed)
+    } else {
+        Err(format!(
+            "only {} of {} workflows completed",
+            closed.len(),
+            ids.len()
+        ))
+    }
+}
+
 /// A fresh function: a cold invocation with workflows started before it, then a warm one
 /// draining `batch` workflows.
 async fn sample(
@@ -382,19 +400,9 @@ async fn sample(
     }
     let delivered = cold.delivered_at.ok_or("cold: never delivered")?;
     let init = function.next_calls()[0] - function.spawn_times()[0];
-    let outs = g.outcomes(&first).await.map_err(e)?;
-    let closed: Vec<Instant> = outs
-        .iter()
-        .filter_map(|o| o.closed_at.map(|t| clock.instant(t)))
-        .collect();
-    if closed.len() != first.len() {
-        return Err(format!(
-            "{}: only {} of {} workflows completed in the cold invocation",
-            peer.name,
-            closed.len(),
-            first.len()
-        ));
-    }
+    let closed = closed_at(&g, &first, &clock)
+        .await
+        .map_err(|m| format!("{}: {m} in the cold invocation", peer.name))?;
     let first_done = closed.iter().min().copied().unwrap_or(delivered);
     let last_done = closed.iter().max().copied().unwrap_or(delivered);
     let mut s = Sample {
@@ -414,18 +422,9 @@ async fn sample(
         ));
     }
     let delivered = warm.delivered_at.ok_or("warm: never delivered")?;
-    let outs = g.outcomes(&ids).await.map_err(e)?;
-    let closed: Vec<Instant> = outs
-        .iter()
-        .filter_map(|o| o.closed_at.map(|t| clock.instant(t)))
-        .collect();
-    if closed.len() != ids.len() {
-        return Err(format!(
-            "{}: only {} of {batch} workflows completed in one warm invocation; raise --timeout",
-            peer.name,
-            closed.len()
-        ));
-    }
+    let closed = closed_at(&g, &ids, &clock)
+        .await
+        .map_err(|m| format!("{}: {m} in one warm invocation; raise --timeout", peer.name))?;
     let last_done = closed.iter().max().copied().unwrap_or(delivered);
     let busy = last_done.saturating_duration_since(delivered);
     s.batch_per_s = batch as f64 / busy.as_secs_f64().max(1e-3);

@@ -126,6 +126,20 @@ fn panel<DB: DrawingBackend>(
     Ok(())
 }
 
+/// One group per peer, each a single bar in the peer's colour.
+fn one_bar_each<'a>(rows: impl Iterator<Item = (&'a str, f64)>) -> Vec<(String, Vec<Bar>)> {
+    rows.map(|(peer, value)| {
+        (
+            peer.to_owned(),
+            vec![Bar {
+                value,
+                color: peer_color(peer),
+            }],
+        )
+    })
+    .collect()
+}
+
 /// Writes the SVG.
 pub fn draw(path: &Path, medians: &[(&'static str, Sample)], loops: &LoopRows) -> DrawResult {
     let root = SVGBackend::new(path, (1260, 420)).into_drawing_area();
@@ -159,46 +173,13 @@ pub fn draw(path: &Path, medians: &[(&'static str, Sample)], loops: &LoopRows) -
         &per_invocation,
         &[("busy (to last workflow done)", BUSY), ("billed", BILLED)],
     )?;
-    let rss: Vec<_> = medians
-        .iter()
-        .map(|(peer, s)| {
-            (
-                (*peer).to_owned(),
-                vec![Bar {
-                    value: s.peak_rss_mib,
-                    color: peer_color(peer),
-                }],
-            )
-        })
-        .collect();
+    let rss = one_bar_each(medians.iter().map(|(p, s)| (*p, s.peak_rss_mib)));
     panel(&areas[1], "Peak RSS", "MiB", &rss, &[])?;
     if loops.is_empty() {
-        let init: Vec<_> = medians
-            .iter()
-            .map(|(peer, s)| {
-                (
-                    (*peer).to_owned(),
-                    vec![Bar {
-                        value: s.init_ms,
-                        color: peer_color(peer),
-                    }],
-                )
-            })
-            .collect();
+        let init = one_bar_each(medians.iter().map(|(p, s)| (*p, s.init_ms)));
         panel(&areas[2], "Init: exec → first /next", "ms", &init, &[])?;
     } else {
-        let gbs: Vec<_> = loops
-            .iter()
-            .map(|(peer, v)| {
-                (
-                    (*peer).to_owned(),
-                    vec![Bar {
-                        value: *v,
-                        color: peer_color(peer),
-                    }],
-                )
-            })
-            .collect();
+        let gbs = one_bar_each(loops.iter().copied());
         panel(
             &areas[2],
             "Serverless loop: GB-s per 1000 workflows",
