@@ -87,8 +87,12 @@ struct Peer {
 pub(crate) struct Sample {
     /// Process exec → first `/next`.
     pub(crate) init_ms: f64,
-    /// Cold invocation handed out → first pre-started workflow completed.
+    /// Cold invocation (a fresh process on a registered version) handed out → first
+    /// pre-started workflow completed.
     pub(crate) first_workflow_ms: f64,
+    /// The same for a version's very first invocation, which includes the server adding the
+    /// task queue to the version.
+    pub(crate) new_version_first_ms: f64,
     /// Cold invocation: handed out → last pre-started workflow completed.
     pub(crate) cold_busy_ms: f64,
     /// Cold invocation billed: init + handed out → response.
@@ -105,6 +109,10 @@ pub(crate) struct Sample {
     pub(crate) stop_to_response_ms: f64,
     /// Peak RSS of the function process, MiB.
     pub(crate) peak_rss_mib: f64,
+    /// Warm batch: the function process's CPU time per workflow, ms.
+    pub(crate) worker_cpu_ms_per_wf: f64,
+    /// Warm batch: the dev server's CPU time per workflow, ms.
+    pub(crate) server_cpu_ms_per_wf: f64,
 }
 
 /// Through the local serverless loop.
@@ -366,8 +374,85 @@ async fn closed_at(g: &Greetings, ids: &[String], clock: &Clock) -> Result<Vec<I
     }
 }
 
-/// A fresh function: a cold invocation with workflows started before it, then a warm one
-/// draining `batch` workflows.
+/// The first dozen RPCs within 300 ms of `from`, as `+12.3 ms PollWorkflowTaskQueue`.
+fn first_calls(recorder: &GrpcRecorder, from: Instant) -> Vec<String> {
+    recorder
+        .call_times()
+        .into_iter()
+        .filter(|(_, t)| *t >= from && *t < from + Duration::from_millis(300))
+        .take(12)
+        .map(|(path, t)| {
+            format!(
+                "+{:.1} ms {}",
+                ms(t - from),
+                path.rsplit('/').next().unwrap_or(&path)
+            )
+        })
+        .collect()
+}
+
+/// A cold invocation of `function` with ten workflows started just before it: when it was
+/// handed out and when each workflow completed. Prints where the time went (the first RPCs,
+/// the first workflow's history).
+async fn cold_invocation(
+    peer: &Peer,
+    function: &LocalFunction,
+    g: &Greetings,
+    recorder: &GrpcRecorder,
+    clock: &Clock,
+    what: &str,
+) -> Result<(InvocationResult, Instant, Vec<Instant>), String> {
+    let e = |e: lw_testkit::TestkitError| format!("{}: {e}", peer.name);
+    let ids = g.start(&names(10)).await.map_err(e)?;
+    let cold = function.invoke(json!({})).await.map_err(e)?;
+    responded(&cold, peer.name).map_err(|m| format!("{m}\n{}", function.logs()))?;
+    if !cold.cold {
+        return Err(format!("{}: the {what} was not a cold start", peer.name));
+    }
+    if let Some(report) = cold.response().filter(|r| r.is_object()) {
+        eprintln!("xtask: {} {what}, report: {report}", peer.name);
+    }
+    let delivered = cold.delivered_at.ok_or("cold: never delivered")?;
+    let closed = closed_at(g, &ids, clock)
+        .await
+        .map_err(|m| format!("{}: {m} in the {what}", peer.name))?;
+    eprintln!(
+        "xtask: {} {what}, first RPCs: {:?}",
+        peer.name,
+        first_calls(recorder, delivered)
+    );
+    let first = closed.iter().min().copied().unwrap_or(delivered);
+    if let Some(i) = closed.iter().position(|t| *t == first) {
+        let o = g.outcome(&ids[i]).await.map_err(e)?;
+        let events: Vec<String> = o
+            .timeline
+            .iter()
+            .map(|(kind, t)| {
+                let at = clock.instant(*t);
+                let (sign, d) = if at >= delivered {
+                    ("+", at - delivered)
+                } else {
+                    ("-", delivered - at)
+                };
+                format!(
+                    "{sign}{:.1} ms {}",
+                    ms(d),
+                    kind.trim_start_matches("EVENT_TYPE_")
+                )
+            })
+            .collect();
+        eprintln!(
+            "xtask: {} {what}, the first workflow's history: {events:?}",
+            peer.name
+        );
+    }
+    Ok((cold, delivered, closed))
+}
+
+/// One sample: a brand-new deployment version whose first invocation registers the task
+/// queue with the server; then a fresh process (a cold start on the registered version, as
+/// every cold start after a version's first is) and a warm invocation draining `batch`
+/// workflows.
 async fn sample(
     peer: &Peer,
     server: &DevServer,
@@ -380,41 +465,82 @@ async fn sample(
     server
         .set_current_version(&deployment, BUILD_ID)
         .map_err(e)?;
-    let mut spec = FunctionSpec::new(&peer.program, &format!("bench-{}", peer.name))
-        .timeout(args.timeout)
-        .env("TEMPORAL_ADDRESS", recorder.address.clone())
-        .env("TEMPORAL_NAMESPACE", "default")
-        .env("TEMPORAL_TASK_QUEUE", task_queue.clone())
-        .env("LW_DEPLOYMENT_NAME", deployment)
-        .env("LW_BUILD_ID", BUILD_ID)
-        .env("TEMPORAL_CONFIG_FILE", "");
-    spec.task_root = peer.task_root.clone();
-    let function = LocalFunction::new(spec).await.map_err(e)?;
+    let spec = |timeout: Duration| {
+        let mut spec = FunctionSpec::new(&peer.program, &format!("bench-{}", peer.name))
+            .timeout(timeout)
+            .env("TEMPORAL_ADDRESS", recorder.address.clone())
+            .env("TEMPORAL_NAMESPACE", "default")
+            .env("TEMPORAL_TASK_QUEUE", task_queue.clone())
+            .env("LW_DEPLOYMENT_NAME", deployment.clone())
+            .env("LW_BUILD_ID", BUILD_ID)
+            .env("TEMPORAL_CONFIG_FILE", "");
+        spec.task_root = peer.task_root.clone();
+        spec
+    };
     let g = Greetings::connect(server, &task_queue).await.map_err(e)?;
     let clock = Clock::now();
-    let first = g.start(&names(10)).await.map_err(e)?;
-    let cold = function.invoke(json!({})).await.map_err(e)?;
-    responded(&cold, peer.name).map_err(|m| format!("{m}\n{}", function.logs()))?;
-    if let Some(report) = cold.response().filter(|r| r.is_object()) {
-        eprintln!("xtask: {} cold invocation report: {report}", peer.name);
-    }
-    let delivered = cold.delivered_at.ok_or("cold: never delivered")?;
-    let init = function.next_calls()[0] - function.spawn_times()[0];
-    let closed = closed_at(&g, &first, &clock)
+    // The version's first invocation: the server adds the task queue to the version when
+    // the first pollers arrive. 10 s timeout (3 s of work): enough, and no 18 s wait.
+    let first_fn = LocalFunction::new(spec(Duration::from_secs(10)))
         .await
-        .map_err(|m| format!("{}: {m} in the cold invocation", peer.name))?;
+        .map_err(e)?;
+    let (_, first_delivered, first_closed) = cold_invocation(
+        peer,
+        &first_fn,
+        &g,
+        &recorder,
+        &clock,
+        "first invocation of a new version",
+    )
+    .await?;
+    first_fn.kill();
+    let new_version_first = first_closed
+        .iter()
+        .min()
+        .copied()
+        .unwrap_or(first_delivered);
+    // A fresh process on the now registered version: the cold start measured.
+    let function = LocalFunction::new(spec(args.timeout)).await.map_err(e)?;
+    let (cold, delivered, closed) =
+        cold_invocation(peer, &function, &g, &recorder, &clock, "cold invocation").await?;
+    let init = function.next_calls()[0] - function.spawn_times()[0];
     let first_done = closed.iter().min().copied().unwrap_or(delivered);
     let last_done = closed.iter().max().copied().unwrap_or(delivered);
     let mut s = Sample {
         init_ms: ms(init),
         first_workflow_ms: ms(first_done.saturating_duration_since(delivered)),
+        new_version_first_ms: ms(new_version_first.saturating_duration_since(first_delivered)),
         cold_busy_ms: ms(last_done.saturating_duration_since(delivered)),
         cold_billed_ms: ms(init + (cold.finished_at - delivered)),
         ..Sample::default()
     };
     let ids = g.start(&names(batch)).await.map_err(e)?;
-    let warm = function.invoke(json!({})).await.map_err(e)?;
+    // CPU the batch costs the worker and the server: read before the hand-out and when the
+    // pass-through has seen every workflow's second (last) workflow task completed.
+    let cpu = || Some((function.proc_status()?.cpu_ms, server.proc_status()?.cpu_ms));
+    let cpu_before = cpu();
+    let asked = Instant::now();
+    let pending = function.invoke_async(json!({})).map_err(e)?;
+    let until = asked + args.timeout;
+    let completions = || {
+        recorder
+            .call_times()
+            .iter()
+            .filter(|(path, t)| path.ends_with("/RespondWorkflowTaskCompleted") && *t >= asked)
+            .count()
+    };
+    while completions() < 2 * batch && Instant::now() < until {
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    let cpu_after = cpu();
+    let warm = pending
+        .await
+        .map_err(|_| format!("{}: the warm invocation was dropped", peer.name))?;
     responded(&warm, peer.name)?;
+    if let (Some((fb, sb)), Some((fa, sa))) = (cpu_before, cpu_after) {
+        s.worker_cpu_ms_per_wf = fa.saturating_sub(fb) as f64 / batch as f64;
+        s.server_cpu_ms_per_wf = sa.saturating_sub(sb) as f64 / batch as f64;
+    }
     if warm.cold {
         return Err(format!(
             "{}: the second invocation was a cold start",
@@ -449,22 +575,10 @@ async fn sample(
     }
     s.stop_to_response_ms = ms(warm.finished_at.saturating_duration_since(stop));
     // What the worker sent in the first moments of the warm invocation, for the record.
-    let first_calls: Vec<String> = recorder
-        .call_times()
-        .into_iter()
-        .filter(|(_, t)| *t >= delivered && *t < delivered + Duration::from_millis(300))
-        .take(12)
-        .map(|(path, t)| {
-            format!(
-                "+{:.1} ms {}",
-                ms(t - delivered),
-                path.rsplit('/').next().unwrap_or(&path)
-            )
-        })
-        .collect();
     eprintln!(
-        "xtask: {} warm invocation, first RPCs: {first_calls:?}",
-        peer.name
+        "xtask: {} warm invocation, first RPCs: {:?}",
+        peer.name,
+        first_calls(&recorder, delivered)
     );
     let st = function
         .proc_status()
@@ -572,6 +686,7 @@ pub(crate) fn medians(samples: &Samples) -> Vec<(&'static str, Sample)> {
                 Sample {
                     init_ms: m(|s| s.init_ms),
                     first_workflow_ms: m(|s| s.first_workflow_ms),
+                    new_version_first_ms: m(|s| s.new_version_first_ms),
                     cold_busy_ms: m(|s| s.cold_busy_ms),
                     cold_billed_ms: m(|s| s.cold_billed_ms),
                     batch_per_s: m(|s| s.batch_per_s),
@@ -580,6 +695,8 @@ pub(crate) fn medians(samples: &Samples) -> Vec<(&'static str, Sample)> {
                     to_polling_ms: m(|s| s.to_polling_ms),
                     stop_to_response_ms: m(|s| s.stop_to_response_ms),
                     peak_rss_mib: m(|s| s.peak_rss_mib),
+                    worker_cpu_ms_per_wf: m(|s| s.worker_cpu_ms_per_wf),
+                    server_cpu_ms_per_wf: m(|s| s.server_cpu_ms_per_wf),
                 },
             )
         })
@@ -635,11 +752,35 @@ fn table(args: &Args, samples: &Samples, loops: &Loops) -> String {
         1,
     );
     row(
+        "the same, a new version's first invocation (the server registers the task queue)",
+        "–",
+        r.new_version_first_ms,
+        p.new_version_first_ms,
+        "ms",
+        1,
+    );
+    row(
         &format!("warm: {} pre-started workflows drained", args.batch),
         "ahead of the peer",
         r.batch_per_s,
         p.batch_per_s,
         "workflows/s",
+        1,
+    );
+    row(
+        "warm batch: worker CPU per workflow (user + system)",
+        "lower",
+        r.worker_cpu_ms_per_wf,
+        p.worker_cpu_ms_per_wf,
+        "ms",
+        1,
+    );
+    row(
+        "warm batch: the dev server's CPU per workflow (the same server)",
+        "–",
+        r.server_cpu_ms_per_wf,
+        p.server_cpu_ms_per_wf,
+        "ms",
         1,
     );
     row(
@@ -694,13 +835,14 @@ fn table(args: &Args, samples: &Samples, loops: &Loops) -> String {
                 1,
             );
         }
-        t.push_str("\nLoop detail (30 workflows started at once; start → completion from the server's history):\n\n| run | invocations (cold) | billed | median workflow start → completion |\n|---|---|---|---|\n");
+        t.push_str("\nLoop detail (30 workflows started at once; start → completion from the server's history). The Worker Controller decides how many invocations to make; without idle exit each is billed to deadline − buffer whatever the work:\n\n| run | invocations (cold) | billed | billed per invocation | median workflow start → completion |\n|---|---|---|---|---|\n");
         for (name, l) in loops {
             t.push_str(&format!(
-                "| {name} | {} ({}) | {:.1} s | {:.0} ms |\n",
+                "| {name} | {} ({}) | {:.1} s | {:.1} s | {:.0} ms |\n",
                 l.invocations,
                 l.cold_starts,
                 l.billed_ms as f64 / 1000.0,
+                l.billed_ms as f64 / 1000.0 / l.invocations.max(1) as f64,
                 l.median_latency_ms
             ));
         }

@@ -192,6 +192,11 @@ impl DevServer {
         self.pid.load(std::sync::atomic::Ordering::SeqCst)
     }
 
+    /// The server process's memory, threads and CPU time so far (Linux).
+    pub fn proc_status(&self) -> Option<crate::ProcStatus> {
+        crate::ProcStatus::read(self.pid())
+    }
+
     /// Runs a `temporal` CLI command against this server; returns stdout.
     pub fn cli(&self, args: &[&str]) -> Result<String, TestkitError> {
         let out = Command::new(&self.cli)

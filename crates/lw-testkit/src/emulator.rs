@@ -86,6 +86,8 @@ pub struct ProcStatus {
     pub peak_rss_kib: u64,
     /// Threads.
     pub threads: u64,
+    /// CPU time used so far, user + system, in ms (`/proc/PID/stat`, 100 ticks a second).
+    pub cpu_ms: u64,
 }
 
 impl ProcStatus {
@@ -98,10 +100,16 @@ impl ProcStatus {
                 .and_then(|v| v.split_whitespace().next())
                 .and_then(|v| v.parse::<u64>().ok())
         };
+        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+        // The fields after the command name (which may hold spaces) in parentheses: state
+        // is field 3, utime 14 and stime 15.
+        let rest: Vec<&str> = stat.rsplit_once(')')?.1.split_whitespace().collect();
+        let ticks = |i: usize| rest.get(i).and_then(|v| v.parse::<u64>().ok());
         Some(Self {
             rss_kib: field("VmRSS:")?,
             peak_rss_kib: field("VmHWM:")?,
             threads: field("Threads:")?,
+            cpu_ms: (ticks(11)? + ticks(12)?) * 10,
         })
     }
 }

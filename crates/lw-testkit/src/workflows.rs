@@ -46,6 +46,9 @@ pub struct WorkflowOutcome {
     pub started_at: Option<SystemTime>,
     /// When the workflow completed.
     pub closed_at: Option<SystemTime>,
+    /// Every event, in order: its type (`EventType::as_str_name`, e.g.
+    /// `EVENT_TYPE_WORKFLOW_TASK_STARTED`) and the server's time for it.
+    pub timeline: Vec<(&'static str, SystemTime)>,
 }
 
 /// Greeting workflows on one task queue of a dev server.
@@ -163,6 +166,7 @@ impl Greetings {
             activity_attempt: None,
             started_at: None,
             closed_at: None,
+            timeline: Vec::with_capacity(events.len()),
         };
         for e in &events {
             let at = e.event_time.and_then(|t| {
@@ -170,6 +174,9 @@ impl Greetings {
                 let nanos = u32::try_from(t.nanos).ok()?;
                 Some(SystemTime::UNIX_EPOCH + Duration::new(secs, nanos))
             });
+            if let Some(at) = at {
+                out.timeline.push((e.event_type().as_str_name(), at));
+            }
             match e.event_type() {
                 EventType::WorkflowExecutionStarted => out.started_at = at,
                 EventType::ActivityTaskCompleted => out.activity_completions += 1,
