@@ -533,6 +533,13 @@ async fn sample(
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
     let cpu_after = cpu();
+    if completions() < 2 * batch {
+        eprintln!(
+            "xtask: {}: fewer than two workflow-task completions per workflow seen; the CPU \
+             figures of this sample include idle polling",
+            peer.name
+        );
+    }
     let warm = pending
         .await
         .map_err(|_| format!("{}: the warm invocation was dropped", peer.name))?;
