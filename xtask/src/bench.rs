@@ -15,7 +15,7 @@ use std::{
 use lw_local::{FunctionConfig, LocalLambda, RoleConfig};
 use lw_testkit::{
     DevServer, FunctionSpec, Greetings, GrpcRecorder, InvocationResult, LocalFunction, Outcome,
-    unique,
+    WorkflowOutcome, unique,
 };
 use serde_json::json;
 use tokio::time::Instant;
@@ -377,20 +377,19 @@ fn responded(r: &InvocationResult, peer: &str) -> Result<(), String> {
     }
 }
 
-/// When each of `ids` completed, on the emulator's clock; an error unless all did.
-async fn closed_at(g: &Greetings, ids: &[String], clock: &Clock) -> Result<Vec<Instant>, String> {
-    let outs = g.outcomes(ids).await.map_err(|e| e.to_string())?;
+/// When each workflow of `outs` completed, on the emulator's clock; an error unless all did.
+fn closed_at(outs: &[WorkflowOutcome], clock: &Clock) -> Result<Vec<Instant>, String> {
     let closed: Vec<Instant> = outs
         .iter()
         .filter_map(|o| o.closed_at.map(|t| clock.instant(t)))
         .collect();
-    if closed.len() == ids.len() {
+    if closed.len() == outs.len() {
         Ok(closed)
     } else {
         Err(format!(
             "only {} of {} workflows completed",
             closed.len(),
-            ids.len()
+            outs.len()
         ))
     }
 }
@@ -412,9 +411,17 @@ fn first_calls(recorder: &GrpcRecorder, from: Instant) -> Vec<String> {
         .collect()
 }
 
-/// A cold invocation of `function` with ten workflows started just before it: when it was
-/// handed out and when each workflow completed. Prints where the time went (the first RPCs,
-/// the first workflow's history).
+/// What a cold invocation measured, on the emulator's clock.
+struct Cold {
+    result: InvocationResult,
+    delivered: Instant,
+    /// The first and the last of its workflows to complete.
+    first_done: Instant,
+    last_done: Instant,
+}
+
+/// A cold invocation of `function` with ten workflows started just before it. Prints where
+/// the time went (the first RPCs, the first workflow's history).
 async fn cold_invocation(
     peer: &Peer,
     function: &LocalFunction,
@@ -422,7 +429,7 @@ async fn cold_invocation(
     recorder: &GrpcRecorder,
     clock: &Clock,
     what: &str,
-) -> Result<(InvocationResult, Instant, Vec<Instant>), String> {
+) -> Result<Cold, String> {
     let e = |e: lw_testkit::TestkitError| format!("{}: {e}", peer.name);
     let ids = g.start(&names(10)).await.map_err(e)?;
     let cold = function.invoke(json!({})).await.map_err(e)?;
@@ -434,18 +441,18 @@ async fn cold_invocation(
         eprintln!("xtask: {} {what}, report: {report}", peer.name);
     }
     let delivered = cold.delivered_at.ok_or("cold: never delivered")?;
-    let closed = closed_at(g, &ids, clock)
-        .await
-        .map_err(|m| format!("{}: {m} in the {what}", peer.name))?;
+    let outs = g.outcomes(&ids).await.map_err(e)?;
+    let closed =
+        closed_at(&outs, clock).map_err(|m| format!("{}: {m} in the {what}", peer.name))?;
     eprintln!(
         "xtask: {} {what}, first RPCs: {:?}",
         peer.name,
         first_calls(recorder, delivered)
     );
-    let first = closed.iter().min().copied().unwrap_or(delivered);
-    if let Some(i) = closed.iter().position(|t| *t == first) {
-        let o = g.outcome(&ids[i]).await.map_err(e)?;
-        let events: Vec<String> = o
+    let first_done = closed.iter().min().copied().unwrap_or(delivered);
+    let last_done = closed.iter().max().copied().unwrap_or(delivered);
+    if let Some(i) = closed.iter().position(|t| *t == first_done) {
+        let events: Vec<String> = outs[i]
             .timeline
             .iter()
             .map(|(kind, t)| {
@@ -467,7 +474,12 @@ async fn cold_invocation(
             peer.name
         );
     }
-    Ok((cold, delivered, closed))
+    Ok(Cold {
+        result: cold,
+        delivered,
+        first_done,
+        last_done,
+    })
 }
 
 /// One sample: a brand-new deployment version whose first invocation registers the task
@@ -505,7 +517,7 @@ async fn sample(
     let first_fn = LocalFunction::new(spec(Duration::from_secs(10)))
         .await
         .map_err(e)?;
-    let (_, first_delivered, first_closed) = cold_invocation(
+    let new_version = cold_invocation(
         peer,
         &first_fn,
         &g,
@@ -515,24 +527,18 @@ async fn sample(
     )
     .await?;
     first_fn.kill();
-    let new_version_first = first_closed
-        .iter()
-        .min()
-        .copied()
-        .unwrap_or(first_delivered);
     // A fresh process on the now registered version: the cold start measured.
     let function = LocalFunction::new(spec(args.timeout)).await.map_err(e)?;
-    let (cold, delivered, closed) =
-        cold_invocation(peer, &function, &g, &recorder, &clock, "cold invocation").await?;
+    let cold = cold_invocation(peer, &function, &g, &recorder, &clock, "cold invocation").await?;
     let init = function.next_calls()[0] - function.spawn_times()[0];
-    let first_done = closed.iter().min().copied().unwrap_or(delivered);
-    let last_done = closed.iter().max().copied().unwrap_or(delivered);
     let mut s = Sample {
         init_ms: ms(init),
-        first_workflow_ms: ms(first_done.saturating_duration_since(delivered)),
-        new_version_first_ms: ms(new_version_first.saturating_duration_since(first_delivered)),
-        cold_busy_ms: ms(last_done.saturating_duration_since(delivered)),
-        cold_billed_ms: ms(init + (cold.finished_at - delivered)),
+        first_workflow_ms: ms(cold.first_done.saturating_duration_since(cold.delivered)),
+        new_version_first_ms: ms(new_version
+            .first_done
+            .saturating_duration_since(new_version.delivered)),
+        cold_busy_ms: ms(cold.last_done.saturating_duration_since(cold.delivered)),
+        cold_billed_ms: ms(init + (cold.result.finished_at - cold.delivered)),
         ..Sample::default()
     };
     let ids = g.start(&names(batch)).await.map_err(e)?;
@@ -576,8 +582,7 @@ async fn sample(
         ));
     }
     let delivered = warm.delivered_at.ok_or("warm: never delivered")?;
-    let closed = closed_at(&g, &ids, &clock)
-        .await
+    let closed = closed_at(&g.outcomes(&ids).await.map_err(e)?, &clock)
         .map_err(|m| format!("{}: {m} in one warm invocation; raise --timeout", peer.name))?;
     let last_done = closed.iter().max().copied().unwrap_or(delivered);
     let busy = last_done.saturating_duration_since(delivered);
