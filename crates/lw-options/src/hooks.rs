@@ -1,24 +1,47 @@
 use std::{pin::Pin, sync::Arc, time::Duration};
 
+use temporalio_client::Client;
 use tokio::time::Instant;
 
-/// The error type shutdown hooks return.
+/// The error type hooks and the configure callback return.
 pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
 
 type HookFn = dyn Fn(ShutdownContext) -> Pin<Box<dyn Future<Output = Result<(), BoxError>> + Send>>
     + Send
     + Sync;
 
-/// What a shutdown hook is told: how long it may take.
-#[derive(Debug, Clone, Copy)]
+/// What a shutdown hook is told: how long it may take, and the invocation's client.
+///
+/// Hooks run after the worker has drained and before the client is closed, so a hook can
+/// still call Temporal through [`ShutdownContext::client`].
+#[derive(Clone)]
 pub struct ShutdownContext {
     deadline: Instant,
+    client: Option<Client>,
+}
+
+impl std::fmt::Debug for ShutdownContext {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ShutdownContext")
+            .field("deadline", &self.deadline)
+            .field("client", &self.client.is_some())
+            .finish()
+    }
 }
 
 impl ShutdownContext {
-    /// A context whose budget ends at `deadline`.
+    /// A context whose budget ends at `deadline`, with no client.
     pub fn new(deadline: Instant) -> Self {
-        Self { deadline }
+        Self {
+            deadline,
+            client: None,
+        }
+    }
+
+    /// The same context carrying the invocation's connected client.
+    pub fn with_client(mut self, client: Option<Client>) -> Self {
+        self.client = client;
+        self
     }
 
     /// When the hook is cut off.
@@ -29,6 +52,12 @@ impl ShutdownContext {
     /// Budget left for this hook.
     pub fn remaining(&self) -> Duration {
         self.deadline.saturating_duration_since(Instant::now())
+    }
+
+    /// The invocation's client, still connected; `None` when connecting failed (hooks run
+    /// then too) or under a custom backend that has no SDK client.
+    pub fn client(&self) -> Option<&Client> {
+        self.client.as_ref()
     }
 }
 

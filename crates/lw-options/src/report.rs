@@ -29,6 +29,26 @@ pub enum Ended {
     Error,
 }
 
+/// Something that went less than well without failing the invocation; each is also logged
+/// as a warning. Serialised in snake case (`"little_work_time"`, ...) in the report line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum Warning {
+    /// Less than 5 s of work time: raise the function timeout.
+    LittleWorkTime,
+    /// An invocation-start hook panicked.
+    StartHookPanicked,
+    /// The worker reported an error while draining.
+    DrainError,
+    /// In-flight work outlived the stop timeout; the run was dropped.
+    ForcedStop,
+    /// Stopped early on SIGTERM.
+    ShutdownRequested,
+    /// The runtime sent no usable deadline; a default window was used.
+    NoDeadline,
+}
+
 /// What an invocation did.
 ///
 /// The Lambda response body, printed as one JSON line (`"lambdaworker": "invocation"`) at the
@@ -82,12 +102,8 @@ pub struct InvocationReport {
     /// From the invocation's hand-out to this report (the response is posted right after):
     /// the billed duration, ms.
     pub billed_ms: u64,
-    /// What went less than well without failing the invocation, each also logged as a
-    /// warning: `little_work_time` (raise the function timeout), `start_hook_panicked`,
-    /// `drain_error`, `forced_stop` (in-flight work outlived the stop timeout),
-    /// `shutdown_requested` (stopped early on SIGTERM), `no_deadline` (the runtime sent none
-    /// usable; a default window was used).
-    pub warnings: Vec<&'static str>,
+    /// What went less than well without failing the invocation.
+    pub warnings: Vec<Warning>,
 }
 
 impl InvocationReport {

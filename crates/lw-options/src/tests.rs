@@ -1,9 +1,11 @@
 #![allow(dead_code)] // the #[activities] macro generates constants only tests read
 use super::*;
+use std::time::Duration;
 use temporalio_macros::{activities, workflow, workflow_methods};
 use temporalio_sdk::{
     WorkflowContext, WorkflowResult,
     activities::{ActivityContext, ActivityError},
+    runtime::PollerBehavior,
     runtime::worker_tuner::{SlotSupplier, WorkerTuner},
 };
 
@@ -111,15 +113,19 @@ fn user_overrides_win_and_eager_stays_off() {
     let mut o = opts();
     o.task_queue = "custom".into();
     o.client_options.namespace = "ns2".into();
-    o.worker.max_concurrent_activities = 7;
-    o.worker.max_concurrent_workflow_tasks = 3;
-    o.worker.activity_task_pollers = 4;
+    o.worker_options.tuner = crate::defaults::SlotLimits {
+        activities: 7,
+        workflow_tasks: 3,
+        ..Default::default()
+    }
+    .into();
+    o.worker_options.activity_task_poller_behavior = Some(PollerBehavior::SimpleMaximum(4));
+    o.worker_options
+        .max_eager_activity_reservations_per_workflow_task = 3;
+    o.worker_options.max_heartbeat_throttle_interval = Duration::from_secs(9);
+    o.worker_options.task_queue = "ignored".into();
     o.default_versioning_behavior = Some(VersioningBehavior::Pinned);
     o.register_workflow::<Alpha>().unwrap();
-    o.customize_worker(|w| {
-        w.max_eager_activity_reservations_per_workflow_task = 3;
-        w.max_heartbeat_throttle_interval = Duration::from_secs(9);
-    });
     let v = o.validate().unwrap();
     let wo = v.worker_options(None);
     assert_eq!(slots(&wo.tuner), [3, 7, 2, 5]);
@@ -135,30 +141,57 @@ fn user_overrides_win_and_eager_stays_off() {
 }
 
 #[test]
-fn buffer_follows_stop_timeout_unless_set() {
+fn buffer_is_derived_only_when_unset() {
     let mut o = opts();
     o.register_activities(Acts);
-    o.worker.stop_timeout = Duration::from_secs(10);
+    o.worker_options.graceful_shutdown_period = Some(Duration::from_secs(10));
     assert_eq!(
         o.validate().unwrap().shutdown_deadline_buffer(),
         Duration::from_secs(12)
     );
 
+    // An explicit buffer equal to the default (7 s) stays 7 s, whatever the stop timeout.
     let mut o = opts();
     o.register_activities(Acts);
-    o.worker.stop_timeout = Duration::from_secs(10);
-    o.shutdown_deadline_buffer = Duration::from_secs(15);
-    assert_eq!(
-        o.validate().unwrap().shutdown_deadline_buffer(),
-        Duration::from_secs(15)
-    );
+    o.worker_options.graceful_shutdown_period = Some(Duration::from_secs(6));
+    o.shutdown_deadline_buffer = Some(Duration::from_secs(7));
+    let v = o.validate().unwrap();
+    assert_eq!(v.shutdown_deadline_buffer(), Duration::from_secs(7));
+    assert_eq!(v.stop_timeout(), Duration::from_secs(6));
 
     let mut o = opts();
     o.register_activities(Acts);
-    o.shutdown_deadline_buffer = Duration::from_secs(3);
+    o.shutdown_deadline_buffer = Some(Duration::from_secs(5));
     assert_eq!(
         o.validate().unwrap().shutdown_deadline_buffer(),
-        Duration::from_secs(3)
+        Duration::from_secs(5)
+    );
+}
+
+#[test]
+fn a_buffer_shorter_than_the_stop_timeout_names_both() {
+    let mut o = opts();
+    o.register_activities(Acts);
+    o.worker_options.graceful_shutdown_period = Some(Duration::from_secs(10));
+    o.shutdown_deadline_buffer = Some(Duration::from_secs(7));
+    let e = o.validate().unwrap_err();
+    assert!(
+        matches!(e, OptionsError::BufferShorterThanStopTimeout { .. }),
+        "{e}"
+    );
+    let m = e.to_string();
+    assert!(m.starts_with("raise opts.shutdown_deadline_buffer"), "{m}");
+    assert!(m.contains("(7s)") && m.contains("(10s)"), "{m}");
+    assert!(m.contains("graceful_shutdown_period"), "{m}");
+
+    let mut o = opts();
+    o.register_activities(Acts);
+    o.worker_options.graceful_shutdown_period = None;
+    let e = o.validate().unwrap_err();
+    assert!(
+        e.to_string()
+            .contains("graceful_shutdown_period must be set"),
+        "{e}"
     );
 }
 
@@ -180,7 +213,7 @@ fn identity_rules() {
 
     let mut o = opts();
     o.register_activities(Acts);
-    o.worker.identity = Some("mine".into());
+    o.worker_options.client_identity_override = Some("mine".into());
     let v = o.validate().unwrap();
     assert_eq!(v.identity(Some(("r1", "arn"))).as_deref(), Some("mine"));
 }
@@ -244,14 +277,38 @@ fn fatal_init_errors() {
 
     let mut o = opts();
     o.register_activities(Acts);
-    o.worker.workflow_task_pollers = 1;
+    o.worker_options.workflow_task_poller_behavior = Some(PollerBehavior::SimpleMaximum(1));
     assert!(matches!(
         o.validate(),
         Err(OptionsError::InvalidLimit {
-            field: "workflow_task_pollers",
+            field: "workflow_task_poller_behavior",
             ..
         })
     ));
+
+    let mut o = opts();
+    o.register_activities(Acts);
+    o.worker_options.tuner = crate::defaults::SlotLimits {
+        activities: 0,
+        ..Default::default()
+    }
+    .into();
+    let e = o.validate().unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        "opts.worker_options.tuner (activity_task_slot_supplier) must give at least 1 slot"
+    );
+
+    let e = parse_idle_exit("soon", "LAMBDAWORKER_IDLE_EXIT").unwrap_err();
+    assert!(
+        e.to_string()
+            .starts_with("LAMBDAWORKER_IDLE_EXIT is \"soon\""),
+        "{e}"
+    );
+    // Every form the message suggests is accepted.
+    for suggested in ["2s", "1.5s", "500ms", "1min", "off"] {
+        assert!(parse_idle_exit(suggested, "X").is_ok(), "{suggested}");
+    }
 
     let mut o = opts();
     o.default_versioning_behavior = Some(VersioningBehavior::Pinned);
@@ -260,4 +317,30 @@ fn fatal_init_errors() {
         o.register_workflow::<Alpha>(),
         Err(OptionsError::Registration(_))
     ));
+}
+
+#[test]
+fn report_warnings_serialise_to_the_stable_strings() {
+    let mut r = InvocationReport::new("rid", true);
+    r.warnings = vec![
+        Warning::LittleWorkTime,
+        Warning::StartHookPanicked,
+        Warning::DrainError,
+        Warning::ForcedStop,
+        Warning::ShutdownRequested,
+        Warning::NoDeadline,
+    ];
+    let line: serde_json::Value = serde_json::from_str(&r.to_json_line()).unwrap();
+    assert_eq!(
+        line["warnings"],
+        serde_json::json!([
+            "little_work_time",
+            "start_hook_panicked",
+            "drain_error",
+            "forced_stop",
+            "shutdown_requested",
+            "no_deadline"
+        ])
+    );
+    assert_eq!(line["lambdaworker"], "invocation");
 }

@@ -1,4 +1,5 @@
 #![warn(missing_docs)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
 //! OpenTelemetry for Lambda workers: Temporal's worker and client metrics and its workflow
 //! and activity spans, exported over OTLP/gRPC to the collector of the ADOT Lambda layer (or
 //! any OTLP endpoint), and **flushed inside every invocation**.
@@ -341,20 +342,18 @@ fn wire_tracing(
         .propagator(opentelemetry_sdk::propagation::TraceContextPropagator::new())
         .build();
     {
-        let slot = slot.clone();
-        opts.customize_worker(move |wo| {
-            // Ours first: they fill in the parent the SDK's interceptors then read.
-            wo.activity_inbound_interceptor(trace::ActivityParent(slot.clone()));
-            let wf_slot = slot.clone();
-            wo.workflow_interceptor(
-                temporalio_sdk::workflow_interceptors::WorkflowInterceptorConstructor::new(
-                    move |_| trace::WorkflowParent(wf_slot.clone()),
-                ),
-            );
-            if let Err(e) = temporalio_sdk::WorkerPlugin::configure_worker_options(&plugin, wo) {
-                tracing::warn!(error = %e, "the OpenTelemetry plugin could not configure the worker; no spans this invocation");
-            }
-        });
+        // Ours first: they fill in the parent the SDK's interceptors then read.
+        let wo = &mut opts.worker_options;
+        wo.activity_inbound_interceptor(trace::ActivityParent(slot.clone()));
+        let wf_slot = slot.clone();
+        wo.workflow_interceptor(
+            temporalio_sdk::workflow_interceptors::WorkflowInterceptorConstructor::new(move |_| {
+                trace::WorkflowParent(wf_slot.clone())
+            }),
+        );
+        if let Err(e) = temporalio_sdk::WorkerPlugin::configure_worker_options(&plugin, wo) {
+            tracing::warn!(error = %e, "the OpenTelemetry plugin could not configure the worker; no spans");
+        }
     }
     {
         let slot = slot.clone();

@@ -31,8 +31,16 @@ pub trait Backend {
         options: WorkerOptions,
     ) -> Result<Self::Worker, BoxError>;
 
-    /// Releases the worker (if one was created) and closes the client.
+    /// Releases the worker (if one was created) and closes the client. Called after the
+    /// shutdown hooks.
     fn close(&self, client: Self::Client, worker: Option<Self::Worker>);
+
+    /// The SDK client the shutdown hooks get ([`lw_options::ShutdownContext::client`]), if
+    /// this backend has one. Default: none.
+    fn sdk_client(client: &Self::Client) -> Option<Client> {
+        let _ = client;
+        None
+    }
 }
 
 /// A worker the engine can run and stop.
@@ -57,10 +65,10 @@ impl TemporalBackend {
             Some(meter) => RuntimeOptions::builder()
                 .telemetry_options(TelemetryOptions::builder().metrics(meter).build())
                 .build()
-                .map_err(|e| crate::Error::Runtime(e.to_string()))?,
+                .map_err(|e| crate::Error::Runtime(e.into()))?,
         };
-        let runtime = Runtime::from_current_tokio(options)
-            .map_err(|e| crate::Error::Runtime(e.to_string()))?;
+        let runtime =
+            Runtime::from_current_tokio(options).map_err(|e| crate::Error::Runtime(e.into()))?;
         Ok(Self { runtime })
     }
 }
@@ -80,6 +88,10 @@ impl Backend for TemporalBackend {
 
     fn create_worker(&self, client: &Client, options: WorkerOptions) -> Result<Worker, BoxError> {
         Ok(Worker::new(&self.runtime, client.clone(), options)?)
+    }
+
+    fn sdk_client(client: &Client) -> Option<Client> {
+        Some(client.clone())
     }
 
     fn close(&self, client: Client, worker: Option<Worker>) {

@@ -1,33 +1,47 @@
 use std::time::Duration;
 
-/// Everything that can fail in `lw-runtime`: init errors (fatal, the process exits) and
-/// invocation errors (reported to Lambda with `errorType` = the variant name).
-#[derive(Debug, thiserror::Error)]
+use crate::BoxError;
+
+/// Everything that can fail in `lw-runtime`: init errors (fatal: `run_worker` returns them)
+/// and invocation errors (reported to Lambda with `errorType` = the variant name).
+///
+/// Each variant's message says what happened and what to do; the cause, when there is one,
+/// is its [`source`](std::error::Error::source), not repeated in the message.
+/// [`Error::message`] joins the two, and is what Lambda and the logs show. `Debug` prints the
+/// same, so `main` returning `Result<(), lambdaworker::Error>` prints a readable line.
+#[derive(thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
     /// The client configuration could not be resolved.
-    #[error("configuration: {0}")]
+    #[error(transparent)]
     Config(#[from] lw_config::ConfigError),
     /// The options are not valid.
-    #[error("options: {0}")]
+    #[error(transparent)]
     Options(lw_options::OptionsError),
     /// The configure callback returned an error.
-    #[error("the configure callback failed: {0}")]
-    Configure(String),
+    #[error("the configure callback failed")]
+    Configure(#[source] BoxError),
     /// The SDK runtime could not be created.
-    #[error("cannot create the Temporal SDK runtime: {0}")]
-    Runtime(String),
+    #[error("cannot create the Temporal SDK runtime")]
+    Runtime(#[source] BoxError),
     /// Not started by Lambda (or a custom runtime speaking its API).
-    #[error("{0}")]
-    NotInLambda(String),
+    #[error(
+        "set {}: not running under AWS Lambda (Lambda sets these for every function; a custom \
+         runtime or emulator must too)",
+        missing.join(", ")
+    )]
+    NotInLambda {
+        /// The variables that are missing or empty.
+        missing: Vec<&'static str>,
+    },
     /// The process is shutting down (SIGTERM: Lambda's shutdown phase): no new worker starts.
     #[error("the function is shutting down (SIGTERM received); no worker was started")]
     ShuttingDown,
     /// Too little time left to do useful work.
     #[error(
-        "not enough time to work: {remaining:?} left before the deadline minus a shutdown \
-         buffer of {buffer:?} leaves {work:?} (more than 1s is needed); raise the function \
-         timeout or lower opts.shutdown_deadline_buffer"
+        "raise the function timeout or lower opts.shutdown_deadline_buffer: not enough time to \
+         work: {remaining:?} left before the deadline minus a shutdown buffer of {buffer:?} \
+         leaves {work:?} (more than 1s is needed)"
     )]
     NotEnoughTime {
         /// Time left before the deadline when the invocation arrived.
@@ -39,7 +53,8 @@ pub enum Error {
     },
     /// Connecting did not finish within the work window.
     #[error(
-        "dialing {address}: no connection within the {window:?} work window; check the address and that the server is reachable from the function"
+        "check the address and that the server is reachable from the function: dialing \
+         {address}: no connection within the {window:?} work window"
     )]
     ConnectTimeout {
         /// The server address.
@@ -48,22 +63,26 @@ pub enum Error {
         window: Duration,
     },
     /// Connecting failed.
-    #[error("dialing {address}: {message}")]
+    #[error("dialing {address}")]
     Connect {
         /// The server address.
         address: String,
         /// The client's error.
-        message: String,
+        #[source]
+        source: BoxError,
     },
     /// The worker could not be created.
-    #[error("starting the worker failed: {0}")]
-    WorkerStart(String),
+    #[error("starting the worker failed")]
+    WorkerStart(#[source] BoxError),
     /// The worker stopped with an error before the deadline.
-    #[error("the worker failed while polling: {0}")]
-    WorkerRun(String),
+    #[error("the worker failed while polling")]
+    WorkerRun(#[source] BoxError),
+    /// The worker stopped before the deadline without an error and without being asked to.
+    #[error("the worker stopped before the deadline without an error")]
+    WorkerStopped,
     /// The Lambda runtime loop failed.
-    #[error("Lambda runtime: {0}")]
-    Lambda(String),
+    #[error("the Lambda runtime loop failed")]
+    Lambda(#[source] BoxError),
 }
 
 impl Error {
@@ -74,15 +93,43 @@ impl Error {
             Error::Options(_) => "Options",
             Error::Configure(_) => "Configure",
             Error::Runtime(_) => "Runtime",
-            Error::NotInLambda(_) => "NotInLambda",
+            Error::NotInLambda { .. } => "NotInLambda",
             Error::ShuttingDown => "ShuttingDown",
             Error::NotEnoughTime { .. } => "NotEnoughTime",
             Error::ConnectTimeout { .. } => "ConnectTimeout",
             Error::Connect { .. } => "Connect",
             Error::WorkerStart(_) => "WorkerStart",
-            Error::WorkerRun(_) => "WorkerRun",
+            Error::WorkerRun(_) | Error::WorkerStopped => "WorkerRun",
             Error::Lambda(_) => "Lambda",
         }
+    }
+
+    /// The message and every cause under it, joined with `": "`; a cause whose text the
+    /// message already holds is not repeated.
+    pub fn message(&self) -> String {
+        chain(self)
+    }
+}
+
+/// `e` and its sources, joined with `": "`, skipping a source whose text is already there.
+pub(crate) fn chain(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut s = e.to_string();
+    let mut src = e.source();
+    while let Some(inner) = src {
+        let m = inner.to_string();
+        if !s.contains(&m) {
+            s.push_str(": ");
+            s.push_str(&m);
+        }
+        src = inner.source();
+    }
+    s
+}
+
+impl std::fmt::Debug for Error {
+    /// The same as [`Error::message`]: what `main` prints when it returns this error.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message())
     }
 }
 
@@ -90,7 +137,7 @@ impl From<Error> for lambda_runtime::Diagnostic {
     fn from(e: Error) -> Self {
         lambda_runtime::Diagnostic {
             error_type: e.kind().to_owned(),
-            error_message: e.to_string(),
+            error_message: e.message(),
         }
     }
 }

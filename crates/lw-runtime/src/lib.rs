@@ -1,4 +1,5 @@
 #![warn(missing_docs)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
 //! The invocation lifecycle engine of a Temporal Lambda worker.
 //!
 //! [`Engine::invoke`] runs one invocation, every step bounded by its deadline:
@@ -8,11 +9,11 @@
 //! 2. **connect** a fresh client, identity `<requestId>@<functionArn>`, bounded by the work
 //!    window;
 //! 3. **start** a fresh worker with the registrations replayed, versioning on;
-//! 4. **poll** until deadline − buffer;
+//! 4. **poll** until deadline − buffer (or idle exit, or SIGTERM);
 //! 5. **drain**, bounded by the stop timeout, then forced (the run future is dropped) so the
 //!    invocation never outlives its deadline;
-//! 6. **shutdown hooks** in registration order, each told its budget, also after a failed
-//!    connect, start or run;
+//! 6. **shutdown hooks** in registration order, each told its budget and given the still
+//!    connected client, also after a failed connect, start or run;
 //! 7. **close**: the worker is unregistered from the client (which frees its socket) and both
 //!    are dropped.
 //!
@@ -24,14 +25,18 @@
 
 mod backend;
 mod engine;
+mod entry;
 mod error;
+mod invocation;
 pub mod lambda;
 mod logging;
+pub mod timing;
 mod tracker;
 
 pub use backend::{Backend, TemporalBackend, WorkerRunner};
-pub use engine::{Engine, Invocation, timing};
+pub use engine::Engine;
+pub use entry::{IDLE_EXIT_VAR, prepare, run_local, run_worker, run_worker_blocking};
 pub use error::Error;
-pub use lambda::{prepare, run_worker, try_run_worker};
+pub use invocation::Invocation;
 pub use logging::init_logging;
 pub use lw_options::{BoxError, Ended, InvocationReport, Options, RunEnd, ValidatedOptions};

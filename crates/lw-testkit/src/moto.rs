@@ -96,7 +96,7 @@ impl Moto {
         .collect()
     }
 
-    /// A KMS client for this server in [`REGION`].
+    /// A KMS client for this server in `us-east-1`.
     pub fn client(&self) -> Client {
         self.client_in(REGION)
     }
@@ -114,7 +114,7 @@ impl Moto {
         Client::from_conf(config)
     }
 
-    /// Creates a symmetric encryption key in [`REGION`] and returns its id.
+    /// Creates a symmetric encryption key in `us-east-1` and returns its id.
     pub async fn create_key(&self) -> Result<String, TestkitError> {
         self.create_key_in(REGION).await
     }

@@ -5,66 +5,8 @@
 //! `build-1` unless `LW_DEPLOYMENT_NAME` / `LW_BUILD_ID` are set. `LW_GREETING_BEHAVIOR=pinned`
 //! registers the workflow as Pinned instead of AutoUpgrade.
 
-use std::time::Duration;
-
+use greeting::{Greeting, GreetingActivities};
 use lambdaworker::{RegisterOptions, VersioningBehavior, WorkerDeploymentVersion};
-use temporalio_macros::{activities, workflow, workflow_methods};
-use temporalio_sdk::{
-    ActivityOptions, WorkflowContext, WorkflowResult,
-    activities::{ActivityContext, ActivityError},
-};
-
-/// Greets a name through the `greet` activity.
-#[workflow]
-#[derive(Default)]
-pub struct Greeting;
-
-#[workflow_methods]
-impl Greeting {
-    /// Returns `Hello, <name>!`.
-    #[run(name = "Greeting")]
-    pub async fn run(ctx: &mut WorkflowContext<Self>, name: String) -> WorkflowResult<String> {
-        let greeting = ctx
-            .execute_activity(
-                GreetingActivities::greet,
-                name,
-                ActivityOptions::start_to_close_timeout(Duration::from_secs(10)),
-            )
-            .await?;
-        Ok(greeting)
-    }
-}
-
-/// The activities.
-pub struct GreetingActivities;
-
-#[activities]
-impl GreetingActivities {
-    /// `Hello, <name>!`. On its first attempt, a name written `slow:<ms>:<name>` sleeps that
-    /// long first, ignoring cancellation (the tests of forced drains use it), and one written
-    /// `panic:<name>` panics (the fault tests use it: the SDK turns the panic into an activity
-    /// failure, which is retried).
-    #[activity(name = "greet")]
-    pub async fn greet(ctx: ActivityContext, name: String) -> Result<String, ActivityError> {
-        let mut shown = name.as_str();
-        if let Some(rest) = name.strip_prefix("slow:")
-            && let Some((ms, n)) = rest.split_once(':')
-            && let Ok(ms) = ms.parse::<u64>()
-        {
-            if ctx.info().attempt <= 1 {
-                tokio::time::sleep(Duration::from_millis(ms)).await;
-            }
-            shown = n;
-        }
-        if let Some(n) = name.strip_prefix("panic:") {
-            if ctx.info().attempt <= 1 {
-                panic!("greet: asked to panic on the first attempt");
-            }
-            shown = n;
-        }
-        Ok(format!("Hello, {shown}!"))
-    }
-}
 
 fn env_or(name: &str, default: &str) -> String {
     std::env::var(name)
@@ -73,7 +15,9 @@ fn env_or(name: &str, default: &str) -> String {
         .unwrap_or_else(|| default.to_owned())
 }
 
-fn main() {
+#[tokio::main]
+async fn main() -> Result<(), lambdaworker::Error> {
+    lambdaworker::init_logging();
     let version = WorkerDeploymentVersion::builder()
         .deployment_name(env_or("LW_DEPLOYMENT_NAME", "my-app"))
         .build_id(env_or("LW_BUILD_ID", "build-1"))
@@ -88,6 +32,7 @@ fn main() {
         }
         // With a collector configured (the ADOT layer sets this), export Temporal's metrics
         // and traces, flushed at the end of every invocation.
+        #[cfg(feature = "otel")]
         if std::env::var_os("OTEL_EXPORTER_OTLP_ENDPOINT").is_some() {
             lambdaworker::otel::apply_defaults(opts, lambdaworker::otel::OtelOptions::default())?;
         }
@@ -96,5 +41,6 @@ fn main() {
         ))?;
         opts.register_activities(GreetingActivities);
         Ok(())
-    });
+    })
+    .await
 }

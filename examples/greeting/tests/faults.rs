@@ -68,7 +68,7 @@ async fn invoke_until_done(f: &Fixture, g: &Greetings, ids: &[String], limit: Du
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigterm_mid_invocation_drains_runs_hooks_and_exits_cleanly() {
     let receiver = OtlpReceiver::start().await.unwrap();
-    let f = fixture(
+    let f = faults_fixture(
         Duration::from_secs(30),
         &[("OTEL_EXPORTER_OTLP_ENDPOINT", receiver.endpoint.as_str())],
     )
@@ -160,7 +160,7 @@ async fn sigterm_between_invocations_exits_at_once() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigkill_every_few_seconds_loses_nothing() {
     let (workflows, kills) = if soak() { (1000, 20) } else { (200, 3) };
-    let f = fixture(Duration::from_secs(10), &[]).await;
+    let f = faults_fixture(Duration::from_secs(10), &[]).await;
     let g = Greetings::connect(f.server, &f.task_queue).await.unwrap();
     // Two activities that sleep 30 s on their first attempt: certainly running at a kill.
     let mut names: Vec<String> = (0..2).map(|i| format!("slow:30000:k{i}")).collect();
@@ -217,7 +217,7 @@ async fn a_server_restart_mid_invocation_loses_nothing() {
     let server: &'static DevServer = Box::leak(Box::new(
         DevServer::start_persistent(&dir.path().join("temporal.db")).unwrap(),
     ));
-    let f = fixture_on(server, Duration::from_secs(25), &[]).await;
+    let f = fixture_of(GREETING_FAULTS, server, Duration::from_secs(25), &[]).await;
     let g = Greetings::connect(server, &f.task_queue).await.unwrap();
     let before: Vec<String> = (0..5).map(|i| format!("slow:200:b{i}")).collect();
     let mut ids = g.start(&before).await.unwrap();

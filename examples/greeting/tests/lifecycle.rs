@@ -150,7 +150,7 @@ async fn an_unreachable_server_is_an_error_before_the_deadline() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_activity_ignoring_cancellation_cannot_hold_the_invocation() {
     // 12 s timeout: 5 s of polling, then a forced drain after the 5 s stop timeout + 1 s.
-    let f = fixture(Duration::from_secs(12), &[]).await;
+    let f = faults_fixture(Duration::from_secs(12), &[]).await;
     let id = f.start("slow:30000:Tortoise");
     let r = f.invoke().await;
     assert_eq!(report(&r)["run_end"], json!("forced"), "{}", f.logs());
@@ -185,15 +185,17 @@ async fn a_fatal_init_error_exits_with_one_clear_line() {
     assert!(status.contains("exit status: 1"), "{status}");
     let init_error = init_error.as_ref().expect("init error posted");
     assert_eq!(init_error["errorType"], json!("Config"));
+    // `main` returns the error: Rust prints it once, with `Error::message` as its Debug form
+    // (the message and its causes, never a struct dump).
     let line: Vec<_> = f
         .logs()
         .lines()
-        .filter(|l| l.starts_with("lambdaworker: fatal"))
+        .filter(|l| l.starts_with("Error: "))
         .map(str::to_owned)
         .collect();
     assert_eq!(line.len(), 1, "{}", f.logs());
     assert!(
-        line[0].contains("/nonexistent/temporal.toml"),
+        line[0].contains("/nonexistent/temporal.toml") && !line[0].contains(" { "),
         "{}",
         line[0]
     );
@@ -436,7 +438,7 @@ async fn an_unreachable_collector_only_warns() {
 /// workflow completes within the same invocation.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_panicking_activity_fails_and_is_retried_while_the_worker_keeps_running() {
-    let f = fixture(Duration::from_secs(12), &[]).await;
+    let f = faults_fixture(Duration::from_secs(12), &[]).await;
     let id = f.start("panic:Bang");
     let r = f.invoke().await;
     report(&r);
@@ -552,7 +554,7 @@ async fn idle_exit_answers_early_once_the_work_is_done() {
 /// in the same invocation.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn idle_exit_never_cuts_an_activity_short() {
-    let f = fixture(
+    let f = faults_fixture(
         Duration::from_secs(60),
         &[("LAMBDAWORKER_IDLE_EXIT", "500ms")],
     )

@@ -48,7 +48,34 @@ fn shared() -> &'static Loop {
 }
 
 fn greeting(name: &str, timeout_s: u64, tq: &str, deployment: &str) -> FunctionConfig {
-    FunctionConfig::new(name, env!("CARGO_BIN_EXE_greeting"))
+    function(
+        env!("CARGO_BIN_EXE_greeting"),
+        name,
+        timeout_s,
+        tq,
+        deployment,
+    )
+}
+
+/// The fault-injecting fixture (`slow:<ms>:<name>`) as the function.
+fn greeting_faults(name: &str, timeout_s: u64, tq: &str, deployment: &str) -> FunctionConfig {
+    function(
+        env!("CARGO_BIN_EXE_greeting-faults"),
+        name,
+        timeout_s,
+        tq,
+        deployment,
+    )
+}
+
+fn function(
+    binary: &str,
+    name: &str,
+    timeout_s: u64,
+    tq: &str,
+    deployment: &str,
+) -> FunctionConfig {
+    FunctionConfig::new(name, binary)
         .timeout(Duration::from_secs(timeout_s))
         .env("TEMPORAL_ADDRESS", shared().server.address.clone())
         .env("TEMPORAL_TASK_QUEUE", tq)
@@ -237,7 +264,8 @@ async fn instances_scale_out_and_a_timed_out_instance_is_replaced() {
     }
 
     // A hung instance: freeze the process mid-activity; Lambda kills it at the deadline.
-    let arn = aws.add_function(greeting("greeting-freeze", 12, &tq, &deployment).concurrency(1));
+    let arn =
+        aws.add_function(greeting_faults("greeting-freeze", 12, &tq, &deployment).concurrency(1));
     let id = unique("wf");
     server
         .start_workflow(&tq, "Greeting", &id, &json!("slow:60000:Frozen"))

@@ -8,7 +8,7 @@ use std::{
     time::Duration,
 };
 
-use lw_options::{Options, ValidatedOptions, WorkerDeploymentVersion};
+use lw_options::{Options, ValidatedOptions, Warning, WorkerDeploymentVersion};
 use temporalio_client::{ClientOptions, ConnectionOptions, Url};
 use temporalio_macros::activities;
 use temporalio_sdk::{
@@ -197,11 +197,12 @@ async fn full_lifecycle_in_order_and_on_time() {
             "run",
             "shutdown",
             "stopped",
-            "close worker=true",
-            // Each hook gets the budget to the deadline minus the response reserve.
+            // Drain, then the hooks (each gets the budget to the deadline minus the
+            // response reserve), then the close.
             "hook0 6",
             "hook1 6",
             "hook2 6",
+            "close worker=true",
         ]
     );
 }
@@ -249,7 +250,7 @@ async fn short_work_time_warns_once_and_runs() {
     let log = fake.log.clone();
     let e = engine_with(fake, |_| {});
     let report = e.invoke(inv("r", 10)).await.unwrap();
-    assert_eq!(report.warnings, ["little_work_time"]);
+    assert_eq!(report.warnings, [Warning::LittleWorkTime]);
     assert_eq!(log.count("run"), 1);
     // Plenty of time: no warning.
     let report = e.invoke(inv("r2", 60)).await.unwrap();
@@ -314,7 +315,14 @@ async fn worker_run_failure_is_reported_after_close_and_hooks() {
     let e = engine_with(fake, |o| hooks_into(&log, o));
     let err = e.invoke(inv("r", 60)).await.unwrap_err();
     assert_eq!(err.kind(), "WorkerRun");
-    assert!(err.to_string().contains("namespace not found"));
+    // The cause is the error's source, printed once by `message`.
+    assert_eq!(err.to_string(), "the worker failed while polling");
+    assert_eq!(
+        err.message(),
+        "the worker failed while polling: poll failed: namespace not found"
+    );
+    let source = std::error::Error::source(&err).expect("a typed source");
+    assert_eq!(source.to_string(), "poll failed: namespace not found");
     assert_eq!(log.count("close worker=true"), 1);
     assert_eq!(log.count("hook"), 3);
 }
@@ -331,7 +339,7 @@ async fn a_drain_that_never_ends_is_forced_before_the_deadline() {
     let deadline = i.deadline;
     let report = e.invoke(i).await.unwrap();
     assert_eq!(report.run_end, Some(RunEnd::Forced));
-    assert_eq!(report.warnings, ["forced_stop"]);
+    assert_eq!(report.warnings, [Warning::ForcedStop]);
     assert!(Instant::now() < deadline);
     // Stop timeout 5 s + 1 s grace.
     assert_eq!(report.drain_ms, 6000);
@@ -347,7 +355,9 @@ async fn a_short_buffer_still_keeps_the_deadline() {
     };
     let log = fake.log.clone();
     let e = engine_with(fake, |o| {
-        o.shutdown_deadline_buffer = Duration::from_secs(2);
+        // The shortest buffer allowed: the stop timeout itself.
+        o.worker_options.graceful_shutdown_period = Some(Duration::from_secs(2));
+        o.shutdown_deadline_buffer = Some(Duration::from_secs(2));
         hooks_into(&log, o);
     });
     let i = inv("r", 30);
@@ -388,8 +398,8 @@ async fn user_overrides_reach_connect_and_worker_creation() {
     let e = engine_with(fake, |o| {
         o.task_queue = "other-queue".into();
         o.client_options.namespace = "other-ns".into();
-        o.worker.max_cached_workflows = 7;
-        o.worker.identity = Some("custom-id".into());
+        o.worker_options.max_cached_workflows = 7;
+        o.worker_options.client_identity_override = Some("custom-id".into());
     });
     e.invoke(inv("r", 20)).await.unwrap();
     let seen = seen.lock().unwrap();
@@ -429,7 +439,10 @@ async fn start_hooks_run_before_connecting_with_cold_then_warm() {
     });
     let first = inv("r1", 10).with_xray_trace_id(Some("Root=1-5f000000-abc;Sampled=1".into()));
     let report = e.invoke(first).await.unwrap();
-    assert_eq!(report.warnings, ["little_work_time", "start_hook_panicked"]);
+    assert_eq!(
+        report.warnings,
+        [Warning::LittleWorkTime, Warning::StartHookPanicked]
+    );
     e.invoke(inv("r2", 10)).await.unwrap();
     let starts: Vec<String> = log
         .all()
@@ -473,7 +486,7 @@ async fn deadlines_in_the_past_or_absurd_never_panic_nor_hang() {
         );
         let started = Instant::now();
         let report = e.invoke(i).await.unwrap();
-        assert_eq!(report.warnings, ["no_deadline"]);
+        assert_eq!(report.warnings, [Warning::NoDeadline]);
         assert_eq!(started.elapsed(), Duration::from_secs(53));
     }
     // Already past (2001-09-09): no time, a clear error at once.
@@ -512,7 +525,7 @@ async fn a_shutdown_request_mid_run_drains_at_once_and_later_invocations_are_ref
     });
     let report = report.unwrap();
     assert_eq!(report.ended, lw_options::Ended::Shutdown);
-    assert_eq!(report.warnings, ["shutdown_requested"]);
+    assert_eq!(report.warnings, [Warning::ShutdownRequested]);
     assert_eq!(report.poll_ms, 2000);
     assert_eq!(report.drain_ms, 300);
     assert_eq!(started.elapsed(), Duration::from_millis(2300));

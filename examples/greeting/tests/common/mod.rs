@@ -8,6 +8,10 @@ use lw_testkit::{DevServer, FunctionSpec, InvocationResult, LocalFunction, Outco
 use serde_json::{Value, json};
 
 pub const BUILD: &str = "b1";
+/// The example itself.
+pub const GREETING: &str = env!("CARGO_BIN_EXE_greeting");
+/// The same function with fault injection (`slow:<ms>:<name>`, `panic:<name>`).
+pub const GREETING_FAULTS: &str = env!("CARGO_BIN_EXE_greeting-faults");
 
 pub struct Fixture {
     pub server: &'static DevServer,
@@ -20,8 +24,24 @@ pub async fn fixture(timeout: Duration, env: &[(&str, &str)]) -> Fixture {
     fixture_on(DevServer::shared().expect("dev server"), timeout, env).await
 }
 
+/// The fault-injecting function ([`GREETING_FAULTS`]) on the shared server.
+pub async fn faults_fixture(timeout: Duration, env: &[(&str, &str)]) -> Fixture {
+    let server = DevServer::shared().expect("dev server");
+    fixture_of(GREETING_FAULTS, server, timeout, env).await
+}
+
 /// A fixture on a server of the test's own.
 pub async fn fixture_on(
+    server: &'static DevServer,
+    timeout: Duration,
+    env: &[(&str, &str)],
+) -> Fixture {
+    fixture_of(GREETING, server, timeout, env).await
+}
+
+/// `binary` as the function, on `server`.
+pub async fn fixture_of(
+    binary: &str,
     server: &'static DevServer,
     timeout: Duration,
     env: &[(&str, &str)],
@@ -31,7 +51,7 @@ pub async fn fixture_on(
     server
         .set_current_version(&deployment, BUILD)
         .expect("set current version");
-    let mut spec = FunctionSpec::new(env!("CARGO_BIN_EXE_greeting"), "greeting")
+    let mut spec = FunctionSpec::new(binary, "greeting")
         .timeout(timeout)
         .env("TEMPORAL_ADDRESS", server.address.clone())
         .env("TEMPORAL_TASK_QUEUE", task_queue.clone())
