@@ -1,0 +1,160 @@
+//! The Runtime API's HTTP handlers (`/next`, `/response`, `/error`, `/init/error`) and the
+//! Extensions API's (`/register`, `/event/next`), over the function's shared state.
+
+use super::*;
+
+pub(super) async fn next(State(shared): State<Arc<Shared>>) -> Response {
+    loop {
+        let notified = shared.wake.notified();
+        tokio::pin!(notified);
+        notified.as_mut().enable();
+        {
+            let mut s = shared.state.lock().unwrap_or_else(|e| e.into_inner());
+            s.next_calls.push(Instant::now());
+            if let Some(p) = s.queue.pop_front() {
+                let now = Instant::now();
+                let deadline = now + shared.spec.timeout;
+                let deadline_ms = (SystemTime::now() + shared.spec.timeout)
+                    .duration_since(UNIX_EPOCH)
+                    .unwrap_or_default()
+                    .as_millis();
+                let mut headers = HeaderMap::new();
+                let h =
+                    |v: String| HeaderValue::from_str(&v).unwrap_or(HeaderValue::from_static(""));
+                headers.insert("lambda-runtime-aws-request-id", h(p.request_id.clone()));
+                headers.insert("lambda-runtime-deadline-ms", h(deadline_ms.to_string()));
+                headers.insert("lambda-runtime-invoked-function-arn", h(shared.spec.arn()));
+                headers.insert(
+                    "lambda-runtime-trace-id",
+                    h(format!(
+                        "Root=1-{:08x}-{};Parent={};Sampled=1",
+                        SystemTime::now()
+                            .duration_since(UNIX_EPOCH)
+                            .unwrap_or_default()
+                            .as_secs(),
+                        &uuid::Uuid::new_v4().simple().to_string()[..24],
+                        &uuid::Uuid::new_v4().simple().to_string()[..16],
+                    )),
+                );
+                headers.insert("content-type", HeaderValue::from_static("application/json"));
+                let body = p.payload.to_string();
+                let id = p.request_id.clone();
+                s.in_flight.insert(
+                    id.clone(),
+                    InFlight {
+                        pending: p,
+                        delivered_at: now,
+                        deadline,
+                    },
+                );
+                let generation = s.generation;
+                drop(s);
+                // Lambda kills a function that passes its deadline.
+                let watchdog = shared.clone();
+                tokio::spawn(async move {
+                    tokio::time::sleep_until(deadline).await;
+                    let mut s = watchdog.state.lock().unwrap_or_else(|e| e.into_inner());
+                    if s.generation == generation
+                        && let Some(f) = s.in_flight.remove(&id)
+                    {
+                        if let Some(k) = s.kill.take() {
+                            let _ = k.send(());
+                        }
+                        finish(f, Outcome::Timeout, Instant::now());
+                    }
+                });
+                return (StatusCode::OK, headers, body).into_response();
+            }
+        }
+        notified.await;
+    }
+}
+
+fn take_in_flight(shared: &Shared, id: &str) -> Option<InFlight> {
+    shared
+        .state
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .in_flight
+        .remove(id)
+}
+
+/// Ends an in-flight invocation with `outcome`; 404 for an unknown or finished one.
+fn complete(shared: &Shared, id: &str, outcome: Outcome) -> StatusCode {
+    let now = Instant::now();
+    match take_in_flight(shared, id) {
+        Some(f) => {
+            finish(f, outcome, now);
+            StatusCode::ACCEPTED
+        }
+        None => StatusCode::NOT_FOUND,
+    }
+}
+
+pub(super) async fn response(
+    State(shared): State<Arc<Shared>>,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> StatusCode {
+    let v = serde_json::from_slice(&body)
+        .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&body).into_owned()));
+    complete(&shared, &id, Outcome::Response(v))
+}
+
+pub(super) async fn invocation_error(
+    State(shared): State<Arc<Shared>>,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> StatusCode {
+    let v: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+    let outcome = Outcome::Error {
+        error_type: v["errorType"].as_str().unwrap_or_default().to_owned(),
+        message: v["errorMessage"].as_str().unwrap_or_default().to_owned(),
+    };
+    complete(&shared, &id, outcome)
+}
+
+pub(super) async fn init_error(State(shared): State<Arc<Shared>>, body: Bytes) -> StatusCode {
+    let v: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+    shared
+        .state
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .init_error = Some(v);
+    StatusCode::ACCEPTED
+}
+
+/// `POST /2020-01-01/extension/register`: accepted, with an identifier.
+pub(super) async fn register_extension(
+    State(shared): State<Arc<Shared>>,
+    headers: HeaderMap,
+) -> Response {
+    let name = headers
+        .get("lambda-extension-name")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_owned();
+    shared
+        .state
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .extensions
+        .push(name);
+    let mut out = HeaderMap::new();
+    if let Ok(id) = HeaderValue::from_str(&uuid::Uuid::new_v4().to_string()) {
+        out.insert("lambda-extension-identifier", id);
+    }
+    let body = serde_json::json!({
+        "functionName": shared.spec.name,
+        "functionVersion": "$LATEST",
+        "handler": "bootstrap",
+    });
+    (StatusCode::OK, out, body.to_string()).into_response()
+}
+
+/// `GET /2020-01-01/extension/event/next`: no events are ever sent (the emulator's
+/// shutdown is a signal); the call waits until the process goes away.
+pub(super) async fn extension_next() -> Response {
+    std::future::pending::<()>().await;
+    StatusCode::OK.into_response()
+}
