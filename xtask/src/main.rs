@@ -11,7 +11,8 @@
 //!   `cargo fmt --check`, `cargo clippy -D warnings`, `cargo deny check licenses bans
 //!   sources`, `cargo doc` with warnings denied, the facade without its features, `cargo
 //!   publish --workspace --dry-run`, and every test (doctests included).
-//! - `bench [--samples N] [--batch N] [--loop-workflows N] [--loop-runs N] [--timeout S] [--smoke]`: the
+//! - `bench [--samples N] [--batch N] [--loop-workflows N] [--loop-runs N] [--timeout S]
+//!   [--no-default-features] [--smoke]`: the
 //!   greeting worker against the Python SDK's Lambda worker (installed into
 //!   `target/bench/venv`), then the criterion benches; writes `docs/bench.svg` and the table
 //!   in `docs/performance.md`.
@@ -39,7 +40,7 @@ fn main() -> ExitCode {
         Some("package") => package::parse(&args[1..])
             .and_then(|r| package::package(&workspace_root(), &r).map(|_| ())),
         _ => Err(
-            "usage: cargo xtask <demo [--workflows N] [--port PORT] [--timeout S] | package (--bin|--example) NAME [--include PATH[=ARCHIVE_PATH]]... [--target x86_64|arm64] [--max-size MiB] | test | bench [--samples N] [--batch N] [--loop-workflows N] [--loop-runs N] [--timeout S] [--smoke] | soak>\n  bench  Rust vs the Python SDK's Lambda worker, side by side\n  soak  the long fault tests\n  package  a reproducible Lambda zip in target/lambda/NAME/bootstrap.zip\n  demo  \
+            "usage: cargo xtask <demo [--workflows N] [--port PORT] [--timeout S] | package (--bin|--example) NAME [--include PATH[=ARCHIVE_PATH]]... [--target x86_64|arm64] [--max-size MiB] | test | bench [--samples N] [--batch N] [--loop-workflows N] [--loop-runs N] [--timeout S] [--no-default-features] [--smoke] | soak>\n  bench  Rust vs the Python SDK's Lambda worker, side by side\n  soak  the long fault tests\n  package  a reproducible Lambda zip in target/lambda/NAME/bootstrap.zip\n  demo  \
                   the serverless loop: a local Temporal server invokes the greeting example as a \
                   Lambda function\n  test  install test prerequisites, check formatting and \
                   lints, run every test"
@@ -264,8 +265,16 @@ fn docs_and_packaging() -> Result<(), String> {
         .env("RUSTDOCFLAGS", "-D warnings");
     run("cargo doc -D warnings", doc)?;
     let mut lean = cargo();
-    lean.args(["check", "-p", "lambdaworker", "--no-default-features"]);
-    run("cargo check -p lambdaworker --no-default-features", lean)?;
+    lean.args([
+        "clippy",
+        "-p",
+        "lambdaworker",
+        "--no-default-features",
+        "--",
+        "-D",
+        "warnings",
+    ]);
+    run("cargo clippy -p lambdaworker --no-default-features", lean)?;
     let mut publish = cargo();
     publish.args(["publish", "--workspace", "--dry-run", "--allow-dirty"]);
     run("cargo publish --workspace --dry-run", publish)

@@ -40,6 +40,8 @@ pub const DEFAULT_KMS_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// One value waiting to be decrypted.
 #[derive(Debug)]
+// Without the `kms` feature only `origin` is read: for the error that names it.
+#[cfg_attr(not(feature = "kms"), allow(dead_code))]
 pub(crate) struct Pending {
     /// Where it came from, for errors.
     pub(crate) origin: String,

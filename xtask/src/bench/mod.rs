@@ -40,6 +40,8 @@ struct Args {
     loop_runs: usize,
     timeout: Duration,
     write_docs: bool,
+    /// Build the greeting worker without lambdaworker's default features (`kms`, `otel`).
+    no_default_features: bool,
 }
 
 fn parse(args: &[String]) -> Result<Args, String> {
@@ -50,6 +52,7 @@ fn parse(args: &[String]) -> Result<Args, String> {
         loop_runs: 3,
         timeout: Duration::from_secs(25),
         write_docs: true,
+        no_default_features: false,
     };
     let mut it = args.iter();
     while let Some(arg) = it.next() {
@@ -64,6 +67,7 @@ fn parse(args: &[String]) -> Result<Args, String> {
             "--loop-workflows" => a.loop_workflows = number("--loop-workflows")?,
             "--loop-runs" => a.loop_runs = number("--loop-runs")?.max(1),
             "--timeout" => a.timeout = Duration::from_secs(number("--timeout")?.max(10) as u64),
+            "--no-default-features" => a.no_default_features = true,
             "--smoke" => {
                 // A quick check that the bench works (CI): one sample, small batch, no loop,
                 // the docs left alone.
@@ -76,7 +80,7 @@ fn parse(args: &[String]) -> Result<Args, String> {
                 return Err(format!(
                     "bench: unknown argument {other}\nusage: cargo xtask bench [--samples N] \
                      [--batch N] [--loop-workflows N] [--loop-runs N] [--timeout SECONDS] \
-                     [--smoke]"
+                     [--no-default-features] [--smoke]"
                 ));
             }
         }
@@ -146,7 +150,10 @@ pub fn bench(args: &[String]) -> Result<(), String> {
     let root = crate::workspace_root();
     crate::ensure_temporal_cli()?;
     let mut build = crate::cargo();
-    build.args(["build", "--release", "-p", "greeting"]);
+    build.args(["build", "--release", "-p", "greeting", "--bin", "greeting"]);
+    if args.no_default_features {
+        build.arg("--no-default-features");
+    }
     crate::run("building the greeting example (release)", build)?;
     let target = std::env::var("CARGO_TARGET_DIR")
         .map(PathBuf::from)
