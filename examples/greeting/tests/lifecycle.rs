@@ -171,6 +171,26 @@ async fn an_activity_ignoring_cancellation_cannot_hold_the_invocation() {
     assert_eq!(result, json!("Hello, Tortoise!"));
 }
 
+/// The shutdown hooks get the invocation's connected client: the fixture's hook makes a real
+/// RPC through `ShutdownContext::client` after the drain, before the invocation's report line.
+/// (The order drain → hooks → close is asserted on the engine with a recording backend.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn shutdown_hooks_run_after_the_drain_with_the_client_still_connected() {
+    let f = faults_fixture(Duration::from_secs(10), &[]).await;
+    let id = f.start("Hook");
+    let r = f.invoke().await;
+    assert_eq!(report(&r)["run_end"], json!("drained"), "{}", f.logs());
+    assert_eq!(f.server.result(&id).unwrap(), Some(json!("Hello, Hook!")));
+    let logs = f.logs();
+    let hook = logs
+        .find("greeting-faults: shutdown hook: the client is connected")
+        .unwrap_or_else(|| panic!("the hook did not reach the server: {logs}"));
+    let report_line = logs
+        .find(r#""lambdaworker":"invocation""#)
+        .unwrap_or_else(|| panic!("no report line: {logs}"));
+    assert!(hook < report_line, "{logs}");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_fatal_init_error_exits_with_one_clear_line() {
     let f = fixture(
