@@ -2,8 +2,18 @@ use std::path::PathBuf;
 
 use figment::Figment;
 
+/// A typed cause carried by [`ConfigError`].
+type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
+
 /// Why the client configuration could not be resolved. Every message names where the bad
 /// value came from (file and key, or environment variable) and what would fix it.
+///
+/// A cause that is safe to show travels as [`std::error::Error::source`], typed: the
+/// [`std::io::Error`] of an unreadable file, the UTF-8 or base64 decoding error, KMS's
+/// `DecryptError`. Print the whole chain (as `lw-runtime` does) to see it. Two causes are
+/// kept as text on purpose, because their own `Display` would quote a value that may be a
+/// secret: the TOML parser's error (it prints the offending line) and figment's (it prints
+/// the offending value); so is an AWS SDK dispatch error (it can carry the request).
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum ConfigError {
@@ -14,6 +24,9 @@ pub enum ConfigError {
         path: PathBuf,
         /// What went wrong and what to do.
         message: String,
+        /// The cause, such as the [`std::io::Error`] of the read.
+        #[source]
+        source: Option<BoxError>,
     },
     /// A config file is not valid TOML.
     #[error("{}{}: malformed TOML: {message}", path.display(), line.map(|l| format!(" line {l}")).unwrap_or_default())]
@@ -64,6 +77,9 @@ pub enum ConfigError {
         origin: String,
         /// What went wrong and what to do.
         message: String,
+        /// The cause, such as the base64 error or KMS's `DecryptError`.
+        #[source]
+        source: Option<BoxError>,
     },
     /// A setting the Rust client cannot honour.
     #[error("{origin}: {message}")]

@@ -26,9 +26,9 @@ impl FileProfile {
     ) -> Result<Option<Self>, ConfigError> {
         let bytes = std::fs::read(path).map_err(|e| ConfigError::File {
             path: path.to_path_buf(),
-            message: format!(
-                "cannot read the config file ({e}); check it exists and the function may read it"
-            ),
+            message: "cannot read the config file; check it exists and the function may read it"
+                .into(),
+            source: Some(e.into()),
         })?;
         let text = String::from_utf8(bytes).map_err(|e| ConfigError::File {
             path: path.to_path_buf(),
@@ -36,6 +36,7 @@ impl FileProfile {
                 "is not UTF-8 text (invalid byte at offset {}); save it as UTF-8",
                 e.utf8_error().valid_up_to()
             ),
+            source: Some(e.utf8_error().into()),
         })?;
         let table: toml::Table = toml::from_str(&text).map_err(|e| {
             let line = e

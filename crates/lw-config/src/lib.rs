@@ -190,6 +190,7 @@ pub fn config_file_path(env: &HashMap<String, String>) -> Result<Option<PathBuf>
         let path = PathBuf::from(p);
         if path.is_dir() {
             return Err(ConfigError::File {
+                source: None,
                 path,
                 message: "TEMPORAL_CONFIG_FILE names a directory, not a file; name the \
                           temporal.toml inside it"
@@ -198,6 +199,7 @@ pub fn config_file_path(env: &HashMap<String, String>) -> Result<Option<PathBuf>
         }
         if !path.is_file() {
             return Err(ConfigError::File {
+                source: None,
                 path,
                 message: "TEMPORAL_CONFIG_FILE names a file that does not exist; fix the path \
                           or unset the variable"

@@ -119,6 +119,7 @@ impl Loader {
         let plan = self.plan()?;
         if let Some(p) = plan.pending.first() {
             return Err(ConfigError::Kms {
+                source: None,
                 origin: p.origin.clone(),
                 message: "is KMS-encrypted and this loader does not decrypt; resolve with \
                           `Loader::load_async` or `ClientConfig::load_async` (lambdaworker's \
@@ -161,6 +162,7 @@ impl Loader {
         }
         #[cfg(not(feature = "kms"))]
         Err(ConfigError::Kms {
+            source: None,
             origin: plan.pending[0].origin.clone(),
             message: "is KMS-encrypted, but this build has no KMS client: turn on the `kms` \
                       feature of lambdaworker (on by default) or of lw-config"
@@ -180,6 +182,7 @@ impl Loader {
         let config_file = match self.config_file {
             Some(p) if !p.is_file() => {
                 return Err(ConfigError::File {
+                    source: None,
                     path: p,
                     message: "the config file given to Loader::config_file does not exist or is \
                               not a file; fix the path"
@@ -280,6 +283,7 @@ impl Plan {
         for var in &listed {
             if env::key_for_var(var).is_none() {
                 return Err(ConfigError::Kms {
+                    source: None,
                     origin: list_origin.clone(),
                     message: format!(
                         "lists `{var}`, which is not a Temporal client variable lambdaworker \
@@ -290,6 +294,7 @@ impl Plan {
             }
             let Some(value) = self.env.get(var).filter(|v| !v.trim().is_empty()) else {
                 return Err(ConfigError::Kms {
+                    source: None,
                     origin: list_origin.clone(),
                     message: format!(
                         "lists `{var}`, which is not set; set it to the ciphertext or remove it \
@@ -302,6 +307,7 @@ impl Plan {
                 .get("AWS_LAMBDA_FUNCTION_NAME")
                 .filter(|v| !v.trim().is_empty())
                 .ok_or_else(|| ConfigError::Kms {
+                    source: None,
                     origin: "environment variable AWS_LAMBDA_FUNCTION_NAME".into(),
                     message: format!(
                         "is not set, and {} names variables encrypted with the context \

@@ -65,7 +65,11 @@ fn read_pem(source: &PemSource, key: &str) -> Result<Vec<u8>, ConfigError> {
         PemSource::Data(d) => Ok(d.expose().as_bytes().to_vec()),
         PemSource::Path(p) => std::fs::read(p).map_err(|e| ConfigError::File {
             path: p.clone(),
-            message: format!("cannot read the file named by `{key}`: {e}"),
+            message: format!(
+                "cannot read the file named by `{key}`; check the path and that the function \
+                 may read it"
+            ),
+            source: Some(e.into()),
         }),
     }
 }

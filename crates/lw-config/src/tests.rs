@@ -204,3 +204,45 @@ fn errors_name_their_source() {
         "{e}"
     );
 }
+
+#[test]
+fn causes_travel_typed_as_sources() {
+    use std::error::Error as _;
+    let d = tempfile::tempdir().unwrap();
+    // A TLS file that cannot be read: the io::Error is the source, not text in the message.
+    write(
+        d.path(),
+        CONFIG_FILE_NAME,
+        "[profile.default.tls]\nclient_cert_path = \"gone.pem\"\nclient_key_path = \"gone.key\"\n",
+    );
+    let c =
+        ClientConfig::load_from(&env(&[("LAMBDA_TASK_ROOT", d.path().to_str().unwrap())])).unwrap();
+    let e = c.to_options().unwrap_err();
+    let io = e
+        .source()
+        .and_then(|s| s.downcast_ref::<std::io::Error>())
+        .unwrap_or_else(|| panic!("no io::Error source: {e}"));
+    assert_eq!(io.kind(), std::io::ErrorKind::NotFound);
+    assert!(!e.to_string().contains(&io.to_string()), "{e}");
+    assert!(e.to_string().contains("gone.pem"), "{e}");
+
+    // A file that is not UTF-8: the Utf8Error is the source.
+    let latin1 = d.path().join("latin1.toml");
+    std::fs::write(&latin1, b"# caf\xe9\n").unwrap();
+    let e = ClientConfig::load_from(&env(&[("TEMPORAL_CONFIG_FILE", latin1.to_str().unwrap())]))
+        .unwrap_err();
+    assert!(
+        e.source().is_some_and(|s| s.is::<std::str::Utf8Error>()),
+        "{e}"
+    );
+
+    // A TOML error keeps no source: the parser's Display quotes the line, which may be a
+    // secret.
+    let bad = write(d.path(), "bad.toml", "api_key = \"s3cr3t\" oops\n");
+    let e = ClientConfig::load_from(&env(&[("TEMPORAL_CONFIG_FILE", bad.to_str().unwrap())]))
+        .unwrap_err();
+    assert!(
+        e.source().is_none() && !e.to_string().contains("s3cr3t"),
+        "{e}"
+    );
+}

@@ -1087,11 +1087,17 @@ fn run(case: Case, moto: Option<&Moto>) -> Vec<String> {
         Ok(()) => return vec![format!("{:?} succeeded", case.stage)],
         Err(e) => e,
     };
-    let shown = e.to_string();
+    // What a user reads: the message and its typed causes, as lw-runtime prints them.
+    let (shown, repeated) = report(&e);
     let debug = format!("{e:?}");
     // The catalogue of messages, for `--nocapture`.
     println!("{}: {shown}", case.name);
     let mut problems = Vec::new();
+    if let Some(cause) = repeated {
+        problems.push(format!(
+            "the message repeats its cause `{cause}` (it belongs in source() only): {shown}"
+        ));
+    }
     if !case.expect.matches(&e) {
         problems.push(format!("expected {:?}, got {debug}", case.expect));
     }
@@ -1109,6 +1115,25 @@ fn run(case: Case, moto: Option<&Moto>) -> Vec<String> {
     // Keep the endpoint listener alive until the load is over.
     drop(blackhole);
     problems
+}
+
+/// `e` and its sources joined with `": "` as lw-runtime prints them (a text already shown is
+/// skipped: the AWS SDK's errors repeat their own code), and the direct cause when the
+/// message already shows it (our message must leave it to `source()`).
+fn report(e: &ConfigError) -> (String, Option<String>) {
+    let mut shown = e.to_string();
+    let repeated = std::error::Error::source(e)
+        .map(|c| c.to_string())
+        .filter(|c| shown.contains(c.as_str()));
+    let mut source = std::error::Error::source(e);
+    while let Some(cause) = source {
+        let text = cause.to_string();
+        if !shown.contains(&text) {
+            shown = format!("{shown}: {text}");
+        }
+        source = cause.source();
+    }
+    (shown, repeated)
 }
 
 /// Runs the cases on their own threads, each within [`BOUND`], and fails listing every

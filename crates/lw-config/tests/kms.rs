@@ -120,7 +120,7 @@ async fn a_wrong_encryption_context_names_the_variable() {
     );
     let e = ClientConfig::load_from_async(&env).await.unwrap_err();
     assert!(matches!(e, ConfigError::Kms { .. }), "{e:?}");
-    let msg = e.to_string();
+    let msg = report(&e);
     assert!(
         msg.starts_with("environment variable TEMPORAL_API_KEY:"),
         "{msg}"
@@ -161,13 +161,21 @@ async fn access_denied_names_the_variable_and_the_permission() {
         ],
     );
     let e = ClientConfig::load_from_async(&env).await.unwrap_err();
-    let msg = e.to_string();
+    let msg = report(&e);
     assert!(
         msg.starts_with("environment variable TEMPORAL_API_KEY:"),
         "{msg}"
     );
     assert!(msg.contains("AccessDeniedException"), "{msg}");
     assert!(msg.contains("kms:Decrypt"), "{msg}");
+    // KMS's own answer travels typed, as the source.
+    let cause = std::error::Error::source(&e)
+        .and_then(|s| s.downcast_ref::<aws_sdk_kms::operation::decrypt::DecryptError>())
+        .unwrap_or_else(|| panic!("no DecryptError source: {msg}"));
+    assert_eq!(
+        aws_sdk_kms::error::ProvideErrorMetadata::code(cause),
+        Some("AccessDeniedException")
+    );
     assert_redacted(&e, &["s3cr3t", &api]);
 }
 
@@ -191,7 +199,7 @@ async fn an_unreachable_kms_fails_within_the_bound() {
         "{:?}",
         started.elapsed()
     );
-    let msg = e.to_string();
+    let msg = report(&e);
     assert!(msg.contains("TEMPORAL_API_KEY"), "{msg}");
     assert!(msg.contains(&format!("127.0.0.1:{port}")), "{msg}");
 }
@@ -231,4 +239,18 @@ async fn the_generic_endpoint_variable_is_honoured_and_the_kms_one_wins() {
     );
     let e = ClientConfig::load_from_async(&env).await.unwrap_err();
     assert!(e.to_string().contains(&format!("127.0.0.1:{port}")), "{e}");
+}
+
+/// The message and its causes, as lw-runtime prints them.
+fn report(e: &ConfigError) -> String {
+    let mut shown = e.to_string();
+    let mut source = std::error::Error::source(e);
+    while let Some(cause) = source {
+        let text = cause.to_string();
+        if !shown.contains(&text) {
+            shown = format!("{shown}: {text}");
+        }
+        source = cause.source();
+    }
+    shown
 }

@@ -25,30 +25,28 @@
 //! # Ok(()) }
 //! ```
 
+mod error;
 mod meter;
+mod providers;
+mod settings;
 mod trace;
 
 use std::{collections::HashMap, sync::Arc, time::Duration};
 
 use lw_options::{InvocationStart, Options, ShutdownContext};
 use opentelemetry::{
-    KeyValue,
     metrics::MeterProvider as _,
     trace::{TraceContextExt, TracerProvider as _},
 };
-use opentelemetry_otlp::{WithExportConfig, WithTonicConfig};
-use opentelemetry_sdk::{
-    Resource,
-    metrics::{Aggregation, Instrument, InstrumentKind, PeriodicReader, SdkMeterProvider, Stream},
-    trace::{Sampler, SdkTracerProvider},
-};
-use temporalio_common::telemetry::{
-    TaskQueueLabelStrategy,
-    metrics::{TemporalMeter, default_buckets_for},
-};
+use opentelemetry_sdk::{metrics::SdkMeterProvider, trace::SdkTracerProvider};
+use temporalio_common::telemetry::{TaskQueueLabelStrategy, metrics::TemporalMeter};
 use temporalio_sdk::opentelemetry::OpenTelemetryPlugin;
 
+use providers::{build_meter_provider, build_tracer_provider};
+
+pub use error::OtelError;
 pub use meter::OtelMeter;
+pub use settings::{OtelOptions, Resolved};
 pub use trace::LambdaIdGenerator;
 
 /// The OTLP/gRPC endpoint of the ADOT Lambda layer's collector, used when neither the options
@@ -63,182 +61,6 @@ pub const DEFAULT_METRIC_INTERVAL: Duration = Duration::from_secs(10);
 pub const DEFAULT_EXPORT_TIMEOUT: Duration = Duration::from_secs(3);
 /// The instrumentation scope of the spans and metrics this crate makes.
 pub const SCOPE: &str = "lambdaworker";
-
-/// Why telemetry could not be set up. Telemetry problems after setup never fail an
-/// invocation: they are logged as warnings.
-#[derive(Debug, thiserror::Error)]
-#[non_exhaustive]
-pub enum OtelError {
-    /// An exporter could not be built.
-    #[error("cannot build the OTLP {signal} exporter for {endpoint}: {message}")]
-    Exporter {
-        /// `metrics` or `traces`.
-        signal: &'static str,
-        /// The endpoint.
-        endpoint: String,
-        /// The exporter's reason.
-        message: String,
-    },
-    /// A setting is malformed.
-    #[error("{origin}: {message}")]
-    Invalid {
-        /// Where the value came from (option or environment variable).
-        origin: String,
-        /// What was wrong and what would be right.
-        message: String,
-    },
-    /// Called outside a tokio runtime (the gRPC exporters need one).
-    #[error(
-        "lw-otel must be set up inside a tokio runtime: call it from the configure callback of \
-         run_worker, or inside #[tokio::main]"
-    )]
-    NoRuntime,
-}
-
-/// Settings for [`apply_defaults`]. Every field is optional: unset ones are resolved from
-/// the environment, then the ADOT defaults.
-#[derive(Debug, Clone, Default)]
-#[non_exhaustive]
-pub struct OtelOptions {
-    /// Collector endpoint → `OTEL_EXPORTER_OTLP_ENDPOINT` → [`DEFAULT_ENDPOINT`].
-    pub endpoint: Option<String>,
-    /// Service name → `OTEL_SERVICE_NAME` → `AWS_LAMBDA_FUNCTION_NAME` →
-    /// [`DEFAULT_SERVICE_NAME`].
-    pub service_name: Option<String>,
-    /// Periodic metric export interval (default [`DEFAULT_METRIC_INTERVAL`]); every
-    /// invocation also flushes.
-    pub metric_export_interval: Option<Duration>,
-    /// Timeout of one export (default [`DEFAULT_EXPORT_TIMEOUT`]).
-    pub export_timeout: Option<Duration>,
-    /// gRPC metadata sent with every export (e.g. an `authorization` header for a SaaS
-    /// collector).
-    pub headers: Vec<(String, String)>,
-    /// TLS for an `https://` endpoint (system roots are used when this is unset).
-    pub tls: Option<opentelemetry_otlp::tonic_types::transport::ClientTlsConfig>,
-}
-
-impl OtelOptions {
-    /// Sets the collector endpoint.
-    pub fn endpoint(mut self, endpoint: impl Into<String>) -> Self {
-        self.endpoint = Some(endpoint.into());
-        self
-    }
-
-    /// Sets the service name.
-    pub fn service_name(mut self, name: impl Into<String>) -> Self {
-        self.service_name = Some(name.into());
-        self
-    }
-
-    /// Sets the periodic metric export interval.
-    pub fn metric_export_interval(mut self, interval: Duration) -> Self {
-        self.metric_export_interval = Some(interval);
-        self
-    }
-
-    /// Sets the timeout of one export.
-    pub fn export_timeout(mut self, timeout: Duration) -> Self {
-        self.export_timeout = Some(timeout);
-        self
-    }
-
-    /// Adds a gRPC metadata header to every export.
-    pub fn header(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
-        self.headers.push((name.into(), value.into()));
-        self
-    }
-
-    /// Resolves every setting against an environment snapshot.
-    ///
-    /// ```
-    /// use std::collections::HashMap;
-    /// let env = HashMap::from([("AWS_LAMBDA_FUNCTION_NAME".to_string(), "orders".to_string())]);
-    /// let r = lw_otel::OtelOptions::default().resolve(&env);
-    /// assert_eq!(r.endpoint, "http://localhost:4317");
-    /// assert_eq!(r.service_name, "orders");
-    /// ```
-    pub fn resolve(&self, env: &HashMap<String, String>) -> Resolved {
-        let var = |k: &str| env.get(k).map(|v| v.trim()).filter(|v| !v.is_empty());
-        let endpoint = self
-            .endpoint
-            .clone()
-            .filter(|e| !e.trim().is_empty())
-            .or_else(|| var("OTEL_EXPORTER_OTLP_ENDPOINT").map(str::to_owned))
-            .unwrap_or_else(|| DEFAULT_ENDPOINT.to_owned());
-        let service_name = self
-            .service_name
-            .clone()
-            .filter(|s| !s.trim().is_empty())
-            .or_else(|| var("OTEL_SERVICE_NAME").map(str::to_owned))
-            .or_else(|| var("AWS_LAMBDA_FUNCTION_NAME").map(str::to_owned))
-            .unwrap_or_else(|| DEFAULT_SERVICE_NAME.to_owned());
-        let mut resource = vec![
-            ("service.name".to_owned(), service_name.clone()),
-            ("cloud.provider".to_owned(), "aws".to_owned()),
-        ];
-        for (key, v) in [
-            ("cloud.region", "AWS_REGION"),
-            ("faas.name", "AWS_LAMBDA_FUNCTION_NAME"),
-            ("faas.version", "AWS_LAMBDA_FUNCTION_VERSION"),
-            ("faas.instance", "AWS_LAMBDA_LOG_STREAM_NAME"),
-        ] {
-            if let Some(value) = var(v) {
-                resource.push((key.to_owned(), value.to_owned()));
-            }
-        }
-        let max_memory = var("AWS_LAMBDA_FUNCTION_MEMORY_SIZE")
-            .and_then(|m| m.parse::<i64>().ok())
-            .map(|mb| mb * 1024 * 1024);
-        Resolved {
-            endpoint,
-            service_name,
-            function_name: var("AWS_LAMBDA_FUNCTION_NAME")
-                .unwrap_or(DEFAULT_SERVICE_NAME)
-                .to_owned(),
-            metric_export_interval: self
-                .metric_export_interval
-                .unwrap_or(DEFAULT_METRIC_INTERVAL),
-            export_timeout: self.export_timeout.unwrap_or(DEFAULT_EXPORT_TIMEOUT),
-            resource,
-            max_memory_bytes: max_memory,
-        }
-    }
-}
-
-/// [`OtelOptions`] with every default applied.
-#[derive(Debug, Clone, PartialEq)]
-#[non_exhaustive]
-pub struct Resolved {
-    /// The collector endpoint.
-    pub endpoint: String,
-    /// `service.name`.
-    pub service_name: String,
-    /// The function's name (the invocation span's name).
-    pub function_name: String,
-    /// The periodic metric export interval.
-    pub metric_export_interval: Duration,
-    /// The timeout of one export.
-    pub export_timeout: Duration,
-    /// Resource attributes other than `faas.max_memory`.
-    pub resource: Vec<(String, String)>,
-    /// `faas.max_memory` in bytes, from `AWS_LAMBDA_FUNCTION_MEMORY_SIZE`.
-    pub max_memory_bytes: Option<i64>,
-}
-
-impl Resolved {
-    /// The OpenTelemetry resource every span and metric carries.
-    pub fn otel_resource(&self) -> Resource {
-        let mut attrs: Vec<KeyValue> = self
-            .resource
-            .iter()
-            .map(|(k, v)| KeyValue::new(k.clone(), v.clone()))
-            .collect();
-        if let Some(m) = self.max_memory_bytes {
-            attrs.push(KeyValue::new("faas.max_memory", m));
-        }
-        Resource::builder_empty().with_attributes(attrs).build()
-    }
-}
 
 /// The providers this crate set up, for code that wants to record its own spans or metrics
 /// (they are flushed with the rest).
@@ -429,100 +251,6 @@ async fn flush(
             "telemetry flush did not finish within its budget; the invocation goes on"
         ),
     }
-}
-
-fn metadata(
-    headers: &[(String, String)],
-) -> Result<opentelemetry_otlp::tonic_types::metadata::MetadataMap, OtelError> {
-    let mut map = http::HeaderMap::new();
-    for (k, v) in headers {
-        let name =
-            http::HeaderName::from_bytes(k.to_ascii_lowercase().as_bytes()).map_err(|_| {
-                OtelError::Invalid {
-                    origin: format!("OtelOptions::headers `{k}`"),
-                    message: "is not a valid header name; use letters, digits and `-`".into(),
-                }
-            })?;
-        let value = http::HeaderValue::from_str(v).map_err(|_| OtelError::Invalid {
-            origin: format!("OtelOptions::headers `{k}`"),
-            message: "has a value a header cannot carry; use printable ASCII".into(),
-        })?;
-        map.insert(name, value);
-    }
-    Ok(opentelemetry_otlp::tonic_types::metadata::MetadataMap::from_headers(map))
-}
-
-/// Endpoint, timeout, headers and TLS: the same for both exporters.
-fn exporter_settings<B: WithExportConfig + WithTonicConfig>(
-    builder: B,
-    otel: &OtelOptions,
-    resolved: &Resolved,
-) -> Result<B, OtelError> {
-    let mut builder = builder
-        .with_endpoint(resolved.endpoint.clone())
-        .with_timeout(resolved.export_timeout)
-        .with_metadata(metadata(&otel.headers)?);
-    if let Some(tls) = &otel.tls {
-        builder = builder.with_tls_config(tls.clone());
-    }
-    Ok(builder)
-}
-
-fn build_meter_provider(
-    otel: &OtelOptions,
-    resolved: &Resolved,
-) -> Result<SdkMeterProvider, OtelError> {
-    let builder = opentelemetry_otlp::MetricExporter::builder().with_tonic();
-    let exporter = exporter_settings(builder, otel, resolved)?
-        .build()
-        .map_err(|e| OtelError::Exporter {
-            signal: "metrics",
-            endpoint: resolved.endpoint.clone(),
-            message: e.to_string(),
-        })?;
-    let reader = PeriodicReader::builder(exporter)
-        .with_interval(resolved.metric_export_interval)
-        .build();
-    Ok(SdkMeterProvider::builder()
-        .with_reader(reader)
-        .with_resource(resolved.otel_resource())
-        // Temporal's latency histograms keep the SDK's own bucket boundaries.
-        .with_view(|i: &Instrument| {
-            if i.kind() != InstrumentKind::Histogram {
-                return None;
-            }
-            let name = i.name().strip_prefix("temporal_").unwrap_or(i.name());
-            Stream::builder()
-                .with_aggregation(Aggregation::ExplicitBucketHistogram {
-                    boundaries: default_buckets_for(name, false).to_vec(),
-                    record_min_max: true,
-                })
-                .build()
-                .ok()
-        })
-        .build())
-}
-
-fn build_tracer_provider(
-    otel: &OtelOptions,
-    resolved: &Resolved,
-) -> Result<SdkTracerProvider, OtelError> {
-    let builder = opentelemetry_otlp::SpanExporter::builder().with_tonic();
-    let exporter = exporter_settings(builder, otel, resolved)?
-        .build()
-        .map_err(|e| OtelError::Exporter {
-            signal: "traces",
-            endpoint: resolved.endpoint.clone(),
-            message: e.to_string(),
-        })?;
-    Ok(SdkTracerProvider::builder()
-        .with_batch_exporter(exporter)
-        .with_id_generator(LambdaIdGenerator::default())
-        // Record every invocation: Lambda's header often says "not sampled" when active
-        // tracing is off, and the workflow spans are the point of this crate.
-        .with_sampler(Sampler::AlwaysOn)
-        .with_resource(resolved.otel_resource())
-        .build())
 }
 
 #[cfg(test)]

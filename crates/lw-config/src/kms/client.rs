@@ -46,6 +46,7 @@ impl Kms {
     pub fn from_env(env: &HashMap<String, String>) -> Result<Self, ConfigError> {
         let get = |k: &str| env.get(k).filter(|v| !v.trim().is_empty()).cloned();
         let missing = |var: &str, what: &str| ConfigError::Kms {
+            source: None,
             origin: format!("environment variable {var}"),
             message: format!(
                 "is not set, and decrypting KMS secrets needs {what}; Lambda sets it for every \
@@ -77,6 +78,7 @@ impl Kms {
                 "AWS_ENDPOINT_URL"
             };
             return Err(ConfigError::Kms {
+                source: None,
                 origin: format!("environment variable {var}"),
                 message: format!(
                     "`{e}` is not an http(s) URL; write it as https://host or http://host:port"
@@ -125,16 +127,18 @@ impl Kms {
         let fail = |message: String| ConfigError::Kms {
             origin: origin.to_owned(),
             message,
+            source: None,
         };
         let b64 = ciphertext.trim();
         let b64 = b64.strip_prefix(KMS_PREFIX).unwrap_or(b64).trim();
         let blob = base64::engine::general_purpose::STANDARD
             .decode(b64)
-            .map_err(|e| {
-                fail(format!(
-                    "is marked as KMS-encrypted but is not base64 ciphertext ({e}); set it to \
-                     the CiphertextBlob that `aws kms encrypt` or the Lambda console printed"
-                ))
+            .map_err(|e| ConfigError::Kms {
+                origin: origin.to_owned(),
+                message: "is marked as KMS-encrypted but is not base64 ciphertext; set it to the \
+                          CiphertextBlob that `aws kms encrypt` or the Lambda console printed"
+                    .into(),
+                source: Some(e.into()),
             })?;
         if blob.is_empty() {
             return Err(fail(
@@ -145,10 +149,16 @@ impl Kms {
         if let Some((k, v)) = context {
             request = request.encryption_context(k, v);
         }
-        let output = request
-            .send()
-            .await
-            .map_err(|e| fail(self.describe(&e, context)))?;
+        let output = request.send().await.map_err(|e| ConfigError::Kms {
+            origin: origin.to_owned(),
+            message: self.describe(&e, context),
+            // Only a service error is kept: it is KMS's code and message. The SDK's other
+            // errors can carry the request, and so the ciphertext.
+            source: match e {
+                SdkError::ServiceError(_) => Some(e.into_service_error().into()),
+                _ => None,
+            },
+        })?;
         let plaintext = output
             .plaintext()
             .map(|b| b.as_ref().to_vec())
@@ -175,10 +185,9 @@ impl Kms {
             SdkError::ServiceError(s) => {
                 let err = s.err();
                 let code = err.code().unwrap_or("Unknown");
-                let msg = err.message().unwrap_or("");
                 match code {
                     "InvalidCiphertextException" => format!(
-                        "KMS cannot decrypt it with {ctx} (InvalidCiphertextException): the \
+                        "KMS cannot decrypt it with {ctx}: the \
                          ciphertext is damaged or was encrypted with a different encryption \
                          context; {}",
                         match context {
@@ -194,7 +203,7 @@ impl Kms {
                         }
                     ),
                     "AccessDeniedException" => format!(
-                        "KMS denied decryption (AccessDeniedException: {msg}); allow the \
+                        "KMS denied decryption; allow the \
                          function's execution role `kms:Decrypt` on the key{} (see \
                          docs/configuration.md)",
                         match context {
@@ -206,15 +215,17 @@ impl Kms {
                                 .to_owned(),
                         }
                     ),
-                    "NotFoundException" | "IncorrectKeyException" => format!(
-                        "KMS cannot find the key this was encrypted with ({code}: {msg}); \
+                    "NotFoundException" | "IncorrectKeyException" => {
+                        "KMS cannot find the key this was encrypted with; \
                          re-encrypt it with a key in this account and region"
-                    ),
-                    "DisabledException" | "KMSInvalidStateException" => format!(
-                        "the key this was encrypted with cannot be used ({code}: {msg}); enable \
+                            .to_owned()
+                    }
+                    "DisabledException" | "KMSInvalidStateException" => {
+                        "the key this was encrypted with cannot be used; enable \
                          the key or re-encrypt with an enabled one"
-                    ),
-                    _ => format!("KMS refused to decrypt it ({code}: {msg})"),
+                            .to_owned()
+                    }
+                    _ => "KMS refused to decrypt it; its reason follows".to_owned(),
                 }
             }
             SdkError::TimeoutError(_) => format!(
@@ -275,6 +286,7 @@ pub(crate) async fn decrypt_all(
     match tokio::time::timeout(timeout, futures::future::try_join_all(calls)).await {
         Ok(r) => r,
         Err(_) => Err(ConfigError::Kms {
+            source: None,
             origin: pending
                 .iter()
                 .map(|p| p.origin.as_str())
