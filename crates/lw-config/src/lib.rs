@@ -36,9 +36,11 @@ mod error;
 mod file;
 mod kms;
 mod loader;
+mod pem;
 mod resolve;
 mod sdk;
 mod secret;
+mod sources;
 
 use std::{
     collections::{BTreeMap, HashMap},
@@ -54,6 +56,7 @@ pub use kms::Kms;
 pub use kms::{DECRYPT_VAR, DEFAULT_KMS_TIMEOUT, KMS_PREFIX, LAMBDA_CONTEXT_KEY};
 pub use loader::Loader;
 pub use secret::Secret;
+pub use sources::Sources;
 
 /// Address used when neither a file nor the environment names one.
 pub const DEFAULT_ADDRESS: &str = "localhost:7233";
@@ -155,6 +158,8 @@ pub struct ClientConfig {
     pub profile: String,
     /// The config file that was read, if one was found.
     pub config_file: Option<PathBuf>,
+    /// Where each connection setting came from, for messages about it.
+    pub sources: Sources,
 }
 
 impl ClientConfig {
@@ -210,12 +215,35 @@ pub fn config_file_path(env: &HashMap<String, String>) -> Result<Option<PathBuf>
     }
     if let Some(root) = env.get("LAMBDA_TASK_ROOT").filter(|p| !p.is_empty()) {
         let path = Path::new(root).join(CONFIG_FILE_NAME);
-        if path.is_file() {
+        if usable(&path) {
             return Ok(Some(path));
         }
     }
     let path = PathBuf::from(CONFIG_FILE_NAME);
-    Ok(path.is_file().then_some(path))
+    Ok(usable(&path).then_some(path))
+}
+
+/// Whether `path` is a file to read. Something there that is not (a directory, a dangling
+/// link) is skipped with a warning naming it: it was almost certainly meant to be read.
+fn usable(path: &Path) -> bool {
+    if path.is_file() {
+        return true;
+    }
+    if let Ok(md) = path.symlink_metadata() {
+        let what = if md.is_symlink() {
+            "a link to nothing readable"
+        } else if md.is_dir() {
+            "a directory"
+        } else {
+            "not a regular file"
+        };
+        tracing::warn!(
+            path = %path.display(),
+            "the config file here is {what}, so it is not read and the environment and \
+             defaults apply; replace it with the temporal.toml to use, or remove it"
+        );
+    }
+    false
 }
 
 #[cfg(test)]

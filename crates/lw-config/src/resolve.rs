@@ -16,6 +16,13 @@ impl ClientConfig {
     ) -> Result<Self, ConfigError> {
         let origin = |key: &str| error::origin_of(figment, key);
         let api_key = raw.api_key.filter(|k| !k.is_empty()).map(Secret::new);
+        let mut sources = Sources {
+            api_key: api_key.as_ref().map(|_| origin("api_key")),
+            ..Sources::default()
+        };
+        if let Some(key) = &api_key {
+            check_api_key(key, &origin("api_key"))?;
+        }
         let tls_enabled = match &raw.tls {
             Some(t) => t.disabled != Some(true),
             None => api_key.is_some(),
@@ -71,7 +78,7 @@ impl ClientConfig {
                        path: Option<String>,
                        data_key: &str,
                        data: Option<String>|
-             -> Result<Option<PemSource>, ConfigError> {
+             -> Result<Option<(PemSource, String)>, ConfigError> {
                 if let Some(p) = path.filter(|p| !p.is_empty()) {
                     // A relative path written in the file is relative to the file's folder (so
                     // `client.pem` beside temporal.toml in /var/task works); one from the
@@ -81,7 +88,7 @@ impl ClientConfig {
                         (Some(dir), true) => dir.join(p),
                         _ => p,
                     };
-                    return Ok(Some(PemSource::Path(resolved)));
+                    return Ok(Some((PemSource::Path(resolved), origin(path_key))));
                 }
                 match data.filter(|d| !d.is_empty()) {
                     Some(d) if !d.contains("-----BEGIN") => Err(ConfigError::Invalid {
@@ -90,30 +97,42 @@ impl ClientConfig {
                                   block or use the `_path` form"
                             .into(),
                     }),
-                    Some(d) => Ok(Some(PemSource::Data(Secret::new(d)))),
+                    Some(d) => Ok(Some((PemSource::Data(Secret::new(d)), origin(data_key)))),
                     None => Ok(None),
                 }
             };
+            let client_cert = pem(
+                "tls.client_cert_path",
+                t.client_cert_path,
+                "tls.client_cert_data",
+                t.client_cert_data,
+            )?;
+            let client_key = pem(
+                "tls.client_key_path",
+                t.client_key_path,
+                "tls.client_key_data",
+                t.client_key_data,
+            )?;
+            let server_ca_cert = pem(
+                "tls.server_ca_cert_path",
+                t.server_ca_cert_path,
+                "tls.server_ca_cert_data",
+                t.server_ca_cert_data,
+            )?;
+            let server_name = t.server_name.filter(|s| !s.is_empty());
+            sources.tls = Some(match &raw.tls {
+                Some(_) => tls_origin(figment),
+                None => format!("the API key ({}), which turns TLS on", origin("api_key")),
+            });
+            sources.client_cert = client_cert.as_ref().map(|(_, o)| o.clone());
+            sources.client_key = client_key.as_ref().map(|(_, o)| o.clone());
+            sources.server_ca_cert = server_ca_cert.as_ref().map(|(_, o)| o.clone());
+            sources.server_name = server_name.as_ref().map(|_| origin("tls.server_name"));
             let cfg = TlsConfig {
-                client_cert: pem(
-                    "tls.client_cert_path",
-                    t.client_cert_path,
-                    "tls.client_cert_data",
-                    t.client_cert_data,
-                )?,
-                client_key: pem(
-                    "tls.client_key_path",
-                    t.client_key_path,
-                    "tls.client_key_data",
-                    t.client_key_data,
-                )?,
-                server_ca_cert: pem(
-                    "tls.server_ca_cert_path",
-                    t.server_ca_cert_path,
-                    "tls.server_ca_cert_data",
-                    t.server_ca_cert_data,
-                )?,
-                server_name: t.server_name.filter(|s| !s.is_empty()),
+                client_cert: client_cert.map(|(p, _)| p),
+                client_key: client_key.map(|(p, _)| p),
+                server_ca_cert: server_ca_cert.map(|(p, _)| p),
+                server_name,
             };
             if cfg.client_cert.is_some() != cfg.client_key.is_some() {
                 let (have, missing) = match (&cfg.client_cert, &cfg.client_key) {
@@ -143,10 +162,16 @@ impl ClientConfig {
         } else {
             None
         };
-        let address = raw
-            .address
-            .filter(|a| !a.trim().is_empty())
-            .unwrap_or_else(|| DEFAULT_ADDRESS.to_owned());
+        let address = match raw.address.filter(|a| !a.trim().is_empty()) {
+            Some(a) => {
+                sources.address = origin("address");
+                a
+            }
+            None => {
+                sources.address = format!("the default address ({DEFAULT_ADDRESS})");
+                DEFAULT_ADDRESS.to_owned()
+            }
+        };
         // Validate the address now so a bad one is an init error naming its source.
         parse_address(&address, tls.is_some()).map_err(|message| ConfigError::Invalid {
             origin: origin("address"),
@@ -209,15 +234,65 @@ impl ClientConfig {
         Ok(Self {
             codec,
             address,
-            namespace: raw
-                .namespace
-                .filter(|n| !n.trim().is_empty())
-                .unwrap_or_else(|| DEFAULT_NAMESPACE.to_owned()),
+            namespace: match raw.namespace.filter(|n| !n.trim().is_empty()) {
+                Some(n) => {
+                    sources.namespace = origin("namespace");
+                    n
+                }
+                None => {
+                    sources.namespace = format!("the default namespace ({DEFAULT_NAMESPACE})");
+                    DEFAULT_NAMESPACE.to_owned()
+                }
+            },
             api_key,
             tls,
             grpc_meta: raw.grpc_meta,
             profile,
             config_file,
+            sources,
         })
     }
+}
+
+/// What turned TLS on: the first TLS setting present, in the order a reader would look.
+fn tls_origin(figment: &Figment) -> String {
+    const KEYS: &[&str] = &[
+        "tls.disabled",
+        "tls.server_ca_cert_path",
+        "tls.server_ca_cert_data",
+        "tls.client_cert_path",
+        "tls.client_cert_data",
+        "tls.client_key_path",
+        "tls.client_key_data",
+        "tls.server_name",
+    ];
+    KEYS.iter()
+        .find(|k| figment.find_value(k).is_ok())
+        .map_or_else(
+            || error::origin_of(figment, "tls"),
+            |k| error::origin_of(figment, k),
+        )
+}
+
+/// An API key travels as `authorization: Bearer <key>`: a character a header cannot carry
+/// would make the SDK drop the header, and every call would go out unauthenticated.
+fn check_api_key(key: &Secret, origin: &str) -> Result<(), ConfigError> {
+    let text = key.expose();
+    if text.trim() != text {
+        return Err(ConfigError::Invalid {
+            origin: origin.to_owned(),
+            message: "has leading or trailing whitespace (often a newline pasted with the key); \
+                      set the key alone"
+                .into(),
+        });
+    }
+    if !text.bytes().all(|b| (0x21..0x7f).contains(&b)) {
+        return Err(ConfigError::Invalid {
+            origin: origin.to_owned(),
+            message: "holds characters an `authorization` header cannot carry (spaces, control \
+                      characters or non-ASCII); set the key exactly as it was issued"
+                .into(),
+        });
+    }
+    Ok(())
 }

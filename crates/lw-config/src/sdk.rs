@@ -5,7 +5,10 @@ use std::collections::HashMap;
 
 use temporalio_client::{ClientOptions, ClientTlsOptions, ConnectionOptions, TlsOptions, Url};
 
-use crate::{ClientConfig, ConfigError, PemSource};
+use crate::{
+    ClientConfig, ConfigError, TlsConfig,
+    pem::{self, Material},
+};
 
 impl ClientConfig {
     /// Builds the Temporal SDK's connection and client options from this configuration,
@@ -17,32 +20,11 @@ impl ClientConfig {
                 message,
             }
         })?;
-        let tls_options = match &self.tls {
-            None => None,
-            Some(tls) => {
-                let client_tls_options = match (&tls.client_cert, &tls.client_key) {
-                    (Some(cert), Some(key)) => Some(
-                        ClientTlsOptions::builder()
-                            .client_cert(read_pem(cert, "tls.client_cert_path")?)
-                            .client_private_key(read_pem(key, "tls.client_key_path")?)
-                            .build(),
-                    ),
-                    _ => None,
-                };
-                let ca = tls
-                    .server_ca_cert
-                    .as_ref()
-                    .map(|c| read_pem(c, "tls.server_ca_cert_path"))
-                    .transpose()?;
-                Some(
-                    TlsOptions::builder()
-                        .maybe_server_root_ca_cert(ca)
-                        .maybe_domain(tls.server_name.clone())
-                        .maybe_client_tls_options(client_tls_options)
-                        .build(),
-                )
-            }
-        };
+        let tls_options = self
+            .tls
+            .as_ref()
+            .map(|tls| self.tls_options(tls))
+            .transpose()?;
         let headers: HashMap<String, String> = self
             .grpc_meta
             .iter()
@@ -60,17 +42,53 @@ impl ClientConfig {
     }
 }
 
-fn read_pem(source: &PemSource, key: &str) -> Result<Vec<u8>, ConfigError> {
-    match source {
-        PemSource::Data(d) => Ok(d.expose().as_bytes().to_vec()),
-        PemSource::Path(p) => std::fs::read(p).map_err(|e| ConfigError::File {
-            path: p.clone(),
-            message: format!(
-                "cannot read the file named by `{key}`; check the path and that the function \
-                 may read it"
-            ),
-            source: Some(e.into()),
-        }),
+impl ClientConfig {
+    /// The SDK's TLS options, with every certificate and key read and checked.
+    fn tls_options(&self, tls: &TlsConfig) -> Result<TlsOptions, ConfigError> {
+        // A config built by hand has no sources: name the setting itself.
+        let origin =
+            |o: &Option<String>, key: &str| o.clone().unwrap_or_else(|| format!("`{key}`"));
+        let client_tls_options = match (&tls.client_cert, &tls.client_key) {
+            (Some(cert), Some(key)) => {
+                let cert_origin = origin(&self.sources.client_cert, "tls.client_cert_path");
+                let key_origin = origin(&self.sources.client_key, "tls.client_key_path");
+                let cert = Material {
+                    source: cert,
+                    origin: &cert_origin,
+                };
+                let key = Material {
+                    source: key,
+                    origin: &key_origin,
+                };
+                let (cert_bytes, key_bytes) = (cert.read()?, key.read()?);
+                pem::check_client_pair(&cert, &cert_bytes, &key, &key_bytes)?;
+                Some(
+                    ClientTlsOptions::builder()
+                        .client_cert(cert_bytes)
+                        .client_private_key(key_bytes)
+                        .build(),
+                )
+            }
+            _ => None,
+        };
+        let ca = match &tls.server_ca_cert {
+            Some(ca) => {
+                let ca_origin = origin(&self.sources.server_ca_cert, "tls.server_ca_cert_path");
+                let ca = Material {
+                    source: ca,
+                    origin: &ca_origin,
+                };
+                let bytes = ca.read()?;
+                pem::check_ca(&ca, &bytes)?;
+                Some(bytes)
+            }
+            None => None,
+        };
+        Ok(TlsOptions::builder()
+            .maybe_server_root_ca_cert(ca)
+            .maybe_domain(tls.server_name.clone())
+            .maybe_client_tls_options(client_tls_options)
+            .build())
     }
 }
 

@@ -95,8 +95,16 @@ fn tls_false_wins_over_api_key() {
 #[test]
 fn relative_cert_paths_resolve_against_the_file_folder() {
     let d = tempfile::tempdir().unwrap();
-    write(d.path(), "client.pem", "-----BEGIN CERTIFICATE-----\nx\n");
-    write(d.path(), "client.key", "-----BEGIN PRIVATE KEY-----\ny\n");
+    write(
+        d.path(),
+        "client.pem",
+        include_str!("../tests/fixtures/a.pem"),
+    );
+    write(
+        d.path(),
+        "client.key",
+        include_str!("../tests/fixtures/a.key"),
+    );
     write(
         d.path(),
         CONFIG_FILE_NAME,
@@ -245,4 +253,112 @@ fn causes_travel_typed_as_sources() {
         e.source().is_none() && !e.to_string().contains("s3cr3t"),
         "{e}"
     );
+}
+
+/// What `f` logged, as text.
+fn logged(f: impl FnOnce()) -> String {
+    #[derive(Clone, Default)]
+    struct Buf(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+    impl std::io::Write for Buf {
+        fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(b);
+            Ok(b.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let buf = Buf::default();
+    let writer = buf.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_writer(move || writer.clone())
+        .with_ansi(false)
+        .finish();
+    tracing::subscriber::with_default(subscriber, f);
+    String::from_utf8_lossy(&buf.0.lock().unwrap()).into_owned()
+}
+
+#[test]
+fn an_unusable_config_file_in_the_task_root_is_named_in_a_warning() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join(CONFIG_FILE_NAME)).unwrap();
+    let root = env(&[("LAMBDA_TASK_ROOT", dir.path().to_str().unwrap())]);
+    let logs = logged(|| {
+        assert!(
+            ClientConfig::load_from(&root)
+                .unwrap()
+                .config_file
+                .is_none()
+        )
+    });
+    assert!(logs.contains("WARN"), "{logs}");
+    assert!(
+        logs.contains(&dir.path().join(CONFIG_FILE_NAME).display().to_string()),
+        "{logs}"
+    );
+    assert!(logs.contains("a directory"), "{logs}");
+
+    let dir = tempfile::tempdir().unwrap();
+    std::os::unix::fs::symlink(
+        dir.path().join("gone.toml"),
+        dir.path().join(CONFIG_FILE_NAME),
+    )
+    .unwrap();
+    let root = env(&[("LAMBDA_TASK_ROOT", dir.path().to_str().unwrap())]);
+    let logs = logged(|| {
+        assert!(
+            ClientConfig::load_from(&root)
+                .unwrap()
+                .config_file
+                .is_none()
+        )
+    });
+    assert!(logs.contains("a link to nothing readable"), "{logs}");
+
+    // Nothing there: no warning.
+    let dir = tempfile::tempdir().unwrap();
+    let root = env(&[("LAMBDA_TASK_ROOT", dir.path().to_str().unwrap())]);
+    let logs = logged(|| {
+        assert!(
+            ClientConfig::load_from(&root)
+                .unwrap()
+                .config_file
+                .is_none()
+        )
+    });
+    assert!(!logs.contains("WARN"), "{logs}");
+}
+
+#[test]
+fn sources_name_where_each_setting_came_from() {
+    let d = tempfile::tempdir().unwrap();
+    write(d.path(), "a.pem", include_str!("../tests/fixtures/a.pem"));
+    let file = write(
+        d.path(),
+        "t.toml",
+        "[profile.default]\naddress = \"h.example:7233\"\n[profile.default.tls]\nserver_ca_cert_path = \"a.pem\"\n",
+    );
+    let c = ClientConfig::load_from(&env(&[
+        ("TEMPORAL_CONFIG_FILE", file.to_str().unwrap()),
+        ("TEMPORAL_TLS_SERVER_NAME", "temporal.test"),
+    ]))
+    .unwrap();
+    let s = &c.sources;
+    assert!(
+        s.address.ends_with("t.toml: key `profile.default.address`"),
+        "{s:?}"
+    );
+    assert!(
+        s.server_ca_cert
+            .as_deref()
+            .is_some_and(|o| o.ends_with("key `profile.default.tls.server_ca_cert_path`")),
+        "{s:?}"
+    );
+    assert_eq!(
+        s.server_name.as_deref(),
+        Some("environment variable TEMPORAL_TLS_SERVER_NAME")
+    );
+    assert!(s.tls.as_deref().is_some_and(|o| o.contains("tls")), "{s:?}");
+    assert_eq!(s.namespace, "the default namespace (default)");
+    assert!(s.api_key.is_none() && s.client_cert.is_none());
 }

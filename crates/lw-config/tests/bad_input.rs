@@ -43,6 +43,14 @@ const KEY_FILE: &[(&str, &[u8])] = &[("client.key", KEY_PEM.as_bytes())];
 /// The bodies of the PEM fixtures: secrets that no message may show.
 const CERT_BODY: &str = "MIIBY2VydC1zM2NyM3QtYm9keQ==";
 const KEY_BODY: &str = "MC4CAQAwa2V5LXMzY3IzdC1ib2R5";
+/// A real certificate and key pair (`a`), and the key of another pair (`b`): see
+/// tests/fixtures/README.md.
+const PAIR_A_CERT: &[u8] = include_bytes!("fixtures/a.pem");
+const PAIR_A_KEY: &[u8] = include_bytes!("fixtures/a.key");
+const PAIR_B_KEY: &[u8] = include_bytes!("fixtures/b.key");
+/// The second lines of the keys: secrets that no message may show.
+const PAIR_A_KEY_BODY: &str = "MIGHAgEAMBMGByqGSM49AgEGCCqGSM49AwEHBG0wawIBAQQgV8ogFx7AVC3XQmfk";
+const PAIR_B_KEY_BODY: &str = "MIGHAgEAMBMGByqGSM49AgEGCCqGSM49AwEHBG0wawIBAQQgXNSsK52p5cXha7ZP";
 /// Well-formed base64 that is not KMS ciphertext.
 const FAKE_CIPHERTEXT: &str = "AQIDBAUGBwgJCgsMDQ4PEBESExQVFhcYGRobHB0eHyA=";
 
@@ -97,6 +105,44 @@ enum Aws {
     /// Region, credentials and an endpoint that accepts connections and never answers, with
     /// `Loader::kms_timeout` of one second.
     Blackhole,
+    /// Region, credentials and an endpoint that answers every request with HTTP 500.
+    Failing,
+}
+
+/// An HTTP endpoint answering every request with `500 Internal Server Error`, until the
+/// process ends; its URL.
+fn failing_endpoint() -> String {
+    use std::io::{BufRead, BufReader, Write};
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    std::thread::spawn(move || {
+        for stream in listener.incoming().flatten() {
+            std::thread::spawn(move || {
+                let mut reader = BufReader::new(&stream);
+                let mut length = 0usize;
+                let mut line = String::new();
+                // Each request: headers up to the blank line, then its body.
+                while reader.read_line(&mut line).is_ok_and(|n| n > 0) {
+                    let header = line.trim_end().to_ascii_lowercase();
+                    if let Some(v) = header.strip_prefix("content-length:") {
+                        length = v.trim().parse().unwrap_or(0);
+                    }
+                    if header.is_empty() {
+                        let mut body = vec![0; length];
+                        let _ = std::io::Read::read_exact(&mut reader, &mut body);
+                        let answer =
+                            "HTTP/1.1 500 Internal Server Error\r\ncontent-length: 0\r\n\r\n";
+                        if (&stream).write_all(answer.as_bytes()).is_err() {
+                            return;
+                        }
+                        length = 0;
+                    }
+                    line.clear();
+                }
+            });
+        }
+    });
+    url
 }
 
 /// A code override's value.
@@ -518,7 +564,132 @@ fn cases() -> Vec<Case> {
             ],
             stage: Stage::ToOptions,
             expect: File,
-            shows: &["{DIR}/ca.pem", "tls.server_ca_cert_path"],
+            shows: &[
+                "{DIR}/ca.pem",
+                "environment variable TEMPORAL_TLS_SERVER_CA_CERT_PATH",
+            ],
+            ..CASE
+        },
+        Case {
+            name: "ca_file_not_pem",
+            file: Some("[profile.default.tls]\nserver_ca_cert_path = \"ca.pem\"\n"),
+            files: &[("ca.pem", b"ca-file-s3cr3t, not a certificate\n")],
+            stage: Stage::ToOptions,
+            expect: File,
+            shows: &[
+                "{DIR}/ca.pem",
+                "key `profile.default.tls.server_ca_cert_path`",
+                "holds no PEM certificate",
+                "the CA that issued the server's certificate",
+            ],
+            secrets: &["ca-file-s3cr3t"],
+            ..CASE
+        },
+        Case {
+            name: "ca_data_that_does_not_parse",
+            env: &[("TEMPORAL_TLS_SERVER_CA_CERT_DATA", CERT_PEM)],
+            stage: Stage::ToOptions,
+            expect: Invalid,
+            shows: &[
+                "environment variable TEMPORAL_TLS_SERVER_CA_CERT_DATA",
+                "cannot be parsed",
+            ],
+            secrets: &[CERT_BODY],
+            ..CASE
+        },
+        Case {
+            name: "client_key_file_not_pem",
+            file: Some(
+                "[profile.default.tls]\nclient_cert_path = \"a.pem\"\nclient_key_path = \"a.key\"\n",
+            ),
+            files: &[("a.pem", PAIR_A_CERT), ("a.key", b"key-file-s3cr3t\n")],
+            stage: Stage::ToOptions,
+            expect: File,
+            shows: &[
+                "{DIR}/a.key",
+                "key `profile.default.tls.client_key_path`",
+                "holds no PEM private key",
+            ],
+            secrets: &["key-file-s3cr3t"],
+            ..CASE
+        },
+        Case {
+            name: "client_key_data_that_does_not_parse",
+            env: &[
+                ("TEMPORAL_TLS_CLIENT_CERT_PATH", "{DIR}/a.pem"),
+                ("TEMPORAL_TLS_CLIENT_KEY_DATA", KEY_PEM),
+            ],
+            files: &[("a.pem", PAIR_A_CERT)],
+            stage: Stage::ToOptions,
+            expect: Invalid,
+            shows: &[
+                "environment variable TEMPORAL_TLS_CLIENT_KEY_DATA",
+                "private key the TLS stack cannot use",
+            ],
+            secrets: &[KEY_BODY],
+            ..CASE
+        },
+        Case {
+            name: "client_cert_that_does_not_parse",
+            env: &[
+                ("TEMPORAL_TLS_CLIENT_CERT_DATA", CERT_PEM),
+                ("TEMPORAL_TLS_CLIENT_KEY_PATH", "{DIR}/a.key"),
+            ],
+            files: &[("a.key", PAIR_A_KEY)],
+            stage: Stage::ToOptions,
+            expect: Invalid,
+            shows: &[
+                "environment variable TEMPORAL_TLS_CLIENT_CERT_DATA",
+                "cannot be parsed",
+            ],
+            secrets: &[CERT_BODY, PAIR_A_KEY_BODY],
+            ..CASE
+        },
+        Case {
+            name: "client_key_of_another_certificate",
+            file: Some(
+                "[profile.default.tls]\nclient_cert_path = \"a.pem\"\nclient_key_path = \"b.key\"\n",
+            ),
+            files: &[("a.pem", PAIR_A_CERT), ("b.key", PAIR_B_KEY)],
+            stage: Stage::ToOptions,
+            expect: File,
+            shows: &[
+                "{DIR}/b.key",
+                "key `profile.default.tls.client_key_path`",
+                "does not belong to the client certificate",
+                "key `profile.default.tls.client_cert_path`",
+            ],
+            secrets: &[PAIR_B_KEY_BODY],
+            ..CASE
+        },
+        Case {
+            name: "api_key_with_a_control_character",
+            env: &[("TEMPORAL_API_KEY", "key-s3cr3t\u{7}tail")],
+            expect: Invalid,
+            shows: &[
+                "environment variable TEMPORAL_API_KEY",
+                "`authorization` header cannot carry",
+            ],
+            secrets: &["key-s3cr3t"],
+            ..CASE
+        },
+        Case {
+            name: "api_key_with_a_trailing_newline_in_the_file",
+            file: Some("[profile.default]\napi_key = \"key-s3cr3t\\n\"\n"),
+            expect: Invalid,
+            shows: &[
+                "{FILE}: key `profile.default.api_key`",
+                "leading or trailing whitespace",
+            ],
+            secrets: &["key-s3cr3t"],
+            ..CASE
+        },
+        Case {
+            name: "api_key_with_a_space_from_code",
+            set: &[("api_key", Ov::S("Bearer key-s3cr3t"))],
+            expect: Invalid,
+            shows: &["{SET}", "`authorization` header cannot carry"],
+            secrets: &["key-s3cr3t"],
             ..CASE
         },
         Case {
@@ -933,6 +1104,23 @@ fn cases() -> Vec<Case> {
             secrets: &[FAKE_CIPHERTEXT],
             ..CASE
         },
+        Case {
+            name: "kms_endpoint_answers_500",
+            env: &[(
+                "TEMPORAL_API_KEY",
+                "kms:AQIDBAUGBwgJCgsMDQ4PEBESExQVFhcYGRobHB0eHyA=",
+            )],
+            stage: Stage::LoadAsync,
+            aws: Aws::Failing,
+            expect: Kms,
+            shows: &[
+                "environment variable TEMPORAL_API_KEY",
+                "KMS at {ENDPOINT} answered HTTP 500",
+                "AWS_ENDPOINT_URL_KMS",
+            ],
+            secrets: &[FAKE_CIPHERTEXT],
+            ..CASE
+        },
         // --- KMS against moto -------------------------------------------------------------
         Case {
             name: "kms_value_not_ciphertext",
@@ -1003,6 +1191,7 @@ fn run(case: Case, moto: Option<&Moto>) -> Vec<String> {
     let endpoint = match case.aws {
         Aws::Blackhole => format!("http://{}", blackhole.local_addr().unwrap()),
         Aws::Moto => moto.expect("moto").endpoint.clone(),
+        Aws::Failing => failing_endpoint(),
         _ => format!("http://127.0.0.1:{}", lw_testkit::free_port().unwrap()),
     };
     let expand = |s: &str, set: &str| {
@@ -1031,7 +1220,7 @@ fn run(case: Case, moto: Option<&Moto>) -> Vec<String> {
     match case.aws {
         Aws::None => {}
         Aws::Moto => env.extend(moto.expect("moto").env()),
-        Aws::Offline | Aws::Blackhole => {
+        Aws::Offline | Aws::Blackhole | Aws::Failing => {
             for (k, v) in [
                 ("AWS_REGION", "us-east-1"),
                 ("AWS_ACCESS_KEY_ID", "AKIDEXAMPLE"),

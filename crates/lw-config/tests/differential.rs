@@ -31,13 +31,14 @@ use temporalio_common::envconfig::load_client_config_profile;
 // ---------------------------------------------------------------------------------------------
 // Fixtures: PEM-looking files written into each case's temporary directory.
 
-const CA_PEM: &str = "-----BEGIN CERTIFICATE-----\nMIIBdGVzdC1zZXJ2ZXItY2EtY2VydGlmaWNhdGU=\n-----END CERTIFICATE-----\n";
-const CERT_PEM: &str = "-----BEGIN CERTIFICATE-----\nMIIBdGVzdC1jbGllbnQtY2VydGlmaWNhdGUtb25l\n-----END CERTIFICATE-----\n";
-const KEY_PEM: &str = "-----BEGIN PRIVATE KEY-----\nMC4CAQAwBQYDK2VwBCIEIHRlc3QtY2xpZW50LWtleS1vbmU=\n-----END PRIVATE KEY-----\n";
-const CERT2_PEM: &str = "-----BEGIN CERTIFICATE-----\nMIIBdGVzdC1jbGllbnQtY2VydGlmaWNhdGUtdHdv\n-----END CERTIFICATE-----\n";
-const KEY2_PEM: &str = "-----BEGIN PRIVATE KEY-----\nMC4CAQAwBQYDK2VwBCIEIHRlc3QtY2xpZW50LWtleS10d28=\n-----END PRIVATE KEY-----\n";
-const REL_CERT_PEM: &str = "-----BEGIN CERTIFICATE-----\nMIIBdGVzdC1yZWxhdGl2ZS1jZXJ0aWZpY2F0ZQ==\n-----END CERTIFICATE-----\n";
-const REL_KEY_PEM: &str = "-----BEGIN PRIVATE KEY-----\nMC4CAQAwBQYDK2VwBCIEIHRlc3QtcmVsYXRpdmUta2V5\n-----END PRIVATE KEY-----\n";
+/// Real certificates and keys (tests/fixtures/README.md): lw-config checks them at init.
+const CA_PEM: &str = include_str!("fixtures/d.pem");
+const CERT_PEM: &str = include_str!("fixtures/a.pem");
+const KEY_PEM: &str = include_str!("fixtures/a.key");
+const CERT2_PEM: &str = include_str!("fixtures/b.pem");
+const KEY2_PEM: &str = include_str!("fixtures/b.key");
+const REL_CERT_PEM: &str = include_str!("fixtures/c.pem");
+const REL_KEY_PEM: &str = include_str!("fixtures/c.key");
 
 /// Files every case directory holds, relative to it.
 const FIXTURE_FILES: &[(&str, &str)] = &[

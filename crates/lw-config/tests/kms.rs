@@ -6,8 +6,9 @@ use std::{collections::HashMap, time::Duration};
 use lw_config::{ClientConfig, ConfigError, Loader};
 use lw_testkit::Moto;
 
-const CERT: &str = "-----BEGIN CERTIFICATE-----\nMIIBfake\n-----END CERTIFICATE-----\n";
-const KEY: &str = "-----BEGIN PRIVATE KEY-----\nMIIEfakekey\n-----END PRIVATE KEY-----\n";
+/// A real pair (tests/fixtures/README.md): lw-config checks certificates and keys at init.
+const CERT: &str = include_str!("fixtures/a.pem");
+const KEY: &str = include_str!("fixtures/a.key");
 
 fn moto() -> &'static Moto {
     Moto::shared().expect("moto_server (pip install 'moto[server]')")
@@ -60,7 +61,9 @@ async fn console_encrypted_variables_are_decrypted_at_load() {
         Some("tmprl-api-key-123")
     );
     let debug = format!("{config:?}");
-    assert!(!debug.contains("tmprl-api-key-123") && !debug.contains("MIIEfakekey"));
+    assert!(
+        !debug.contains("tmprl-api-key-123") && !debug.contains(KEY.lines().nth(1).unwrap_or("-"))
+    );
     let (conn, _) = config.to_options().unwrap();
     assert_eq!(conn.api_key.as_deref(), Some("tmprl-api-key-123"));
     let client_tls = conn

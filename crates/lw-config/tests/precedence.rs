@@ -15,10 +15,9 @@ use lw_config::{ClientConfig, ConfigError, Loader, PemSource};
 use serde::Serialize;
 use tempfile::TempDir;
 
-const CERT_PEM: &str =
-    "-----BEGIN CERTIFICATE-----\nMIIBcHJlY2VkZW5jZS1jZXJ0\n-----END CERTIFICATE-----\n";
-const KEY_PEM: &str =
-    "-----BEGIN PRIVATE KEY-----\nMC4CAQAwcHJlY2VkZW5jZS1rZXk=\n-----END PRIVATE KEY-----\n";
+/// A real pair (tests/fixtures/README.md): lw-config checks certificates and keys at init.
+const CERT_PEM: &str = include_str!("fixtures/a.pem");
+const KEY_PEM: &str = include_str!("fixtures/a.key");
 
 /// A case directory holding `temporal.toml` (when given), and an empty `LAMBDA_TASK_ROOT`.
 struct Setup {

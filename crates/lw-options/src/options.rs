@@ -57,6 +57,11 @@ pub struct Options {
     pub connection_options: ConnectionOptions,
     /// Client settings (namespace, data converter, interceptors), pre-filled from `lw-config`.
     pub client_options: ClientOptions,
+    /// Where each connection setting came from (file and key, environment variable, code
+    /// override or default), filled by [`Options::from_config`]. A failed connection's
+    /// message names the setting to fix from it. If the configure callback replaces a
+    /// connection setting, set its entry here too (say, `"my secrets manager"`).
+    pub connection_sources: lw_config::Sources,
     /// The SDK's worker options, pre-filled with the Lambda defaults
     /// ([`defaults::worker_options`]): slot limits (`tuner`, see
     /// [`defaults::SlotLimits`]), pollers, sticky cache, `graceful_shutdown_period` (the stop
@@ -124,6 +129,7 @@ impl Options {
     ) -> Result<Self, OptionsError> {
         let (connection_options, client_options) = config.to_options()?;
         let mut me = Self::with_client(version, connection_options, client_options);
+        me.connection_sources = config.sources.clone();
         if let Some(q) = task_queue {
             me.task_queue = q;
         }
@@ -141,6 +147,7 @@ impl Options {
             deployment_version: version,
             connection_options,
             client_options,
+            connection_sources: lw_config::Sources::default(),
             worker_options: defaults::worker_options(),
             default_versioning_behavior: None,
             shutdown_deadline_buffer: None,

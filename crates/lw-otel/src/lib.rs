@@ -91,6 +91,7 @@ pub fn apply_defaults_from(
         return Err(OtelError::NoRuntime);
     }
     let resolved = otel.resolve(env);
+    resolved.check_endpoint()?;
     let meter_provider = build_meter_provider(&otel, &resolved)?;
     let tracer_provider = build_tracer_provider(&otel, &resolved)?;
     with_providers(

@@ -73,12 +73,20 @@ impl OtelOptions {
     /// ```
     pub fn resolve(&self, env: &HashMap<String, String>) -> Resolved {
         let var = |k: &str| env.get(k).map(|v| v.trim()).filter(|v| !v.is_empty());
-        let endpoint = self
-            .endpoint
-            .clone()
-            .filter(|e| !e.trim().is_empty())
-            .or_else(|| var("OTEL_EXPORTER_OTLP_ENDPOINT").map(str::to_owned))
-            .unwrap_or_else(|| DEFAULT_ENDPOINT.to_owned());
+        let (endpoint, endpoint_origin) =
+            match self.endpoint.clone().filter(|e| !e.trim().is_empty()) {
+                Some(e) => (e, "OtelOptions::endpoint".to_owned()),
+                None => match var("OTEL_EXPORTER_OTLP_ENDPOINT") {
+                    Some(e) => (
+                        e.to_owned(),
+                        "environment variable OTEL_EXPORTER_OTLP_ENDPOINT".to_owned(),
+                    ),
+                    None => (
+                        DEFAULT_ENDPOINT.to_owned(),
+                        "the default endpoint".to_owned(),
+                    ),
+                },
+            };
         let service_name = self
             .service_name
             .clone()
@@ -105,6 +113,7 @@ impl OtelOptions {
             .map(|mb| mb * 1024 * 1024);
         Resolved {
             endpoint,
+            endpoint_origin,
             service_name,
             function_name: var("AWS_LAMBDA_FUNCTION_NAME")
                 .unwrap_or(DEFAULT_SERVICE_NAME)
@@ -125,6 +134,9 @@ impl OtelOptions {
 pub struct Resolved {
     /// The collector endpoint.
     pub endpoint: String,
+    /// Where the endpoint came from (`OtelOptions::endpoint`, the environment variable, or
+    /// the default), for messages.
+    pub endpoint_origin: String,
     /// `service.name`.
     pub service_name: String,
     /// The function's name (the invocation span's name).
@@ -140,6 +152,26 @@ pub struct Resolved {
 }
 
 impl Resolved {
+    /// Checks the endpoint is an http(s) URL with a host, naming where it came from.
+    pub fn check_endpoint(&self) -> Result<(), crate::OtelError> {
+        let ok = self
+            .endpoint
+            .parse::<http::Uri>()
+            .is_ok_and(|u| matches!(u.scheme_str(), Some("http" | "https")) && u.host().is_some());
+        if ok {
+            return Ok(());
+        }
+        Err(crate::OtelError::Invalid {
+            origin: self.endpoint_origin.clone(),
+            message: format!(
+                "`{}` is not an http(s) URL; write it as http://host:port (the ADOT layer's \
+                 collector is {})",
+                self.endpoint,
+                crate::DEFAULT_ENDPOINT
+            ),
+        })
+    }
+
     /// The OpenTelemetry resource every span and metric carries.
     pub fn otel_resource(&self) -> Resource {
         let mut attrs: Vec<KeyValue> = self

@@ -148,3 +148,28 @@ async fn apply_defaults_wires_client_metrics_and_one_flush_hook() {
     assert!(o.connection_options.metrics_meter.is_some());
     assert!(format!("{o:?}").contains("shutdown_hooks: 1"), "{o:?}");
 }
+
+#[test]
+fn a_malformed_endpoint_is_an_error_naming_its_source() {
+    for bad in [
+        "collector:4317",
+        "not a url",
+        "grpc://collector:4317",
+        "http://",
+    ] {
+        let r = OtelOptions::default().resolve(&env(&[("OTEL_EXPORTER_OTLP_ENDPOINT", bad)]));
+        let message = r.check_endpoint().expect_err(bad).to_string();
+        assert!(
+            message.starts_with("environment variable OTEL_EXPORTER_OTLP_ENDPOINT: ")
+                && message.contains(&format!("`{bad}` is not an http(s) URL")),
+            "{message}"
+        );
+    }
+    let r = OtelOptions::default().endpoint("nope").resolve(&env(&[]));
+    let message = r.check_endpoint().expect_err("nope").to_string();
+    assert!(message.starts_with("OtelOptions::endpoint: "), "{message}");
+    for good in ["http://localhost:4317", "https://otel.example.com"] {
+        let r = OtelOptions::default().endpoint(good).resolve(&env(&[]));
+        assert!(r.check_endpoint().is_ok(), "{good}");
+    }
+}

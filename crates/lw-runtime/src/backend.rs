@@ -1,5 +1,5 @@
 use std::sync::Arc;
-use temporalio_client::{Client, ClientOptions, Connection, ConnectionOptions};
+use temporalio_client::{Client, ClientOptions, Connection, ConnectionOptions, tonic};
 
 use lw_options::CoreMeter;
 use temporalio_common::telemetry::TelemetryOptions;
@@ -35,11 +35,48 @@ pub trait Backend {
     /// shutdown hooks.
     fn close(&self, client: Self::Client, worker: Option<Self::Worker>);
 
+    /// Asks the server whether `task_queue` in `namespace` can be polled (its name, the
+    /// namespace, read access), so a rejection is an error naming the server's reason instead
+    /// of polls retried in silence. Default: nothing to check.
+    fn check_task_queue(
+        &self,
+        client: &Self::Client,
+        namespace: &str,
+        task_queue: &str,
+    ) -> impl Future<Output = Result<(), TaskQueueRejected>> {
+        let _ = (client, namespace, task_queue);
+        async { Ok(()) }
+    }
+
     /// The SDK client the shutdown hooks get ([`lw_options::ShutdownContext::client`]), if
     /// this backend has one. Default: none.
     fn sdk_client(client: &Self::Client) -> Option<Client> {
         let _ = client;
         None
+    }
+}
+
+/// The server's answer when asked about a task queue: a gRPC code and its message.
+#[derive(Debug, Clone)]
+pub struct TaskQueueRejected {
+    /// The gRPC code.
+    pub code: tonic::Code,
+    /// The server's message.
+    pub reason: String,
+}
+
+impl TaskQueueRejected {
+    /// Whether the answer is a verdict on the task queue, namespace or credentials (rather
+    /// than the server being busy or unreachable, which polling would retry).
+    pub fn is_verdict(&self) -> bool {
+        matches!(
+            self.code,
+            tonic::Code::InvalidArgument
+                | tonic::Code::NotFound
+                | tonic::Code::PermissionDenied
+                | tonic::Code::Unauthenticated
+                | tonic::Code::FailedPrecondition
+        )
     }
 }
 
@@ -88,6 +125,37 @@ impl Backend for TemporalBackend {
 
     fn create_worker(&self, client: &Client, options: WorkerOptions) -> Result<Worker, BoxError> {
         Ok(Worker::new(&self.runtime, client.clone(), options)?)
+    }
+
+    async fn check_task_queue(
+        &self,
+        client: &Client,
+        namespace: &str,
+        task_queue: &str,
+    ) -> Result<(), TaskQueueRejected> {
+        use temporalio_common::protos::temporal::api::{
+            taskqueue::v1::TaskQueue, workflowservice::v1::DescribeTaskQueueRequest,
+        };
+        let request = DescribeTaskQueueRequest {
+            namespace: namespace.to_owned(),
+            task_queue: Some(TaskQueue {
+                name: task_queue.to_owned(),
+                ..Default::default()
+            }),
+            ..Default::default()
+        };
+        match client
+            .connection()
+            .workflow_service()
+            .describe_task_queue(tonic::Request::new(request))
+            .await
+        {
+            Ok(_) => Ok(()),
+            Err(status) => Err(TaskQueueRejected {
+                code: status.code(),
+                reason: status.message().to_owned(),
+            }),
+        }
     }
 
     fn sdk_client(client: &Client) -> Option<Client> {

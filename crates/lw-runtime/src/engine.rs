@@ -12,6 +12,7 @@ use tracing::{error, info, warn};
 use crate::{
     BoxError, Error, Invocation,
     backend::{Backend, TemporalBackend, WorkerRunner},
+    connect_error,
     error::chain,
     timing,
     tracker::Tracker,
@@ -26,6 +27,7 @@ pub struct Engine<B: Backend = TemporalBackend> {
     options: ValidatedOptions,
     backend: B,
     invocations: std::sync::atomic::AtomicU64,
+    task_queue_checked: std::sync::atomic::AtomicBool,
     shutdown: tokio::sync::watch::Sender<bool>,
     init: Option<Duration>,
 }
@@ -56,6 +58,7 @@ impl<B: Backend> Engine<B> {
             options,
             backend,
             invocations: std::sync::atomic::AtomicU64::new(0),
+            task_queue_checked: std::sync::atomic::AtomicBool::new(false),
             shutdown: tokio::sync::watch::Sender::new(false),
             init: None,
         }
@@ -145,18 +148,13 @@ impl<B: Backend> Engine<B> {
             self.options.idle_exit()
         };
         let tracker = Arc::new(Tracker::default());
-        let (client, worker, outcome) = match self.connect(stop_at, report).await {
-            Err(e) => (None, None, Err(e)),
-            Ok((client, connect_time)) => {
-                match self.start_worker(&client, connect_time, &tracker, report) {
-                    Err(e) => (Some(client), None, Err(e)),
-                    Ok(mut worker) => {
-                        let outcome = self
-                            .run_worker(&mut worker, stop_at, deadline, idle, &tracker, report)
-                            .await;
-                        (Some(client), Some(worker), outcome)
-                    }
-                }
+        let (client, worker, outcome) = match self.start(stop_at, &tracker, report).await {
+            (client, Err(e)) => (client, None, Err(e)),
+            (client, Ok(mut worker)) => {
+                let outcome = self
+                    .run_worker(&mut worker, stop_at, deadline, idle, &tracker, report)
+                    .await;
+                (client, Some(worker), outcome)
             }
         };
         let (activations, activities, local) = tracker.done();
@@ -244,6 +242,57 @@ impl<B: Backend> Engine<B> {
         }
     }
 
+    /// Connects, checks the task queue (once per process), and creates the worker.
+    async fn start(
+        &self,
+        stop_at: Instant,
+        tracker: &Arc<Tracker>,
+        report: &mut InvocationReport,
+    ) -> (Option<B::Client>, Result<B::Worker, Error>) {
+        let (client, connect_time) = match self.connect(stop_at, report).await {
+            Err(e) => return (None, Err(e)),
+            Ok(c) => c,
+        };
+        if let Err(e) = self.check_task_queue(&client, stop_at).await {
+            return (Some(client), Err(e));
+        }
+        let worker = self.start_worker(&client, connect_time, tracker, report);
+        (Some(client), worker)
+    }
+
+    /// Before the process's first poll, asks the server about the task queue: a refusal
+    /// (bad name, unknown namespace, no access) is an error with the server's reason, where
+    /// polls would be retried in silence for a minute. Not repeated once it passed.
+    async fn check_task_queue(&self, client: &B::Client, stop_at: Instant) -> Result<(), Error> {
+        use std::sync::atomic::Ordering;
+        if self.task_queue_checked.load(Ordering::Relaxed) {
+            return Ok(());
+        }
+        let o = self.options.options();
+        let namespace = &o.client_options.namespace;
+        let check = self
+            .backend
+            .check_task_queue(client, namespace, &o.task_queue);
+        match timeout_at(stop_at, check).await {
+            Ok(Ok(())) => {
+                self.task_queue_checked.store(true, Ordering::Relaxed);
+                Ok(())
+            }
+            Ok(Err(r)) if r.is_verdict() => Err(Error::TaskQueueRejected {
+                task_queue: o.task_queue.clone(),
+                namespace: namespace.clone(),
+                code: r.code,
+                reason: r.reason,
+            }),
+            // Busy or unreachable: polling retries that; check again next time.
+            Ok(Err(r)) => {
+                warn!(code = ?r.code, reason = %r.reason, "could not check the task queue; polling anyway");
+                Ok(())
+            }
+            Err(_) => Ok(()),
+        }
+    }
+
     /// Connects a client within the work window (or until shutdown is requested).
     async fn connect(
         &self,
@@ -253,18 +302,35 @@ impl<B: Backend> Engine<B> {
         let o = &self.options;
         let connection = o.connection_options(report.identity.as_deref());
         let address = connection.target.to_string();
+        let tls_on = connection.tls_options.is_some();
         let started = Instant::now();
         let mut shutdown = self.shutdown.subscribe();
         let connect = tokio::select! {
             c = timeout_at(stop_at, self.backend.connect(connection, o.client_options())) => c,
             Ok(_) = shutdown.wait_for(|stop| *stop) => return Err(Error::ShuttingDown),
         };
+        let sources = &o.options().connection_sources;
         match connect {
             Err(_) => Err(Error::ConnectTimeout {
                 address,
+                address_source: connect_error::address_source(sources).to_owned(),
                 window: stop_at.saturating_duration_since(started),
             }),
-            Ok(Err(source)) => Err(Error::Connect { address, source }),
+            Ok(Err(error)) => {
+                let attempt = connect_error::Attempt {
+                    address: &address,
+                    tls_on,
+                    namespace: &o.options().client_options.namespace,
+                    sources,
+                };
+                let (problem, fix, source) = connect_error::explain(&attempt, error);
+                Err(Error::Connect {
+                    address,
+                    problem,
+                    fix,
+                    source,
+                })
+            }
             Ok(Ok(client)) => {
                 let took = started.elapsed();
                 report.connect_ms = ms(took);

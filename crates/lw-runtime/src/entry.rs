@@ -113,7 +113,7 @@ where
     F: FnOnce(&mut Options) -> Result<(), BoxError>,
 {
     let init_started = tokio::time::Instant::now();
-    let env: HashMap<String, String> = std::env::vars().collect();
+    let env = environment();
     if env
         .get("AWS_LAMBDA_RUNTIME_API")
         .is_none_or(|v| v.is_empty())
@@ -122,6 +122,38 @@ where
         let engine = Engine::new(options)?;
         return run_local(&engine).await;
     }
+    check_lambda_environment(&env)?;
+    let options = prepare(version, &env, configure).await?;
+    let mut engine = Engine::new(options)?;
+    engine.set_init_duration(init_started.elapsed());
+    tracing::info!(
+        task_queue = %engine.options().options().task_queue,
+        "lambda worker initialised"
+    );
+    crate::lambda::serve_guarded(&engine, &env).await
+}
+
+/// The process environment; a variable whose name or value is not UTF-8 is left out with a
+/// warning (`std::env::vars` would panic on it).
+fn environment() -> HashMap<String, String> {
+    let mut env = HashMap::new();
+    for (k, v) in std::env::vars_os() {
+        match (k.to_str(), v.to_str()) {
+            (Some(k), Some(v)) => {
+                env.insert(k.to_owned(), v.to_owned());
+            }
+            _ => tracing::warn!(
+                variable = %k.to_string_lossy(),
+                "an environment variable is not UTF-8 text; it is ignored"
+            ),
+        }
+    }
+    env
+}
+
+/// What `lambda_runtime` needs from the environment, checked before it reads it: it panics
+/// on a missing or malformed value.
+fn check_lambda_environment(env: &HashMap<String, String>) -> Result<(), Error> {
     let missing: Vec<&'static str> = REQUIRED_VARS
         .iter()
         .copied()
@@ -130,14 +162,27 @@ where
     if !missing.is_empty() {
         return Err(Error::NotInLambda { missing });
     }
-    let options = prepare(version, &env, configure).await?;
-    let mut engine = Engine::new(options)?;
-    engine.set_init_duration(init_started.elapsed());
-    tracing::info!(
-        task_queue = %engine.options().options().task_queue,
-        "lambda worker initialised"
-    );
-    crate::lambda::serve(&engine).await
+    let get = |name: &str| env.get(name).map(String::as_str).unwrap_or_default();
+    let api = get("AWS_LAMBDA_RUNTIME_API");
+    let authority_only = format!("http://{api}")
+        .parse::<http::Uri>()
+        .is_ok_and(|u| u.authority().is_some_and(|a| a.as_str() == api));
+    if !authority_only {
+        return Err(Error::BadLambdaVariable {
+            name: "AWS_LAMBDA_RUNTIME_API",
+            value: api.to_owned(),
+            expected: "the Runtime API's host:port (like 127.0.0.1:9001, no scheme or path)",
+        });
+    }
+    let memory = get("AWS_LAMBDA_FUNCTION_MEMORY_SIZE");
+    if !memory.parse::<i32>().is_ok_and(|m| m > 0) {
+        return Err(Error::BadLambdaVariable {
+            name: "AWS_LAMBDA_FUNCTION_MEMORY_SIZE",
+            value: memory.to_owned(),
+            expected: "the function's memory in MB (like 256)",
+        });
+    }
+    Ok(())
 }
 
 /// [`run_worker`] for a plain `fn main`: installs Lambda's JSON logs ([`crate::init_logging`])

@@ -1,6 +1,6 @@
 use std::time::Duration;
 
-use crate::BoxError;
+use crate::{BoxError, ConnectDetail, ConnectProblem};
 
 /// Everything that can fail in `lw-runtime`: init errors (fatal: `run_worker` returns them)
 /// and invocation errors (reported to Lambda with `errorType` = the variant name).
@@ -34,6 +34,31 @@ pub enum Error {
         /// The variables that are missing or empty.
         missing: Vec<&'static str>,
     },
+    /// A variable Lambda sets has a value the runtime cannot use.
+    #[error(
+        "set {name} to {expected}: it is `{value}` (Lambda sets it for every function; a custom \
+         runtime or emulator must set it the same way)"
+    )]
+    BadLambdaVariable {
+        /// The variable.
+        name: &'static str,
+        /// Its value.
+        value: String,
+        /// What it must be.
+        expected: &'static str,
+    },
+    /// The Runtime API answered in a way `lambda_runtime` cannot handle (it panicked; the
+    /// panic was caught).
+    #[error(
+        "check that AWS_LAMBDA_RUNTIME_API ({api}) is a Lambda Runtime API: its answer could \
+         not be handled ({reason})"
+    )]
+    RuntimeApi {
+        /// `AWS_LAMBDA_RUNTIME_API`.
+        api: String,
+        /// What was wrong, as `lambda_runtime` put it.
+        reason: String,
+    },
     /// The process is shutting down (SIGTERM: Lambda's shutdown phase): no new worker starts.
     #[error("the function is shutting down (SIGTERM received); no worker was started")]
     ShuttingDown,
@@ -53,23 +78,47 @@ pub enum Error {
     },
     /// Connecting did not finish within the work window.
     #[error(
-        "check the address and that the server is reachable from the function: dialing \
-         {address}: no connection within the {window:?} work window"
+        "check the address ({address_source}) and that the server is reachable from the \
+         function (in a VPC, a route to it): no connection to {address} within the \
+         {window:?} work window"
     )]
     ConnectTimeout {
         /// The server address.
         address: String,
+        /// Where the address came from.
+        address_source: String,
         /// How long connecting was allowed.
         window: Duration,
     },
-    /// Connecting failed.
-    #[error("dialing {address}")]
+    /// Connecting failed. The message leads with the fix for the [`ConnectProblem`], naming
+    /// the setting and where it came from; the transport's own text follows as the source.
+    #[error("{fix}")]
     Connect {
         /// The server address.
         address: String,
-        /// The client's error.
+        /// What kind of failure it was.
+        problem: ConnectProblem,
+        /// What to do, naming the setting and its source.
+        fix: String,
+        /// The transport's account, readable; [`ConnectDetail::error`] is the SDK's error.
         #[source]
-        source: BoxError,
+        source: ConnectDetail,
+    },
+    /// The server refused the task queue: its name, the namespace, or the credentials'
+    /// access to them. Checked before the first poll of the process.
+    #[error(
+        "fix the task queue `{task_queue}` or namespace `{namespace}`, or the credentials' \
+         access to them: the server refused them ({code:?}): {reason}"
+    )]
+    TaskQueueRejected {
+        /// The task queue.
+        task_queue: String,
+        /// The namespace.
+        namespace: String,
+        /// The server's gRPC code.
+        code: temporalio_client::tonic::Code,
+        /// The server's message.
+        reason: String,
     },
     /// The worker could not be created.
     #[error("starting the worker failed")]
@@ -81,7 +130,11 @@ pub enum Error {
     #[error("the worker stopped before the deadline without an error")]
     WorkerStopped,
     /// The Lambda runtime loop failed.
-    #[error("the Lambda runtime loop failed")]
+    #[error(
+        "check that AWS_LAMBDA_RUNTIME_API is a Lambda Runtime API: the runtime loop stopped on \
+         its answer (a malformed header such as Lambda-Runtime-Deadline-Ms, or a lost \
+         connection)"
+    )]
     Lambda(#[source] BoxError),
 }
 
@@ -98,9 +151,11 @@ impl Error {
             Error::NotEnoughTime { .. } => "NotEnoughTime",
             Error::ConnectTimeout { .. } => "ConnectTimeout",
             Error::Connect { .. } => "Connect",
+            Error::TaskQueueRejected { .. } => "TaskQueueRejected",
             Error::WorkerStart(_) => "WorkerStart",
             Error::WorkerRun(_) | Error::WorkerStopped => "WorkerRun",
-            Error::Lambda(_) => "Lambda",
+            Error::Lambda(_) | Error::RuntimeApi { .. } => "Lambda",
+            Error::BadLambdaVariable { .. } => "NotInLambda",
         }
     }
 

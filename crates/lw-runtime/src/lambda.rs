@@ -59,6 +59,66 @@ pub async fn serve<B: Backend>(engine: &Engine<B>) -> Result<(), Error> {
     }
 }
 
+/// [`serve`], with `lambda_runtime`'s panics on a malformed Runtime API answer (a `/next`
+/// without its request-id or deadline header, an error status) caught and returned as
+/// [`Error::RuntimeApi`], and their default panic message kept off stderr. `env` is the
+/// process environment [`serve`] runs in. (The panics are `lambda_runtime`'s: it `expect`s
+/// these headers; this guard stands until it returns errors instead.)
+pub async fn serve_guarded<B: Backend>(
+    engine: &Engine<B>,
+    env: &std::collections::HashMap<String, String>,
+) -> Result<(), Error> {
+    use futures::FutureExt;
+    quiet_runtime_panics();
+    match std::panic::AssertUnwindSafe(serve(engine))
+        .catch_unwind()
+        .await
+    {
+        Ok(result) => result,
+        Err(payload) => {
+            let reason = payload
+                .downcast_ref::<&str>()
+                .map(|s| (*s).to_owned())
+                .or_else(|| payload.downcast_ref::<String>().cloned())
+                .unwrap_or_else(|| "lambda_runtime panicked".to_owned());
+            Err(Error::RuntimeApi {
+                api: env
+                    .get("AWS_LAMBDA_RUNTIME_API")
+                    .cloned()
+                    .unwrap_or_default(),
+                reason,
+            })
+        }
+    }
+}
+
+/// Keeps the default panic message off stderr for panics inside the Lambda runtime crates
+/// ([`serve_guarded`] reports them as an error); every other panic prints as before.
+fn quiet_runtime_panics() {
+    static INSTALLED: std::sync::Once = std::sync::Once::new();
+    INSTALLED.call_once(|| {
+        let previous = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            let in_runtime = info.location().is_some_and(|l| {
+                std::path::Path::new(l.file()).components().any(|c| {
+                    let c = c.as_os_str().to_string_lossy();
+                    [
+                        "lambda_runtime",
+                        "lambda-runtime",
+                        "lambda-extension",
+                        "lambda_extension",
+                    ]
+                    .iter()
+                    .any(|p| c.starts_with(p))
+                })
+            });
+            if !in_runtime {
+                previous(info);
+            }
+        }));
+    });
+}
+
 /// Registers the no-op internal extension that makes Lambda send SIGTERM at shutdown. A
 /// failure only means no graceful shutdown: logged, never fatal.
 async fn register_shutdown_extension() {

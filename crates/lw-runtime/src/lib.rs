@@ -24,6 +24,7 @@
 //! Most users call [`run_worker`] (re-exported by the `lambdaworker` crate).
 
 mod backend;
+mod connect_error;
 mod engine;
 mod entry;
 mod error;
@@ -33,7 +34,8 @@ mod logging;
 pub mod timing;
 mod tracker;
 
-pub use backend::{Backend, TemporalBackend, WorkerRunner};
+pub use backend::{Backend, TaskQueueRejected, TemporalBackend, WorkerRunner};
+pub use connect_error::{ConnectDetail, ConnectProblem};
 pub use engine::Engine;
 pub use entry::{IDLE_EXIT_VAR, prepare, run_local, run_worker, run_worker_blocking};
 pub use error::Error;

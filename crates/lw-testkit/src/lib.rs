@@ -14,22 +14,29 @@
 //!   the request headers the client sent (to prove what reached the connection).
 //! - [`OtlpReceiver`]: a real OTLP/gRPC collector (metrics and traces) recording what
 //!   arrives, as an ADOT layer's collector would receive it.
+//! - [`TlsFront`]: nginx terminating TLS in front of the dev server on three ports (TLS,
+//!   mTLS, API key), with [`TestCerts`] (a CA, a server certificate for `temporal.test`, a
+//!   client certificate, and an unrelated CA with its own client certificate).
 //! - [`Greetings`]: hundreds of greeting workflows started and read back through the
 //!   Temporal Rust client.
 
+mod certs;
 mod devserver;
 mod emulator;
 mod error;
 mod grpc_recorder;
 mod moto;
+mod nginx;
 mod otlp;
 mod workflows;
 
+pub use certs::{SERVER_NAME, TestCerts};
 pub use devserver::{DevServer, unique};
-pub use emulator::{FunctionSpec, InvocationResult, LocalFunction, Outcome, ProcStatus};
+pub use emulator::{FunctionSpec, InvocationResult, LocalFunction, NextFault, Outcome, ProcStatus};
 pub use error::TestkitError;
 pub use grpc_recorder::GrpcRecorder;
 pub use moto::Moto;
+pub use nginx::TlsFront;
 pub use otlp::{OtlpReceiver, Received, ReceivedMetric, ReceivedSpan};
 pub use workflows::{GreetingWorkflow, Greetings, WorkflowOutcome};
 

@@ -5,7 +5,7 @@ use std::{collections::HashMap, time::Duration};
 
 use aws_sdk_kms::{
     Client,
-    config::{BehaviorVersion, Credentials, Region, timeout::TimeoutConfig},
+    config::{BehaviorVersion, Credentials, Region, http::HttpResponse, timeout::TimeoutConfig},
     error::{ProvideErrorMetadata, SdkError},
     primitives::Blob,
 };
@@ -152,10 +152,13 @@ impl Kms {
         let output = request.send().await.map_err(|e| ConfigError::Kms {
             origin: origin.to_owned(),
             message: self.describe(&e, context),
-            // Only a service error is kept: it is KMS's code and message. The SDK's other
-            // errors can carry the request, and so the ciphertext.
-            source: match e {
-                SdkError::ServiceError(_) => Some(e.into_service_error().into()),
+            // Only a service error is kept: it is KMS's code and message (a 5xx carries
+            // nothing more than its status). The SDK's other errors can carry the request,
+            // and so the ciphertext.
+            source: match &e {
+                SdkError::ServiceError(ctx) if ctx.raw().status().as_u16() < 500 => {
+                    Some(e.into_service_error().into())
+                }
                 _ => None,
             },
         })?;
@@ -172,11 +175,21 @@ impl Kms {
         })
     }
 
-    fn describe<R: std::fmt::Debug>(
+    fn describe(
         &self,
-        e: &SdkError<aws_sdk_kms::operation::decrypt::DecryptError, R>,
+        e: &SdkError<aws_sdk_kms::operation::decrypt::DecryptError, HttpResponse>,
         context: Option<(&str, &str)>,
     ) -> String {
+        // A server error is the endpoint's failure, whatever it says: not the value's.
+        if let Some(status) = e.raw_response().map(|r| r.status().as_u16())
+            && status >= 500
+        {
+            return format!(
+                "KMS{} answered HTTP {status} (after retries); try again, and check that \
+                 AWS_ENDPOINT_URL_KMS (if set) points at KMS",
+                self.endpoint_note()
+            );
+        }
         let ctx = match context {
             Some((k, v)) => format!("the encryption context {k}={v}"),
             None => "no encryption context".to_owned(),

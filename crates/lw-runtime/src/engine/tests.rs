@@ -94,7 +94,7 @@ impl Backend for Fake {
         self.log.push(format!("connect {}", c.identity));
         tokio::time::sleep(self.connect_delay).await;
         if self.connect_fails {
-            return Err("connection refused".into());
+            return Err(std::io::Error::from(std::io::ErrorKind::ConnectionRefused).into());
         }
         self.seen
             .lock()
@@ -268,9 +268,22 @@ async fn connect_failure_is_an_invocation_error_and_hooks_still_run() {
     let err = e.invoke(inv("r", 60)).await.unwrap_err();
     assert_eq!(err.kind(), "Connect");
     assert!(
-        err.to_string()
-            .starts_with("dialing http://127.0.0.1:7233/"),
+        matches!(
+            err,
+            crate::Error::Connect {
+                problem: crate::ConnectProblem::Refused,
+                ..
+            }
+        ),
         "{err}"
+    );
+    // The fix first, naming the address; the transport's text after it.
+    let message = err.message();
+    assert!(
+        message.starts_with("check the address (set in code) and that the server is running: ")
+            && message.contains("http://127.0.0.1:7233/")
+            && message.ends_with("connection refused"),
+        "{message}"
     );
     assert_eq!(log.count("hook"), 3);
     assert_eq!(log.count("create"), 0);

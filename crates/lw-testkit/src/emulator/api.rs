@@ -11,6 +11,23 @@ pub(super) async fn next(State(shared): State<Arc<Shared>>) -> Response {
         {
             let mut s = shared.state.lock().unwrap_or_else(|e| e.into_inner());
             s.next_calls.push(Instant::now());
+            if let Some(fault) = shared.spec.next_fault
+                && let Some(p) = s.queue.pop_front()
+            {
+                // In flight, so the process's exit is reported as its outcome.
+                let id = p.request_id.clone();
+                let now = Instant::now();
+                let deadline = now + shared.spec.timeout;
+                s.in_flight.insert(
+                    id.clone(),
+                    InFlight {
+                        pending: p,
+                        delivered_at: now,
+                        deadline,
+                    },
+                );
+                return faulty_next(fault, &shared.spec, &id);
+            }
             if let Some(p) = s.queue.pop_front() {
                 let now = Instant::now();
                 let deadline = now + shared.spec.timeout;
@@ -68,6 +85,43 @@ pub(super) async fn next(State(shared): State<Arc<Shared>>) -> Response {
         }
         notified.await;
     }
+}
+
+/// The malformed answer `fault` describes.
+fn faulty_next(fault: NextFault, spec: &FunctionSpec, request_id: &str) -> Response {
+    let deadline_ms = (SystemTime::now() + spec.timeout)
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default()
+        .as_millis()
+        .to_string();
+    let mut headers = HeaderMap::new();
+    let mut set = |name: &'static str, value: &str| {
+        if let Ok(v) = HeaderValue::from_str(value) {
+            headers.insert(name, v);
+        }
+    };
+    let status = match fault {
+        NextFault::Status(code) => {
+            let status = StatusCode::from_u16(code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+            let body = r#"{"errorMessage":"emulated failure","errorType":"ServiceException"}"#;
+            return (status, body).into_response();
+        }
+        NextFault::MissingRequestId => {
+            set("lambda-runtime-deadline-ms", &deadline_ms);
+            StatusCode::OK
+        }
+        NextFault::MissingDeadline => {
+            set("lambda-runtime-aws-request-id", request_id);
+            StatusCode::OK
+        }
+        NextFault::DeadlineNotANumber => {
+            set("lambda-runtime-aws-request-id", request_id);
+            set("lambda-runtime-deadline-ms", "soon");
+            StatusCode::OK
+        }
+    };
+    set("lambda-runtime-invoked-function-arn", &spec.arn());
+    (status, headers, "{}").into_response()
 }
 
 fn take_in_flight(shared: &Shared, id: &str) -> Option<InFlight> {

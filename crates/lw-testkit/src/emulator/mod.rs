@@ -41,6 +41,21 @@ pub struct FunctionSpec {
     pub env: Vec<(String, String)>,
     /// Working directory (and `LAMBDA_TASK_ROOT` unless set in `env`).
     pub task_root: Option<PathBuf>,
+    /// A malformed `/next` answer to give instead of the next queued event.
+    pub next_fault: Option<NextFault>,
+}
+
+/// A malformed `/next` answer, as a broken or foreign Runtime API might give.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NextFault {
+    /// This HTTP status, with a JSON error body and no invocation headers.
+    Status(u16),
+    /// 200 without `Lambda-Runtime-Aws-Request-Id`.
+    MissingRequestId,
+    /// 200 without `Lambda-Runtime-Deadline-Ms`.
+    MissingDeadline,
+    /// 200 with a `Lambda-Runtime-Deadline-Ms` that is not a number.
+    DeadlineNotANumber,
 }
 
 impl FunctionSpec {
@@ -53,7 +68,14 @@ impl FunctionSpec {
             memory_mb: 256,
             env: Vec::new(),
             task_root: None,
+            next_fault: None,
         }
+    }
+
+    /// Answers `/next` with `fault` instead of the next queued event.
+    pub fn next_fault(mut self, fault: NextFault) -> Self {
+        self.next_fault = Some(fault);
+        self
     }
 
     /// Sets the timeout.
