@@ -75,6 +75,15 @@ pub enum OptionsError {
         /// `opts.worker_options.graceful_shutdown_period`.
         stop_timeout: Duration,
     },
+    /// A connection setting set in code cannot be sent as a gRPC header.
+    #[error(
+        "opts.connection_options.{field}: holds characters a gRPC header cannot carry (control \
+         characters, newlines or non-ASCII); set it exactly as issued, in printable ASCII"
+    )]
+    UnsendableHeader {
+        /// `api_key`, or `headers["name"]`.
+        field: String,
+    },
     /// The idle early exit setting is not usable.
     #[error(
         "{origin} is {value:?}: write a duration such as 2s, 1.5s, 500ms or 1min, or off; it \

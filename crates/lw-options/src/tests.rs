@@ -344,3 +344,31 @@ fn report_warnings_serialise_to_the_stable_strings() {
     );
     assert_eq!(line["lambdaworker"], "invocation");
 }
+
+#[test]
+fn an_api_key_or_header_set_in_code_that_cannot_be_sent_is_refused() {
+    let mut o = opts();
+    o.connection_options.api_key = Some("s3cr3t\n".into());
+    let e = o.validate().err().expect("refused");
+    assert!(matches!(&e, OptionsError::UnsendableHeader { field } if field == "api_key"));
+    assert!(
+        e.to_string()
+            .starts_with("opts.connection_options.api_key: holds characters")
+            && !e.to_string().contains("s3cr3t"),
+        "{e}"
+    );
+
+    let mut o = opts();
+    o.connection_options.headers = Some(
+        [("x-team".to_owned(), "caf\u{e9}".to_owned())]
+            .into_iter()
+            .collect(),
+    );
+    let e = o.validate().err().expect("refused");
+    assert!(e.to_string().contains(r#"headers["x-team"]"#), "{e}");
+
+    let mut o = opts();
+    o.register_activities(Acts);
+    o.connection_options.api_key = Some("key-123".into());
+    o.validate().expect("a sendable key");
+}

@@ -38,6 +38,7 @@ impl Options {
         }
         let behavior = self.shared_behavior()?;
         check_worker_options(&self.worker_options)?;
+        check_headers(&self.connection_options)?;
         let stop_timeout =
             self.worker_options
                 .graceful_shutdown_period
@@ -122,6 +123,28 @@ impl Options {
 
 /// What the SDK accepts but a worker could not run with: zero slots or pollers, or a sticky
 /// cache with a single workflow poller.
+/// The API key and headers go out as gRPC metadata: a value the SDK cannot encode is dropped
+/// silently there, and calls go out without it. `lw-config` checks what it resolves; this
+/// catches what the configure callback set.
+fn check_headers(c: &temporalio_client::ConnectionOptions) -> Result<(), OptionsError> {
+    let sendable = |v: &str| v.bytes().all(|b| (0x20..0x7f).contains(&b) || b == b'\t');
+    if let Some(key) = &c.api_key
+        && (!sendable(key) || key.trim() != key)
+    {
+        return Err(OptionsError::UnsendableHeader {
+            field: "api_key".into(),
+        });
+    }
+    for (name, value) in c.headers.iter().flatten() {
+        if !sendable(value) {
+            return Err(OptionsError::UnsendableHeader {
+                field: format!("headers[{name:?}]"),
+            });
+        }
+    }
+    Ok(())
+}
+
 fn check_worker_options(wo: &WorkerOptions) -> Result<(), OptionsError> {
     if let WorkerTuner::TunerHolder(t) = &wo.tuner {
         for (field, supplier) in [

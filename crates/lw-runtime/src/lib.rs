@@ -8,7 +8,8 @@
 //!    worker is created, < 5 s logs one warning;
 //! 2. **connect** a fresh client, identity `<requestId>@<functionArn>`, bounded by the work
 //!    window;
-//! 3. **start** a fresh worker with the registrations replayed, versioning on;
+//! 3. **start** a fresh worker with the registrations replayed, versioning on (before the
+//!    process's first poll, the task queue is checked with the server once);
 //! 4. **poll** until deadline − buffer (or idle exit, or SIGTERM);
 //! 5. **drain**, bounded by the stop timeout, then forced (the run future is dropped) so the
 //!    invocation never outlives its deadline;
