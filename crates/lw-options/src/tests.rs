@@ -349,7 +349,9 @@ fn report_warnings_serialise_to_the_stable_strings() {
 fn an_api_key_or_header_set_in_code_that_cannot_be_sent_is_refused() {
     let mut o = opts();
     o.connection_options.api_key = Some("s3cr3t\n".into());
-    let e = o.validate().err().expect("refused");
+    let Err(e) = o.validate() else {
+        panic!("refused")
+    };
     assert!(matches!(&e, OptionsError::UnsendableHeader { field } if field == "api_key"));
     assert!(
         e.to_string()
@@ -364,7 +366,9 @@ fn an_api_key_or_header_set_in_code_that_cannot_be_sent_is_refused() {
             .into_iter()
             .collect(),
     );
-    let e = o.validate().err().expect("refused");
+    let Err(e) = o.validate() else {
+        panic!("refused")
+    };
     assert!(e.to_string().contains(r#"headers["x-team"]"#), "{e}");
 
     let mut o = opts();
