@@ -141,8 +141,10 @@ async fn an_unreachable_server_is_an_error_before_the_deadline() {
         error_type == "Connect" || error_type == "ConnectTimeout",
         "{error_type}"
     );
+    // The fix first, naming where the address came from, then the address itself.
     assert!(
-        message.starts_with(&format!("dialing http://{addr}")),
+        message.starts_with("check the address (environment variable TEMPORAL_ADDRESS)")
+            && message.contains(&format!("http://{addr}")),
         "{message}"
     );
 }
