@@ -38,8 +38,7 @@ fn main() -> ExitCode {
         Some("demo") => demo(&args[1..]),
         Some("bench") => bench::bench(&args[1..]),
         Some("soak") => soak(),
-        Some("package") => package::parse(&args[1..])
-            .and_then(|r| package::package(&workspace_root(), &r).map(|_| ())),
+        Some("package") => package(&args[1..]),
         _ => Err(
             "usage: cargo xtask <demo [--workflows N] [--port PORT] [--timeout S] | package (--bin|--example) NAME [--include PATH[=ARCHIVE_PATH]]... [--target x86_64|arm64] [--max-size MiB] | test | bench [--samples N] [--batch N] [--loop-workflows N] [--loop-runs N] [--timeout S] [--no-default-features] [--smoke] | soak>\n  bench  Rust vs the Python SDK's Lambda worker, side by side\n  soak  the long fault tests\n  package  a reproducible Lambda zip in target/lambda/NAME/bootstrap.zip\n  demo  \
                   the serverless loop: a local Temporal server invokes the greeting example as a \
@@ -59,7 +58,6 @@ fn main() -> ExitCode {
 
 mod bench;
 mod chart;
-mod package;
 
 /// `cargo xtask soak`: the fault tests' long variants, one at a time.
 fn soak() -> Result<(), String> {
@@ -343,9 +341,63 @@ fn docs_and_packaging() -> Result<(), String> {
         "warnings",
     ]);
     run("cargo clippy -p lambdaworker --no-default-features", lean)?;
+    forget_packaged_builds();
     let mut publish = cargo();
     publish.args(["publish", "--workspace", "--dry-run", "--allow-dirty"]);
     run("cargo publish --workspace --dry-run", publish)
+}
+
+/// The publish dry-run verifies each crate against the others as packages of a local
+/// registry, and cargo treats a registry package as immutable: the sources it unpacked into
+/// `$CARGO_HOME/registry/src/-<hash>/` on an earlier run (before an API change), and their
+/// builds, would be reused, stale. So they go first (the path builds of the same crates are
+/// redone too, which costs a minute).
+fn forget_packaged_builds() {
+    const PUBLISHED: &[&str] = &[
+        "lw-config",
+        "lw-options",
+        "lw-runtime",
+        "lw-otel",
+        "lambdaworker",
+        "lw-local",
+        "cargo-lambdaworker",
+    ];
+    let target = std::env::var("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|_| workspace_root().join("target"));
+    let _ = std::fs::remove_dir_all(target.join("package"));
+    let cargo_home = std::env::var_os("CARGO_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cargo")));
+    for kind in ["src", "cache"] {
+        let Some(registry) = cargo_home.as_ref().map(|h| h.join("registry").join(kind)) else {
+            continue;
+        };
+        // The local registry's folders are named `-<hash>` (crates.io's have a host name).
+        let locals = std::fs::read_dir(&registry).into_iter().flatten().flatten();
+        for local in locals.filter(|e| e.file_name().to_string_lossy().starts_with('-')) {
+            for entry in std::fs::read_dir(local.path()).into_iter().flatten().flatten() {
+                let name = entry.file_name().to_string_lossy().into_owned();
+                let ours = name.rsplit_once('-').is_some_and(|(krate, version)| {
+                    PUBLISHED.contains(&krate) && version.starts_with(|c: char| c.is_ascii_digit())
+                });
+                if ours {
+                    let _ = std::fs::remove_dir_all(entry.path());
+                    let _ = std::fs::remove_file(entry.path());
+                }
+            }
+        }
+    }
+    let fingerprints = target.join("debug").join(".fingerprint");
+    for entry in std::fs::read_dir(&fingerprints).into_iter().flatten().flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let ours = name
+            .rsplit_once('-')
+            .is_some_and(|(crate_name, _hash)| PUBLISHED.contains(&crate_name));
+        if ours {
+            let _ = std::fs::remove_dir_all(entry.path());
+        }
+    }
 }
 
 /// The number just before `label` in a `test result:` line.
@@ -356,6 +408,44 @@ fn count_before(line: &str, label: &str) -> u64 {
         .unwrap_or(0)
 }
 
+/// `cargo xtask package`: `cargo lambdaworker package` on this workspace's binaries and
+/// examples (`--bin NAME` or `--example NAME`, then `package`'s own flags).
+fn package(args: &[String]) -> Result<(), String> {
+    use cargo_lambdaworker::package::{Request, parse_include};
+    const USAGE: &str = "usage: cargo xtask package (--bin NAME | --example NAME) [--include \
+                         PATH[=ARCHIVE_PATH]]... [--target x86_64|arm64] [--max-size MiB]";
+    let mut selection = cargo_lambdaworker::Selection {
+        manifest_path: Some(workspace_root().join("Cargo.toml")),
+        ..Default::default()
+    };
+    let mut request = Request::default();
+    let mut it = args.iter();
+    while let Some(a) = it.next() {
+        let mut value = || it.next().cloned().ok_or(format!("{a} needs a value\n{USAGE}"));
+        match a.as_str() {
+            "--bin" => selection.bin = Some(value()?),
+            "--example" => selection.example = Some(value()?),
+            "--include" => request.includes.push(parse_include(&value()?)?),
+            "--target" => request.arch = value()?.parse()?,
+            "--max-size" => {
+                let v = value()?;
+                let mib: f64 = v.parse().map_err(|_| format!("--max-size takes MiB, not `{v}`"))?;
+                request.max_zip_bytes = Some((mib * 1024.0 * 1024.0) as u64);
+            }
+            other => return Err(format!("package: unknown argument {other}\n{USAGE}")),
+        }
+    }
+    if selection.bin.is_none() && selection.example.is_none() {
+        return Err(format!("package: name a --bin or --example\n{USAGE}"));
+    }
+    let project = cargo_lambdaworker::Project::locate(&selection).map_err(|e| e.to_string())?;
+    cargo_lambdaworker::package::package(&project, &request)
+        .map(|_| ())
+        .map_err(|e| e.to_string())
+}
+
+/// `cargo xtask demo`: `cargo lambdaworker dev` on the greeting example, with N workflows
+/// started and awaited.
 fn demo(args: &[String]) -> Result<(), String> {
     let mut workflows = 20usize;
     let mut port: Option<u16> = None;
@@ -385,106 +475,58 @@ fn demo(args: &[String]) -> Result<(), String> {
         }
     }
     ensure_temporal_cli()?;
-    let mut build = cargo();
-    build.args(["build", "--quiet", "-p", "greeting"]);
-    run("building the greeting example", build)?;
-    let target = std::env::var("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|_| workspace_root().join("target"));
-    let binary = target.join("debug").join("greeting");
-    let runtime = tokio::runtime::Runtime::new().map_err(|e| e.to_string())?;
-    runtime.block_on(demo_run(binary, workflows, port, timeout_s))
-}
-
-/// The real loop: the dev server's Worker Controller invokes the greeting function through
-/// lw-local (STS + Lambda on loopback) whenever tasks find no poller.
-async fn demo_run(
-    binary: PathBuf,
-    workflows: usize,
-    port: Option<u16>,
-    timeout_s: u64,
-) -> Result<(), String> {
-    let addr = format!("127.0.0.1:{}", port.unwrap_or(0));
-    let aws = LocalLambda::bind(&addr).await.map_err(|e| e.to_string())?;
-    eprintln!("xtask: local AWS (STS + Lambda) at {}", aws.endpoint());
-    let env = aws.server_env();
-    eprintln!("xtask: starting a Temporal dev server with the Worker Controller on 127.0.0.1");
-    let server = DevServer::start_with(lw_local::worker_controller_config(), env)
-        .map_err(|e| e.to_string())?;
-    eprintln!("xtask: dev server at {}", server.address);
-    let result = demo_loop(&aws, &server, binary, workflows, timeout_s).await;
-    println!("\n{}", aws.report());
-    if let Some(a) = aws.accounting("greeting") {
-        for r in &a.records {
-            let report = r.response.clone().unwrap_or_default();
-            println!(
-                "  {} {:<5} {:<8} instance {} billed {:>6} ms  connect {} ms, poll {} ms, \
-                 drain {} ms, hooks {} ms, {}  {}",
-                r.invocation_type,
-                if r.cold { "cold" } else { "warm" },
-                r.outcome,
-                r.instance,
-                r.billed_ms,
-                report["connect_ms"],
-                report["poll_ms"],
-                report["drain_ms"],
-                report["hooks_ms"],
-                report["run_end"],
-                r.request_id
-            );
-        }
-    }
-    aws.stop().await;
-    server.stop();
-    eprintln!("xtask: stopped the function instances and the dev server");
-    result
-}
-
-async fn demo_loop(
-    aws: &LocalLambda,
-    server: &DevServer,
-    binary: PathBuf,
-    workflows: usize,
-    timeout_s: u64,
-) -> Result<(), String> {
-    let (deployment, build) = (unique("my-app"), "build-1");
+    let project = cargo_lambdaworker::Project::locate(&cargo_lambdaworker::Selection {
+        manifest_path: Some(workspace_root().join("Cargo.toml")),
+        package: Some("greeting".into()),
+        bin: Some("greeting".into()),
+        example: None,
+    })
+    .map_err(|e| e.to_string())?;
     let task_queue = unique("greeting");
-    let role = "arn:aws:iam::000000000000:role/temporal-worker-invoker";
-    let external_id = unique("external-id");
-    aws.add_role(RoleConfig {
-        arn: role.into(),
-        external_id: Some(external_id.clone()),
-    });
-    let arn = aws.add_function(
-        FunctionConfig::new("greeting", binary)
-            .timeout(Duration::from_secs(timeout_s))
-            .env("TEMPORAL_ADDRESS", server.address.clone())
-            .env("TEMPORAL_TASK_QUEUE", task_queue.clone())
-            .env("LW_DEPLOYMENT_NAME", deployment.clone())
-            .env("LW_BUILD_ID", build),
-    );
-    eprintln!("xtask: function {arn} (timeout {timeout_s} s, 256 MB)");
-    server
-        .create_lambda_version(&deployment, build, &arn, role, &external_id)
-        .map_err(|e| e.to_string())?;
-    eprintln!(
-        "xtask: version {deployment}/{build} created with compute config; the server assumed \
-         the role and validated the function"
-    );
-    server
-        .set_current_version(&deployment, build)
-        .map_err(|e| e.to_string())?;
-    eprintln!("xtask: {deployment}/{build} is the current version");
+    let options = cargo_lambdaworker::dev::DevOptions {
+        aws_port: port,
+        task_queue: Some(task_queue.clone()),
+        deployment: Some(unique("my-app")),
+        timeout: Duration::from_secs(timeout_s),
+        // The demo prints results and invocations; the function's JSON logs would drown them.
+        show_logs: false,
+        ..Default::default()
+    };
+    let runtime = tokio::runtime::Runtime::new().map_err(|e| e.to_string())?;
+    runtime.block_on(async {
+        let mut dev = cargo_lambdaworker::dev::Dev::start(project, options)
+            .await
+            .map_err(|e| e.to_string())?;
+        let result = demo_loop(&mut dev, &task_queue, workflows, timeout_s).await;
+        for line in dev.new_invocation_lines() {
+            println!("{line}");
+        }
+        println!("\n{}", dev.report());
+        dev.stop().await;
+        eprintln!("xtask: stopped the function instances and the dev server");
+        result
+    })
+}
+
+/// Starts `workflows` Greeting workflows and waits for every result, printing each one and
+/// each invocation as it ends.
+async fn demo_loop(
+    dev: &mut cargo_lambdaworker::dev::Dev,
+    task_queue: &str,
+    workflows: usize,
+    timeout_s: u64,
+) -> Result<(), String> {
     let mut pending = Vec::new();
     for i in 0..workflows {
         let id = format!("greeting-{i}-{}", unique("wf"));
-        server
-            .start_workflow(&task_queue, "Greeting", &id, &json!(format!("World {i}")))
+        dev.server()
+            .start_workflow(task_queue, "Greeting", &id, &json!(format!("World {i}")))
             .map_err(|e| e.to_string())?;
         pending.push(id);
     }
     eprintln!(
-        "xtask: started {workflows} Greeting workflows on {task_queue}; nothing polls it until the server invokes the function"
+        "xtask: started {workflows} Greeting workflows on {task_queue}; nothing polls it until \
+         the server invokes the function"
     );
     let started = Instant::now();
     let limit = Duration::from_secs(timeout_s * 4 + 60);
@@ -498,21 +540,21 @@ async fn demo_loop(
         }
         let mut still = Vec::new();
         for id in pending {
-            match server.result(&id).map_err(|e| e.to_string())? {
+            match dev.server().result(&id).map_err(|e| e.to_string())? {
                 Some(v) => {
                     done += 1;
-                    let a = aws.accounting("greeting").unwrap_or_default();
                     println!(
-                        "[{:>5.1} s] {done}/{workflows} {id}: {v}  (invocations: {} done, {} running)",
-                        started.elapsed().as_secs_f64(),
-                        a.invocations,
-                        a.in_flight
+                        "[{:>5.1} s] {done}/{workflows} {id}: {v}",
+                        started.elapsed().as_secs_f64()
                     );
                 }
                 None => still.push(id),
             }
         }
         pending = still;
+        for line in dev.new_invocation_lines() {
+            println!("{line}");
+        }
         tokio::time::sleep(Duration::from_millis(300)).await;
     }
     eprintln!(
@@ -521,7 +563,11 @@ async fn demo_loop(
         started.elapsed().as_secs_f64()
     );
     let until = Instant::now() + Duration::from_secs(timeout_s + 5);
-    while aws.accounting("greeting").is_some_and(|a| a.in_flight > 0) && Instant::now() < until {
+    let running = |dev: &cargo_lambdaworker::dev::Dev| {
+        let name = format!("greeting-{}", dev.build_id().trim_start_matches("build-"));
+        dev.aws().accounting(&name).is_some_and(|a| a.in_flight > 0)
+    };
+    while running(dev) && Instant::now() < until {
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
     Ok(())

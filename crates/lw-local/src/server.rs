@@ -15,7 +15,7 @@ use axum::{
     response::{IntoResponse, Response},
     routing::{any, get, post},
 };
-use lw_testkit::Outcome;
+use crate::Outcome;
 use serde_json::{Value, json};
 
 use crate::{

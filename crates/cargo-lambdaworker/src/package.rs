@@ -1,4 +1,5 @@
-//! `cargo xtask package`: a deployable, reproducible Lambda zip.
+//! `cargo lambdaworker package`: a deployable, reproducible Lambda zip in
+//! `target/lambda/<name>/bootstrap.zip`, as cargo-lambda lays it out.
 //!
 //! `bootstrap` at the root (0755), included files (0644) at their archive paths, entries
 //! sorted, timestamps fixed (1980-01-01), deflate: the same inputs give the same bytes.
@@ -10,21 +11,18 @@ use std::{
     collections::BTreeMap,
     io::Write,
     path::{Path, PathBuf},
-    process::Command,
 };
+
+use crate::{Error, Project};
 
 /// The newest glibc `provided.al2023` has.
 pub const AL2023_GLIBC: (u32, u32) = (2, 34);
 /// Where Lambda unpacks the zip.
 pub const TASK_ROOT: &str = "/var/task";
 
-/// What to package.
-#[derive(Debug, Clone, PartialEq)]
+/// What to package, besides the binary ([`Project`]).
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct Request {
-    /// `--bin` or `--example`.
-    pub kind: TargetKind,
-    /// The binary or example name.
-    pub name: String,
     /// `--include` sources and their archive paths.
     pub includes: Vec<(PathBuf, String)>,
     /// `x86_64` or `arm64`.
@@ -33,26 +31,19 @@ pub struct Request {
     pub max_zip_bytes: Option<u64>,
 }
 
-/// A binary or an example.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum TargetKind {
-    /// `cargo build --bin`.
-    Bin,
-    /// `cargo build --example`.
-    Example,
-}
-
 /// The Lambda architecture.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Arch {
     /// x86_64 (built natively here).
+    #[default]
     X86_64,
     /// arm64 / Graviton (needs cargo-zigbuild).
     Arm64,
 }
 
 impl Arch {
-    fn triple(self) -> &'static str {
+    /// The Rust target triple.
+    pub fn triple(self) -> &'static str {
         match self {
             Arch::X86_64 => "x86_64-unknown-linux-gnu",
             Arch::Arm64 => "aarch64-unknown-linux-gnu",
@@ -60,65 +51,31 @@ impl Arch {
     }
 }
 
-const USAGE: &str = "usage: cargo xtask package (--bin NAME | --example NAME) [--include PATH[=ARCHIVE_PATH]]... \
-                     [--target x86_64|arm64] [--max-size MiB]";
-
-/// Parses the `package` arguments.
-pub fn parse(args: &[String]) -> Result<Request, String> {
-    let mut target: Option<(TargetKind, String)> = None;
-    let mut includes = Vec::new();
-    let mut arch = Arch::X86_64;
-    let mut max_zip_bytes = None;
-    let mut it = args.iter();
-    while let Some(a) = it.next() {
-        let mut value = || {
-            it.next()
-                .cloned()
-                .ok_or(format!("{a} needs a value\n{USAGE}"))
-        };
-        match a.as_str() {
-            "--bin" => target = Some((TargetKind::Bin, value()?)),
-            "--example" => target = Some((TargetKind::Example, value()?)),
-            "--include" => {
-                let v = value()?;
-                let (src, dest) = match v.split_once('=') {
-                    Some((s, d)) => (PathBuf::from(s), d.trim_matches('/').to_owned()),
-                    None => {
-                        let p = PathBuf::from(&v);
-                        let name = p
-                            .file_name()
-                            .map(|n| n.to_string_lossy().into_owned())
-                            .ok_or(format!("--include {v}: no file name"))?;
-                        (p, name)
-                    }
-                };
-                includes.push((src, dest));
-            }
-            "--target" => {
-                arch = match value()?.as_str() {
-                    "x86_64" | "x86-64" | "amd64" => Arch::X86_64,
-                    "arm64" | "aarch64" => Arch::Arm64,
-                    other => return Err(format!("--target {other}: use x86_64 or arm64")),
-                }
-            }
-            "--max-size" => {
-                let v = value()?;
-                let mib: f64 = v
-                    .parse()
-                    .map_err(|_| format!("--max-size takes MiB, not `{v}`"))?;
-                max_zip_bytes = Some((mib * 1024.0 * 1024.0) as u64);
-            }
-            other => return Err(format!("package: unknown argument {other}\n{USAGE}")),
+impl std::str::FromStr for Arch {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "x86_64" | "x86-64" | "amd64" => Ok(Arch::X86_64),
+            "arm64" | "aarch64" => Ok(Arch::Arm64),
+            other => Err(format!("use x86_64 or arm64, not `{other}`")),
         }
     }
-    let (kind, name) = target.ok_or(format!("package: name a --bin or --example\n{USAGE}"))?;
-    Ok(Request {
-        kind,
-        name,
-        includes,
-        arch,
-        max_zip_bytes,
-    })
+}
+
+/// Parses `--include PATH[=ARCHIVE_PATH]`: a file or folder and where it goes in the zip
+/// (its own name by default).
+pub fn parse_include(v: &str) -> Result<(PathBuf, String), String> {
+    match v.split_once('=') {
+        Some((s, d)) => Ok((PathBuf::from(s), d.trim_matches('/').to_owned())),
+        None => {
+            let p = PathBuf::from(v);
+            let name = p
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .ok_or(format!("--include {v}: name a file or folder"))?;
+            Ok((p, name))
+        }
+    }
 }
 
 /// Files to archive: archive path → contents (sorted by path).
@@ -291,112 +248,57 @@ pub fn write_zip(bootstrap: &[u8], entries: &Entries) -> Result<Vec<u8>, String>
     Ok(out.into_inner())
 }
 
-/// The workspace package that has the binary (or example) `req.name`.
-fn package_of(root: &Path, req: &Request) -> Result<String, String> {
-    let out = crate::cargo()
-        .args(["metadata", "--no-deps", "--format-version", "1"])
-        .current_dir(root)
-        .output()
-        .map_err(|e| format!("cargo metadata: {e}"))?;
-    let meta: serde_json::Value =
-        serde_json::from_slice(&out.stdout).map_err(|e| format!("cargo metadata: {e}"))?;
-    let kind = match req.kind {
-        TargetKind::Bin => "bin",
-        TargetKind::Example => "example",
-    };
-    meta["packages"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .find(|p| {
-            p["targets"].as_array().into_iter().flatten().any(|t| {
-                t["name"].as_str() == Some(req.name.as_str())
-                    && t["kind"]
-                        .as_array()
-                        .is_some_and(|k| k.iter().any(|k| k.as_str() == Some(kind)))
-            })
-        })
-        .and_then(|p| p["name"].as_str().map(str::to_owned))
-        .ok_or(format!(
-            "no workspace package has a {kind} named `{}`; check the name (cargo metadata lists \
-             the targets)",
-            req.name
-        ))
-}
-
-/// Builds the binary with the workspace's release profile and returns its path.
-pub fn build(root: &Path, req: &Request) -> Result<PathBuf, String> {
+/// Builds the binary with the project's release profile and returns its path.
+pub fn build(project: &Project, req: &Request) -> Result<PathBuf, Error> {
     let mut cmd = crate::cargo();
-    match req.arch {
+    let triple = match req.arch {
         Arch::X86_64 => {
             cmd.args(["build", "--release"]);
+            None
         }
         Arch::Arm64 => {
-            let zig = Command::new(crate::cargo_program())
+            let zig = crate::cargo()
                 .args(["zigbuild", "--version"])
                 .output()
                 .is_ok_and(|o| o.status.success());
             if !zig {
-                return Err(
-                    "arm64 (Graviton) needs a cross linker: install cargo-zigbuild and \
-                            zig (`cargo install cargo-zigbuild` and `pip install ziglang`) and \
-                            `rustup target add aarch64-unknown-linux-gnu`, or package for \
-                            --target x86_64"
+                return Err(Error::Package(
+                    "arm64 (Graviton) needs a cross linker: install cargo-zigbuild and zig \
+                     (`cargo install cargo-zigbuild` and `pip install ziglang`) and `rustup \
+                     target add aarch64-unknown-linux-gnu`, or package for --target x86_64"
                         .into(),
-                );
+                ));
             }
             cmd.args(["zigbuild", "--release", "--target", req.arch.triple()]);
+            Some(req.arch.triple())
         }
-    }
-    // `-p` keeps features to that package's own (a bare `--bin` unifies the whole
-    // workspace's features into the binary).
-    let package = package_of(root, req)?;
-    cmd.args(["-p", &package]);
-    match req.kind {
-        TargetKind::Bin => cmd.args(["--bin", &req.name]),
-        TargetKind::Example => cmd.args(["--example", &req.name]),
     };
-    eprintln!(
-        "xtask: building {} for {} with the release profile (lto, codegen-units = 1, strip, \
-         panic = unwind)",
-        req.name,
+    cmd.arg("--manifest-path").arg(project.manifest());
+    cmd.args(project.build_args());
+    crate::progress(&format!(
+        "building {} for {} with the release profile",
+        project.name,
         req.arch.triple()
-    );
-    let status = cmd
-        .current_dir(root)
-        .status()
-        .map_err(|e| format!("cargo build: {e}"))?;
-    if !status.success() {
-        return Err(format!("cargo build failed ({status})"));
-    }
-    let target_dir = std::env::var("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|_| root.join("target"));
-    let dir = match req.arch {
-        Arch::X86_64 => target_dir.join("release"),
-        Arch::Arm64 => target_dir.join(req.arch.triple()).join("release"),
-    };
-    Ok(match req.kind {
-        TargetKind::Bin => dir.join(&req.name),
-        TargetKind::Example => dir.join("examples").join(&req.name),
-    })
+    ));
+    crate::run_build(cmd)?;
+    Ok(project.binary("release", triple))
 }
 
 /// The whole command: checks, build, zip, report. Returns the zip's path.
-pub fn package(root: &Path, req: &Request) -> Result<PathBuf, String> {
+pub fn package(project: &Project, req: &Request) -> Result<PathBuf, Error> {
     // Check what can be checked before the (slow) build.
-    let entries = collect(&req.includes)?;
-    let warnings = check_config(&entries).map_err(|e| format!("not packaged:\n{e}"))?;
+    let entries = collect(&req.includes).map_err(Error::Package)?;
+    let warnings = check_config(&entries).map_err(|e| Error::Package(format!("\n{e}")))?;
     for w in &warnings {
-        eprintln!("xtask: warning: {w}");
+        crate::progress(&format!("warning: {w}"));
     }
-    let binary = build(root, req)?;
-    let bytes = std::fs::read(&binary).map_err(|e| format!("{}: {e}", binary.display()))?;
+    let binary = build(project, req)?;
+    let bytes = std::fs::read(&binary).map_err(Error::io(&binary, "cannot read the built binary"))?;
     if let Some(v) = glibc_requirement(&bytes)
         && v > AL2023_GLIBC
     {
-        return Err(format!(
-            "not packaged: {} needs glibc {}.{}, newer than provided.al2023's {}.{}; build \
+        return Err(Error::Package(format!(
+            "{} needs glibc {}.{}, newer than provided.al2023's {}.{}; build \
              for musl (x86_64-unknown-linux-musl) or with cargo-zigbuild targeting \
              {}.{}.{}",
             binary.display(),
@@ -407,13 +309,13 @@ pub fn package(root: &Path, req: &Request) -> Result<PathBuf, String> {
             req.arch.triple(),
             AL2023_GLIBC.0,
             AL2023_GLIBC.1
-        ));
+        )));
     }
-    let zip = write_zip(&bytes, &entries)?;
-    let out_dir = root.join("target").join("lambda").join(&req.name);
-    std::fs::create_dir_all(&out_dir).map_err(|e| format!("{}: {e}", out_dir.display()))?;
+    let zip = write_zip(&bytes, &entries).map_err(Error::Package)?;
+    let out_dir = project.lambda_dir();
+    std::fs::create_dir_all(&out_dir).map_err(Error::io(&out_dir, "cannot create the folder"))?;
     let out = out_dir.join("bootstrap.zip");
-    std::fs::write(&out, &zip).map_err(|e| format!("{}: {e}", out.display()))?;
+    std::fs::write(&out, &zip).map_err(Error::io(&out, "cannot write the zip"))?;
     let mib = |n: usize| n as f64 / 1024.0 / 1024.0;
     println!(
         "{}: bootstrap {:.2} MiB (glibc {}), zip {:.2} MiB, {} other file(s)",
@@ -428,12 +330,12 @@ pub fn package(root: &Path, req: &Request) -> Result<PathBuf, String> {
     if let Some(max) = req.max_zip_bytes
         && zip.len() as u64 > max
     {
-        return Err(format!(
+        return Err(Error::Package(format!(
             "{}: {:.2} MiB is over the --max-size budget of {:.2} MiB",
             out.display(),
             mib(zip.len()),
             max as f64 / 1024.0 / 1024.0
-        ));
+        )));
     }
     Ok(out)
 }
@@ -520,23 +422,13 @@ mod tests {
     }
 
     #[test]
-    fn arguments() {
-        let a = |s: &str| s.split_whitespace().map(str::to_owned).collect::<Vec<_>>();
-        let r = parse(&a("--bin greeting --include d/temporal.toml --include d/certs=certs --target arm64 --max-size 8")).unwrap();
-        assert_eq!(r.name, "greeting");
-        assert_eq!(r.includes[0].1, "temporal.toml");
-        assert_eq!(r.includes[1].1, "certs");
-        assert_eq!(r.arch, Arch::Arm64);
-        assert_eq!(r.max_zip_bytes, Some(8 * 1024 * 1024));
-        assert!(
-            parse(&a("--include x"))
-                .unwrap_err()
-                .contains("--bin or --example")
+    fn includes_and_architectures_parse() {
+        assert_eq!(
+            parse_include("d/certs=certs/").unwrap(),
+            (PathBuf::from("d/certs"), "certs".to_owned())
         );
-        assert!(
-            parse(&a("--bin g --target sparc"))
-                .unwrap_err()
-                .contains("x86_64 or arm64")
-        );
+        assert_eq!(parse_include("d/temporal.toml").unwrap().1, "temporal.toml");
+        assert_eq!("arm64".parse::<Arch>(), Ok(Arch::Arm64));
+        assert!("sparc".parse::<Arch>().unwrap_err().contains("x86_64 or arm64"));
     }
 }

@@ -24,7 +24,7 @@ use tokio::{
     time::Instant,
 };
 
-use crate::TestkitError;
+use crate::LocalError;
 
 /// How to run the function.
 #[derive(Debug, Clone)]
@@ -167,7 +167,7 @@ impl Drop for LocalFunction {
 impl LocalFunction {
     /// Binds the Runtime API on a free loopback port. The process starts with the first
     /// invocation (or [`LocalFunction::start_process`]).
-    pub async fn new(spec: FunctionSpec) -> Result<Self, TestkitError> {
+    pub async fn new(spec: FunctionSpec) -> Result<Self, LocalError> {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
         let addr = listener.local_addr()?;
         let logs = tempfile::tempdir()?;
@@ -257,7 +257,7 @@ impl LocalFunction {
     }
 
     /// Starts the process now if none is alive (a cold start).
-    pub fn start_process(&self) -> Result<(), TestkitError> {
+    pub fn start_process(&self) -> Result<(), LocalError> {
         spawn_if_needed(&self.shared)
     }
 
@@ -265,7 +265,7 @@ impl LocalFunction {
     pub fn invoke_async(
         &self,
         payload: Value,
-    ) -> Result<oneshot::Receiver<InvocationResult>, TestkitError> {
+    ) -> Result<oneshot::Receiver<InvocationResult>, LocalError> {
         let (tx, rx) = oneshot::channel();
         let cold = {
             let s = self.lock();
@@ -287,10 +287,10 @@ impl LocalFunction {
     }
 
     /// Invokes and waits for the result (response, error, timeout or crash).
-    pub async fn invoke(&self, payload: Value) -> Result<InvocationResult, TestkitError> {
+    pub async fn invoke(&self, payload: Value) -> Result<InvocationResult, LocalError> {
         let rx = self.invoke_async(payload)?;
         rx.await
-            .map_err(|_| TestkitError::Command("the emulator dropped the invocation".into()))
+            .map_err(|_| LocalError::Command("the emulator dropped the invocation".into()))
     }
 
     /// Names of the extensions registered through the Extensions API so far.
@@ -307,7 +307,7 @@ impl LocalFunction {
     /// extension is registered; this sends it regardless), then SIGKILL if it is still alive
     /// after `grace`. Returns at once; watch [`LocalFunction::is_alive`] and
     /// [`LocalFunction::exits`].
-    pub fn terminate(&self, grace: Duration) -> Result<(), TestkitError> {
+    pub fn terminate(&self, grace: Duration) -> Result<(), LocalError> {
         let (pid, generation) = {
             let s = self.lock();
             match (s.alive, s.pid) {
@@ -319,7 +319,7 @@ impl LocalFunction {
             .args(["-TERM", &pid.to_string()])
             .status()?;
         if !status.success() {
-            return Err(TestkitError::Command(format!("kill -TERM {pid}: {status}")));
+            return Err(LocalError::Command(format!("kill -TERM {pid}: {status}")));
         }
         let shared = self.shared.clone();
         tokio::spawn(async move {
@@ -342,7 +342,7 @@ impl LocalFunction {
     }
 }
 
-fn spawn_if_needed(shared: &Arc<Shared>) -> Result<(), TestkitError> {
+fn spawn_if_needed(shared: &Arc<Shared>) -> Result<(), LocalError> {
     let mut s = shared.state.lock().unwrap_or_else(|e| e.into_inner());
     if s.alive {
         return Ok(());
@@ -352,7 +352,7 @@ fn spawn_if_needed(shared: &Arc<Shared>) -> Result<(), TestkitError> {
         .addr
         .lock()
         .unwrap_or_else(|e| e.into_inner())
-        .ok_or_else(|| TestkitError::Command("emulator not bound".into()))?;
+        .ok_or_else(|| LocalError::Command("emulator not bound".into()))?;
     let log = std::fs::OpenOptions::new()
         .create(true)
         .append(true)
@@ -387,7 +387,7 @@ fn spawn_if_needed(shared: &Arc<Shared>) -> Result<(), TestkitError> {
         cmd.env(k, v);
     }
     let mut child = cmd.spawn().map_err(|e| {
-        TestkitError::Command(format!("cannot start {}: {e}", spec.program.display()))
+        LocalError::Command(format!("cannot start {}: {e}", spec.program.display()))
     })?;
     let (kill_tx, mut kill_rx) = mpsc::unbounded_channel::<()>();
     s.alive = true;

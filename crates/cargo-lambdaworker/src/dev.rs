@@ -1,0 +1,344 @@
+//! `cargo lambdaworker dev`: the local serverless loop. A Temporal dev server with its Worker
+//! Controller on, local STS and Lambda ([`lw_local`]) for it, the user's binary as the
+//! function, registered as a Worker Deployment Version made current; one line per finished
+//! invocation, and the accounting at the end. With `--watch`, every change to the package is
+//! rebuilt and registered as a new version made current, as `cargo lambda watch` reloads.
+
+use std::{
+    collections::HashMap,
+    path::PathBuf,
+    time::{Duration, SystemTime},
+};
+
+use lw_local::{DevServer, FunctionConfig, LocalLambda, RoleConfig, unique};
+
+use crate::{Error, Project, progress, project::changed_since};
+
+/// How to run the loop.
+#[derive(Debug, Clone)]
+pub struct DevOptions {
+    /// A running server (`host:port`) to use instead of starting one. It must run with the
+    /// Worker Controller on and `AWS_ENDPOINT_URL` set to the local AWS (see `--aws-port`).
+    pub address: Option<String>,
+    /// The `temporal` CLI; from `PATH` (or `$TEMPORAL_CLI`) otherwise.
+    pub temporal: Option<PathBuf>,
+    /// The local AWS port; a free one otherwise.
+    pub aws_port: Option<u16>,
+    /// The task queue the function polls (`TEMPORAL_TASK_QUEUE`); the binary's own default
+    /// otherwise.
+    pub task_queue: Option<String>,
+    /// The deployment name (`LW_DEPLOYMENT_NAME`); the binary's name otherwise.
+    pub deployment: Option<String>,
+    /// The function timeout.
+    pub timeout: Duration,
+    /// The function memory, MB.
+    pub memory_mb: u32,
+    /// More environment for the function.
+    pub env: Vec<(String, String)>,
+    /// Rebuild and register a new version on every change.
+    pub watch: bool,
+    /// Print the function's own log lines (stderr), prefixed with version and instance.
+    pub show_logs: bool,
+}
+
+impl Default for DevOptions {
+    fn default() -> Self {
+        Self {
+            address: None,
+            temporal: None,
+            aws_port: None,
+            task_queue: None,
+            deployment: None,
+            timeout: Duration::from_secs(30),
+            memory_mb: 256,
+            env: Vec::new(),
+            watch: false,
+            show_logs: true,
+        }
+    }
+}
+
+/// The running loop.
+pub struct Dev {
+    project: Project,
+    options: DevOptions,
+    aws: LocalLambda,
+    server: DevServer,
+    deployment: String,
+    role: String,
+    external_id: String,
+    /// Function names, one per version, oldest first.
+    versions: Vec<String>,
+    printed: HashMap<String, usize>,
+    logged: HashMap<(String, usize), usize>,
+    built_at: SystemTime,
+}
+
+const ROLE: &str = "arn:aws:iam::000000000000:role/temporal-worker-invoker";
+
+impl Dev {
+    /// Builds the binary, starts (or attaches to) the server and the local AWS, and registers
+    /// the first version, made current.
+    pub async fn start(project: Project, options: DevOptions) -> Result<Dev, Error> {
+        if let Some(cli) = &options.temporal {
+            // SAFETY: set before any thread of ours reads the environment.
+            unsafe { std::env::set_var("TEMPORAL_CLI", cli) };
+        }
+        let built_at = SystemTime::now();
+        build(&project)?;
+        let addr = format!("127.0.0.1:{}", options.aws_port.unwrap_or(0));
+        let aws = LocalLambda::bind(&addr).await?;
+        progress(&format!("local AWS (STS + Lambda) at {}", aws.endpoint()));
+        let server = match &options.address {
+            Some(a) => DevServer::attach(a)?,
+            None => {
+                progress("starting a Temporal dev server with the Worker Controller");
+                DevServer::start_with(lw_local::worker_controller_config(), aws.server_env())?
+            }
+        };
+        let deployment = options
+            .deployment
+            .clone()
+            .unwrap_or_else(|| project.name.clone());
+        let mut dev = Dev {
+            deployment,
+            role: ROLE.into(),
+            external_id: unique("external-id"),
+            versions: Vec::new(),
+            printed: HashMap::new(),
+            logged: HashMap::new(),
+            built_at,
+            project,
+            options,
+            aws,
+            server,
+        };
+        dev.aws.add_role(RoleConfig {
+            arn: dev.role.clone(),
+            external_id: Some(dev.external_id.clone()),
+        });
+        dev.register()?;
+        Ok(dev)
+    }
+
+    /// The server's address, to start workflows against.
+    pub fn address(&self) -> &str {
+        &self.server.address
+    }
+
+    /// The server (to start workflows and read results).
+    pub fn server(&self) -> &DevServer {
+        &self.server
+    }
+
+    /// The local AWS.
+    pub fn aws(&self) -> &LocalLambda {
+        &self.aws
+    }
+
+    /// The current version's build id.
+    pub fn build_id(&self) -> String {
+        format!("build-{}", self.versions.len())
+    }
+
+    /// Registers the freshly built binary as the next version and makes it current.
+    fn register(&mut self) -> Result<(), Error> {
+        let n = self.versions.len() + 1;
+        let name = format!("{}-{n}", self.project.name);
+        let build = format!("build-{n}");
+        // A copy per version: a rebuild must not change what a running version executes.
+        let dir = self.project.target_dir.join("lambdaworker-dev");
+        std::fs::create_dir_all(&dir).map_err(Error::io(&dir, "cannot create the folder"))?;
+        let binary = dir.join(&name);
+        let built = self.project.binary("debug", None);
+        std::fs::copy(&built, &binary).map_err(Error::io(&built, "cannot copy the built binary"))?;
+        let mut config = FunctionConfig::new(&name, binary)
+            .timeout(self.options.timeout)
+            .memory_mb(self.options.memory_mb)
+            .env("TEMPORAL_ADDRESS", self.server.address.clone())
+            .env("LW_DEPLOYMENT_NAME", self.deployment.clone())
+            .env("LW_BUILD_ID", build.clone());
+        if let Some(q) = &self.options.task_queue {
+            config = config.env("TEMPORAL_TASK_QUEUE", q.clone());
+        }
+        for (k, v) in &self.options.env {
+            config = config.env(k.clone(), v.clone());
+        }
+        let arn = self.aws.add_function(config);
+        let create = if n == 1 {
+            DevServer::create_lambda_version
+        } else {
+            DevServer::create_lambda_version_in
+        };
+        create(
+            &self.server,
+            &self.deployment,
+            &build,
+            &arn,
+            &self.role,
+            &self.external_id,
+        )?;
+        self.server.set_current_version(&self.deployment, &build)?;
+        self.versions.push(name);
+        progress(&format!(
+            "version {}/{build} (function {arn}) is current",
+            self.deployment
+        ));
+        Ok(())
+    }
+
+    /// Rebuilds and registers a new version if the package changed since the last build.
+    /// A failed build keeps the running version and is reported.
+    pub fn reload_if_changed(&mut self) -> Result<bool, Error> {
+        if !changed_since(&self.project.package_dir, self.built_at) {
+            return Ok(false);
+        }
+        self.built_at = SystemTime::now();
+        progress("change detected: rebuilding");
+        build(&self.project)?;
+        self.register()?;
+        Ok(true)
+    }
+
+    /// One line per invocation that finished since the last call.
+    pub fn new_invocation_lines(&mut self) -> Vec<String> {
+        let mut lines = Vec::new();
+        for name in &self.versions {
+            let Some(a) = self.aws.accounting(name) else {
+                continue;
+            };
+            let seen = self.printed.entry(name.clone()).or_default();
+            for r in a.records.iter().skip(*seen) {
+                let report = r.response.clone().unwrap_or_default();
+                let count = |k: &str| report[k].as_u64().unwrap_or(0);
+                if r.outcome == "crashed" {
+                    lines.push(format!(
+                        "invocation {name}: the process exited without answering; does its \
+                         main call lambdaworker::run_worker? (its output is in the lines above)"
+                    ));
+                    continue;
+                }
+                let ended = report["ended"].as_str().unwrap_or(&r.outcome).to_owned();
+                lines.push(format!(
+                    "invocation {name} {} billed {} ms: {} workflow task(s), {} activit{}, \
+                     ended {ended}{}",
+                    if r.cold { "cold" } else { "warm" },
+                    r.billed_ms,
+                    count("workflow_activations"),
+                    count("activities"),
+                    if count("activities") == 1 { "y" } else { "ies" },
+                    report["error"]
+                        .as_str()
+                        .map(|e| format!(" ({e})"))
+                        .unwrap_or_default(),
+                ));
+            }
+            *seen = a.records.len();
+        }
+        lines
+    }
+
+    /// The function's output (its JSON log lines) since the last call, each line prefixed
+    /// with the function and instance.
+    pub async fn new_log_lines(&mut self) -> Vec<String> {
+        let mut lines = Vec::new();
+        for name in &self.versions {
+            for (i, log) in self.aws.instance_logs(name).await.iter().enumerate() {
+                let seen = self.logged.entry((name.clone(), i)).or_default();
+                let new = log.get(*seen..).unwrap_or_default();
+                // Whole lines only: the rest comes next time.
+                let Some(end) = new.rfind('\n') else {
+                    continue;
+                };
+                lines.extend(new[..end].lines().map(|l| format!("[{name}#{i}] {l}")));
+                *seen += end + 1;
+            }
+        }
+        lines
+    }
+
+    /// The accounting table: invocations, cold starts, billed ms, GB-s per version.
+    pub fn report(&self) -> String {
+        self.aws.report()
+    }
+
+    /// Stops every function instance and the server (if it was started here).
+    pub async fn stop(self) {
+        self.aws.stop().await;
+        self.server.stop();
+    }
+}
+
+/// `cargo build` of the function's binary (the dev profile).
+fn build(project: &Project) -> Result<(), Error> {
+    progress(&format!("building {}", project.name));
+    let mut cmd = crate::cargo();
+    cmd.arg("build")
+        .arg("--manifest-path")
+        .arg(project.manifest())
+        .args(project.build_args());
+    crate::run_build(cmd)
+}
+
+/// The command: starts the loop, prints the address and a line per invocation, reloads on
+/// changes with `--watch`, and on Ctrl-C (or SIGTERM) prints the accounting and stops
+/// everything it started.
+pub async fn run(project: Project, options: DevOptions) -> Result<(), Error> {
+    let watch = options.watch;
+    let mut dev = Dev::start(project, options).await?;
+    println!(
+        "Temporal dev server at {} (namespace default). Start a workflow:\n  temporal workflow \
+         start --address {} --task-queue <task queue> --type <workflow type> --input '...'\n\
+         Ctrl-C stops everything and prints the accounting.",
+        dev.address(),
+        dev.address()
+    );
+    let outcome = serve(&mut dev, watch).await;
+    for line in dev.new_invocation_lines() {
+        println!("{line}");
+    }
+    println!("\n{}", dev.report());
+    dev.stop().await;
+    progress("stopped the function instances and the dev server");
+    outcome
+}
+
+async fn serve(dev: &mut Dev, watch: bool) -> Result<(), Error> {
+    let mut tick = tokio::time::interval(Duration::from_millis(300));
+    let stop = stop_signal();
+    tokio::pin!(stop);
+    loop {
+        tokio::select! {
+            () = &mut stop => return Ok(()),
+            _ = tick.tick() => {}
+        }
+        let logs = dev.new_log_lines().await;
+        if dev.options.show_logs {
+            for line in logs {
+                eprintln!("{line}");
+            }
+        }
+        for line in dev.new_invocation_lines() {
+            println!("{line}");
+        }
+        if watch && let Err(e) = dev.reload_if_changed() {
+            progress(&format!("{e}; still serving the previous version"));
+        }
+    }
+}
+
+/// Ctrl-C or SIGTERM.
+async fn stop_signal() {
+    use tokio::signal::unix::{SignalKind, signal};
+    match signal(SignalKind::terminate()) {
+        Ok(mut term) => {
+            tokio::select! {
+                _ = tokio::signal::ctrl_c() => {}
+                _ = term.recv() => {}
+            }
+        }
+        Err(_) => {
+            let _ = tokio::signal::ctrl_c().await;
+        }
+    }
+}

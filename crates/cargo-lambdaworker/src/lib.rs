@@ -1,0 +1,58 @@
+#![warn(missing_docs)]
+//! `cargo lambdaworker`: start, run and package a serverless Temporal worker written with
+//! [`lambdaworker`](https://docs.rs/lambdaworker), in any Cargo project.
+//!
+//! - [`new`]: a starter project (a workflow, an activity, `temporal.toml`, a README) that
+//!   builds and passes its test as it is.
+//! - [`dev`]: the local serverless loop: a Temporal dev server whose Worker Controller invokes
+//!   your function through local STS and Lambda ([`lw_local`]), one line per invocation,
+//!   the accounting at the end; `--watch` registers each rebuild as a new version.
+//! - [`package`]: a reproducible `bootstrap.zip` in `target/lambda/<name>/`, with the
+//!   configuration, certificate, glibc and size checks.
+//!
+//! The binary is a thin command line over these modules; this repository's `xtask` calls the
+//! same functions.
+
+pub mod dev;
+mod error;
+pub mod new;
+pub mod package;
+pub mod project;
+
+use std::process::Command;
+
+pub use error::Error;
+pub use project::{Project, Selection};
+
+/// The cargo that runs us (`$CARGO` under `cargo lambdaworker`), else `cargo` from PATH.
+pub fn cargo() -> Command {
+    Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()))
+}
+
+/// One progress line on stderr, as cargo prints them.
+pub fn progress(message: &str) {
+    eprintln!("{:>12} {message}", "lambdaworker");
+}
+
+/// Runs a `cargo build` (its own progress goes to the terminal); a failure names the command.
+pub(crate) fn run_build(mut cmd: Command) -> Result<(), Error> {
+    let command = format!(
+        "cargo {}",
+        cmd.get_args()
+            .map(|a| a.to_string_lossy().into_owned())
+            .collect::<Vec<_>>()
+            .join(" ")
+    );
+    let status = cmd.status().map_err(|e| Error::Build {
+        command: command.clone(),
+        status: e.to_string(),
+    })?;
+    if status.success() {
+        Ok(())
+    } else {
+        Err(Error::Build {
+            command,
+            status: status.to_string(),
+        })
+    }
+}

@@ -1,0 +1,199 @@
+//! `cargo lambdaworker <new|dev|package>`: see the library's documentation.
+
+use std::{path::PathBuf, process::ExitCode, time::Duration};
+
+use cargo_lambdaworker::{
+    Error, Project, Selection,
+    dev::{self, DevOptions},
+    new,
+    package::{self, Arch, Request},
+    progress,
+};
+use clap::{Args, Parser, Subcommand};
+
+/// Cargo runs `cargo-lambdaworker lambdaworker <args>`.
+#[derive(Parser)]
+#[command(name = "cargo", bin_name = "cargo")]
+enum Cargo {
+    /// Serverless Temporal workers on AWS Lambda.
+    #[command(version, about)]
+    Lambdaworker(Cli),
+}
+
+#[derive(Args)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Create a new worker project (a workflow, an activity, temporal.toml, a README).
+    New {
+        /// The package name (and folder).
+        name: String,
+    },
+    /// Run the function locally: a Temporal dev server invokes it as Lambda would.
+    Dev(DevArgs),
+    /// Build a deployable, reproducible target/lambda/<name>/bootstrap.zip.
+    Package(PackageArgs),
+}
+
+#[derive(Args)]
+struct Select {
+    /// The project's (or workspace's) Cargo.toml.
+    #[arg(long)]
+    manifest_path: Option<PathBuf>,
+    /// The package holding the function's binary.
+    #[arg(long, short)]
+    package: Option<String>,
+    /// The function's binary.
+    #[arg(long)]
+    bin: Option<String>,
+    /// An example as the function.
+    #[arg(long, conflicts_with = "bin")]
+    example: Option<String>,
+}
+
+impl Select {
+    fn project(self) -> Result<Project, Error> {
+        Project::locate(&Selection {
+            manifest_path: self.manifest_path,
+            package: self.package,
+            bin: self.bin,
+            example: self.example,
+        })
+    }
+}
+
+#[derive(Args)]
+struct DevArgs {
+    #[command(flatten)]
+    select: Select,
+    /// Rebuild on every change and register the build as a new version, made current.
+    #[arg(long)]
+    watch: bool,
+    /// Use this running server (host:port) instead of starting one.
+    #[arg(long)]
+    address: Option<String>,
+    /// The `temporal` CLI to use.
+    #[arg(long)]
+    temporal: Option<PathBuf>,
+    /// The port of the local AWS endpoint (STS + Lambda).
+    #[arg(long)]
+    aws_port: Option<u16>,
+    /// The task queue the function polls (TEMPORAL_TASK_QUEUE).
+    #[arg(long)]
+    task_queue: Option<String>,
+    /// The Worker Deployment name (LW_DEPLOYMENT_NAME); the binary's name by default.
+    #[arg(long)]
+    deployment: Option<String>,
+    /// The function timeout, in seconds.
+    #[arg(long, default_value_t = 30, value_parser = clap::value_parser!(u64).range(5..=900))]
+    timeout: u64,
+    /// The function memory, in MB.
+    #[arg(long, default_value_t = 256)]
+    memory: u32,
+    /// More environment for the function: NAME=VALUE.
+    #[arg(long = "env", value_parser = parse_env)]
+    env: Vec<(String, String)>,
+    /// Do not print the function's own log lines.
+    #[arg(long)]
+    no_logs: bool,
+}
+
+#[derive(Args)]
+struct PackageArgs {
+    #[command(flatten)]
+    select: Select,
+    /// A file or folder to add: PATH or PATH=ARCHIVE_PATH (e.g. temporal.toml, certs=certs).
+    #[arg(long, value_parser = package::parse_include)]
+    include: Vec<(PathBuf, String)>,
+    /// x86_64 or arm64 (arm64 builds with cargo-zigbuild).
+    #[arg(long, default_value = "x86_64")]
+    target: Arch,
+    /// Fail when the zip is larger than this many MiB.
+    #[arg(long)]
+    max_size: Option<f64>,
+}
+
+fn parse_env(v: &str) -> Result<(String, String), String> {
+    v.split_once('=')
+        .map(|(k, v)| (k.to_owned(), v.to_owned()))
+        .ok_or_else(|| format!("write NAME=VALUE, not `{v}`"))
+}
+
+fn main() -> ExitCode {
+    let Cargo::Lambdaworker(cli) = Cargo::parse();
+    match run(cli.command) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {}", report(&e));
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(command: Command) -> Result<(), Error> {
+    match command {
+        Command::New { name } => {
+            let here = std::env::current_dir().map_err(|e| Error::Io {
+                path: ".".into(),
+                action: "cannot read the current folder",
+                source: e,
+            })?;
+            let dir = new::create(&here, &name)?;
+            progress(&format!("created {}", dir.display()));
+            println!(
+                "Next:\n  cd {name}\n  cargo lambdaworker dev --watch\n  temporal workflow \
+                 execute --address <the address dev prints> --task-queue {name} --type Greeting \
+                 --input '\"World\"'"
+            );
+            Ok(())
+        }
+        Command::Dev(a) => {
+            let project = a.select.project()?;
+            let options = DevOptions {
+                address: a.address,
+                temporal: a.temporal,
+                aws_port: a.aws_port,
+                task_queue: a.task_queue,
+                deployment: a.deployment,
+                timeout: Duration::from_secs(a.timeout),
+                memory_mb: a.memory,
+                env: a.env,
+                watch: a.watch,
+                show_logs: !a.no_logs,
+            };
+            let runtime = tokio::runtime::Runtime::new().map_err(|e| Error::Io {
+                path: ".".into(),
+                action: "cannot start the async runtime",
+                source: e,
+            })?;
+            runtime.block_on(dev::run(project, options))
+        }
+        Command::Package(a) => {
+            let project = a.select.project()?;
+            let request = Request {
+                includes: a.include,
+                arch: a.target,
+                max_zip_bytes: a.max_size.map(|mib| (mib * 1024.0 * 1024.0) as u64),
+            };
+            package::package(&project, &request).map(|_| ())
+        }
+    }
+}
+
+/// The error and its causes, joined with `: `.
+fn report(e: &Error) -> String {
+    let mut text = e.to_string();
+    let mut source = std::error::Error::source(e);
+    while let Some(s) = source {
+        let t = s.to_string();
+        if !text.contains(&t) {
+            text = format!("{text}: {t}");
+        }
+        source = s.source();
+    }
+    text
+}

@@ -1,0 +1,92 @@
+//! `cargo lambdaworker new NAME`: a starter project a user would keep.
+
+use std::path::{Path, PathBuf};
+
+use crate::Error;
+
+/// The files of a new project: path → template.
+const FILES: &[(&str, &str)] = &[
+    ("Cargo.toml", include_str!("../templates/Cargo.toml")),
+    ("src/lib.rs", include_str!("../templates/lib.rs")),
+    ("src/main.rs", include_str!("../templates/main.rs")),
+    ("temporal.toml", include_str!("../templates/temporal.toml")),
+    ("README.md", include_str!("../templates/README.md")),
+    (".gitignore", include_str!("../templates/gitignore")),
+];
+
+/// Creates the project `name` in `parent/name` and returns its folder. Refuses a name cargo
+/// would refuse, and a folder that exists and is not empty.
+pub fn create(parent: &Path, name: &str) -> Result<PathBuf, Error> {
+    check_name(name)?;
+    let dir = parent.join(name);
+    if dir.read_dir().is_ok_and(|mut d| d.next().is_some()) {
+        return Err(Error::New(format!(
+            "choose another name or folder: {} exists and is not empty",
+            dir.display()
+        )));
+    }
+    let major_minor = env!("CARGO_PKG_VERSION")
+        .rsplit_once('.')
+        .map_or(env!("CARGO_PKG_VERSION"), |(mm, _)| mm);
+    for (path, template) in FILES {
+        let text = template
+            .replace("{{name}}", name)
+            .replace("{{crate_name}}", &name.replace('-', "_"))
+            .replace("{{lambdaworker_version}}", major_minor);
+        let file = dir.join(path);
+        if let Some(folder) = file.parent() {
+            std::fs::create_dir_all(folder).map_err(Error::io(folder, "cannot create the folder"))?;
+        }
+        std::fs::write(&file, text).map_err(Error::io(&file, "cannot write"))?;
+    }
+    Ok(dir)
+}
+
+/// A package name cargo accepts: ASCII letters, digits, `-` and `_`, starting with a letter.
+fn check_name(name: &str) -> Result<(), Error> {
+    let ok = name.chars().next().is_some_and(|c| c.is_ascii_alphabetic())
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+    if ok {
+        Ok(())
+    } else {
+        Err(Error::New(format!(
+            "choose a name of ASCII letters, digits, `-` and `_`, starting with a letter: \
+             `{name}` is not a valid package name"
+        )))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn writes_every_file_with_the_name_filled_in() {
+        let parent = tempfile::tempdir().unwrap();
+        let dir = create(parent.path(), "orders-worker").unwrap();
+        let main = std::fs::read_to_string(dir.join("src/main.rs")).unwrap();
+        assert!(main.contains("use orders_worker::{"), "{main}");
+        let manifest = std::fs::read_to_string(dir.join("Cargo.toml")).unwrap();
+        assert!(manifest.contains("name = \"orders-worker\""), "{manifest}");
+        assert!(manifest.contains("lambdaworker = \"0."), "{manifest}");
+        for (path, _) in FILES {
+            let text = std::fs::read_to_string(dir.join(path)).unwrap();
+            assert!(!text.contains("{{"), "{path} has a placeholder left: {text}");
+        }
+    }
+
+    #[test]
+    fn refuses_bad_names_and_a_folder_in_use() {
+        let parent = tempfile::tempdir().unwrap();
+        for bad in ["1st", "my worker", "", "wörker"] {
+            let e = create(parent.path(), bad).unwrap_err().to_string();
+            assert!(e.starts_with("choose a name"), "{bad}: {e}");
+        }
+        std::fs::create_dir(parent.path().join("taken")).unwrap();
+        std::fs::write(parent.path().join("taken/x"), "").unwrap();
+        let e = create(parent.path(), "taken").unwrap_err().to_string();
+        assert!(e.starts_with("choose another name or folder"), "{e}");
+    }
+}
