@@ -27,8 +27,7 @@ use std::{
     time::{Duration, Instant},
 };
 
-use lw_local::{FunctionConfig, LocalLambda, RoleConfig};
-use lw_testkit::{DevServer, unique};
+use lw_testkit::unique;
 use serde_json::json;
 
 fn main() -> ExitCode {
@@ -376,7 +375,11 @@ fn forget_packaged_builds() {
         // The local registry's folders are named `-<hash>` (crates.io's have a host name).
         let locals = std::fs::read_dir(&registry).into_iter().flatten().flatten();
         for local in locals.filter(|e| e.file_name().to_string_lossy().starts_with('-')) {
-            for entry in std::fs::read_dir(local.path()).into_iter().flatten().flatten() {
+            for entry in std::fs::read_dir(local.path())
+                .into_iter()
+                .flatten()
+                .flatten()
+            {
                 let name = entry.file_name().to_string_lossy().into_owned();
                 let ours = name.rsplit_once('-').is_some_and(|(krate, version)| {
                     PUBLISHED.contains(&krate) && version.starts_with(|c: char| c.is_ascii_digit())
@@ -389,7 +392,11 @@ fn forget_packaged_builds() {
         }
     }
     let fingerprints = target.join("debug").join(".fingerprint");
-    for entry in std::fs::read_dir(&fingerprints).into_iter().flatten().flatten() {
+    for entry in std::fs::read_dir(&fingerprints)
+        .into_iter()
+        .flatten()
+        .flatten()
+    {
         let name = entry.file_name().to_string_lossy().into_owned();
         let ours = name
             .rsplit_once('-')
@@ -421,7 +428,11 @@ fn package(args: &[String]) -> Result<(), String> {
     let mut request = Request::default();
     let mut it = args.iter();
     while let Some(a) = it.next() {
-        let mut value = || it.next().cloned().ok_or(format!("{a} needs a value\n{USAGE}"));
+        let mut value = || {
+            it.next()
+                .cloned()
+                .ok_or(format!("{a} needs a value\n{USAGE}"))
+        };
         match a.as_str() {
             "--bin" => selection.bin = Some(value()?),
             "--example" => selection.example = Some(value()?),
@@ -429,7 +440,9 @@ fn package(args: &[String]) -> Result<(), String> {
             "--target" => request.arch = value()?.parse()?,
             "--max-size" => {
                 let v = value()?;
-                let mib: f64 = v.parse().map_err(|_| format!("--max-size takes MiB, not `{v}`"))?;
+                let mib: f64 = v
+                    .parse()
+                    .map_err(|_| format!("--max-size takes MiB, not `{v}`"))?;
                 request.max_zip_bytes = Some((mib * 1024.0 * 1024.0) as u64);
             }
             other => return Err(format!("package: unknown argument {other}\n{USAGE}")),

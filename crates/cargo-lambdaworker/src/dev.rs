@@ -151,7 +151,8 @@ impl Dev {
         std::fs::create_dir_all(&dir).map_err(Error::io(&dir, "cannot create the folder"))?;
         let binary = dir.join(&name);
         let built = self.project.binary("debug", None);
-        std::fs::copy(&built, &binary).map_err(Error::io(&built, "cannot copy the built binary"))?;
+        std::fs::copy(&built, &binary)
+            .map_err(Error::io(&built, "cannot copy the built binary"))?;
         let mut config = FunctionConfig::new(&name, binary)
             .timeout(self.options.timeout)
             .memory_mb(self.options.memory_mb)

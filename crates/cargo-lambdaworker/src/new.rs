@@ -35,7 +35,8 @@ pub fn create(parent: &Path, name: &str) -> Result<PathBuf, Error> {
             .replace("{{lambdaworker_version}}", major_minor);
         let file = dir.join(path);
         if let Some(folder) = file.parent() {
-            std::fs::create_dir_all(folder).map_err(Error::io(folder, "cannot create the folder"))?;
+            std::fs::create_dir_all(folder)
+                .map_err(Error::io(folder, "cannot create the folder"))?;
         }
         std::fs::write(&file, text).map_err(Error::io(&file, "cannot write"))?;
     }
@@ -73,7 +74,10 @@ mod tests {
         assert!(manifest.contains("lambdaworker = \"0."), "{manifest}");
         for (path, _) in FILES {
             let text = std::fs::read_to_string(dir.join(path)).unwrap();
-            assert!(!text.contains("{{"), "{path} has a placeholder left: {text}");
+            assert!(
+                !text.contains("{{"),
+                "{path} has a placeholder left: {text}"
+            );
         }
     }
 

@@ -293,7 +293,8 @@ pub fn package(project: &Project, req: &Request) -> Result<PathBuf, Error> {
         crate::progress(&format!("warning: {w}"));
     }
     let binary = build(project, req)?;
-    let bytes = std::fs::read(&binary).map_err(Error::io(&binary, "cannot read the built binary"))?;
+    let bytes =
+        std::fs::read(&binary).map_err(Error::io(&binary, "cannot read the built binary"))?;
     if let Some(v) = glibc_requirement(&bytes)
         && v > AL2023_GLIBC
     {
@@ -429,6 +430,11 @@ mod tests {
         );
         assert_eq!(parse_include("d/temporal.toml").unwrap().1, "temporal.toml");
         assert_eq!("arm64".parse::<Arch>(), Ok(Arch::Arm64));
-        assert!("sparc".parse::<Arch>().unwrap_err().contains("x86_64 or arm64"));
+        assert!(
+            "sparc"
+                .parse::<Arch>()
+                .unwrap_err()
+                .contains("x86_64 or arm64")
+        );
     }
 }

@@ -119,7 +119,7 @@ fn pick<'m>(meta: &'m Metadata, sel: &Selection) -> Result<(&'m Package, &'m Tar
             let p = meta
                 .workspace_packages()
                 .into_iter()
-                .find(|p| p.name.to_string() == *name)
+                .find(|p| p.name == name.as_str())
                 .ok_or_else(|| {
                     Error::Project(format!(
                         "name a package of this workspace with --package: there is no `{name}` \

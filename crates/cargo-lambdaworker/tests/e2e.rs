@@ -118,17 +118,34 @@ fn greet(address: &str, id: &str) -> String {
         temporal(
             address,
             &[
-                "workflow", "start", "--task-queue", NAME, "--type", "Greeting",
-                "--workflow-id", id, "--input", input,
+                "workflow",
+                "start",
+                "--task-queue",
+                NAME,
+                "--type",
+                "Greeting",
+                "--workflow-id",
+                id,
+                "--input",
+                input,
             ],
         ),
         "temporal workflow start",
     );
-    let out = ok(
-        temporal(address, &["workflow", "result", "--workflow-id", id, "--output", "json"]),
+    ok(
+        temporal(
+            address,
+            &[
+                "workflow",
+                "result",
+                "--workflow-id",
+                id,
+                "--output",
+                "json",
+            ],
+        ),
         "temporal workflow result",
-    );
-    out
+    )
 }
 
 /// Every live process whose parent chain includes `pid`.
@@ -160,8 +177,10 @@ fn descendants(pid: u32) -> Vec<u32> {
 }
 
 fn alive(pid: u32) -> bool {
-    std::fs::read_to_string(format!("/proc/{pid}/stat"))
-        .is_ok_and(|s| !s.rsplit_once(')').is_some_and(|(_, rest)| rest.trim_start().starts_with('Z')))
+    std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|s| {
+        !s.rsplit_once(')')
+            .is_some_and(|(_, rest)| rest.trim_start().starts_with('Z'))
+    })
 }
 
 struct Running {
@@ -188,12 +207,16 @@ fn new_dev_watch_and_package_as_a_user_runs_them() {
     let dir = new_project(parent.path());
     // The starter project builds and passes its own test.
     let mut test = Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()));
-    test.arg("test").current_dir(&dir).env("CARGO_TARGET_DIR", target_dir());
+    test.arg("test")
+        .current_dir(&dir)
+        .env("CARGO_TARGET_DIR", target_dir());
     let out = ok(test, "cargo test in the new project");
     assert!(out.contains("greets_by_name ... ok"), "{out}");
 
     let mut dev = start_dev(&dir);
-    let line = dev.out.wait_for("Temporal dev server at ", Duration::from_secs(600));
+    let line = dev
+        .out
+        .wait_for("Temporal dev server at ", Duration::from_secs(600));
     let address = line
         .split_whitespace()
         .nth(4)
@@ -201,13 +224,17 @@ fn new_dev_watch_and_package_as_a_user_runs_them() {
         .to_owned();
     let first = greet(&address, "e2e-1");
     assert!(first.contains("Hello, World!"), "{first}");
-    dev.out.wait_for(&format!("invocation {NAME}-1 cold"), Duration::from_secs(60));
+    dev.out.wait_for(
+        &format!("invocation {NAME}-1 cold"),
+        Duration::from_secs(60),
+    );
 
     // --watch: an edit is rebuilt and becomes the current version.
     let lib = dir.join("src/lib.rs");
     let text = std::fs::read_to_string(&lib).expect("lib.rs");
     std::fs::write(&lib, text.replace("Hello, {name}!", "Howdy, {name}!")).expect("edit");
-    dev.err.wait_for(&format!("version {NAME}/build-2"), Duration::from_secs(600));
+    dev.err
+        .wait_for(&format!("version {NAME}/build-2"), Duration::from_secs(600));
     let second = greet(&address, "e2e-2");
     assert!(second.contains("Howdy, World!"), "{second}");
 
@@ -222,13 +249,20 @@ fn new_dev_watch_and_package_as_a_user_runs_them() {
         if let Some(s) = dev.child.try_wait().expect("wait") {
             break s;
         }
-        assert!(Instant::now() < until, "dev did not stop:\n{}", dev.err.all());
+        assert!(
+            Instant::now() < until,
+            "dev did not stop:\n{}",
+            dev.err.all()
+        );
         std::thread::sleep(Duration::from_millis(100));
     };
     assert!(status.success(), "{status}\n{}", dev.err.all());
     dev.out.wait_for("invocations", Duration::from_secs(5));
     let report = dev.out.all();
-    assert!(report.contains(&format!("{NAME}-1")) && report.contains(&format!("{NAME}-2")), "{report}");
+    assert!(
+        report.contains(&format!("{NAME}-1")) && report.contains(&format!("{NAME}-2")),
+        "{report}"
+    );
     let until = Instant::now() + Duration::from_secs(10);
     while children.iter().any(|p| alive(*p)) {
         assert!(
@@ -284,7 +318,9 @@ fn runs_under_the_emulator(zip: &Path) {
         .env("LW_BUILD_ID", "zip");
     let runtime = tokio::runtime::Runtime::new().expect("runtime");
     runtime.block_on(async {
-        let function = lw_testkit::LocalFunction::new(spec).await.expect("emulator");
+        let function = lw_testkit::LocalFunction::new(spec)
+            .await
+            .expect("emulator");
         let id = lw_testkit::unique("wf");
         server
             .start_workflow(&task_queue, "Greeting", &id, &serde_json::json!("Zip"))
@@ -292,8 +328,16 @@ fn runs_under_the_emulator(zip: &Path) {
         // Each invocation polls for about 3 s (10 s timeout, 7 s shutdown buffer).
         let until = Instant::now() + Duration::from_secs(60);
         let result = loop {
-            let r = function.invoke(serde_json::json!({})).await.expect("invoke");
-            assert!(r.response().is_some(), "{:?}\n{}", r.outcome, function.logs());
+            let r = function
+                .invoke(serde_json::json!({}))
+                .await
+                .expect("invoke");
+            assert!(
+                r.response().is_some(),
+                "{:?}\n{}",
+                r.outcome,
+                function.logs()
+            );
             if let Some(v) = server.result(&id).expect("history") {
                 break v;
             }

@@ -234,11 +234,7 @@ impl DevServer {
     }
 
     /// Makes `build_id` the current version of `deployment` (allowed before any poller).
-    pub fn set_current_version(
-        &self,
-        deployment: &str,
-        build_id: &str,
-    ) -> Result<(), LocalError> {
+    pub fn set_current_version(&self, deployment: &str, build_id: &str) -> Result<(), LocalError> {
         let until = Instant::now() + Duration::from_secs(30);
         loop {
             match self.cli(&[

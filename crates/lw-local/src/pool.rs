@@ -221,7 +221,7 @@ impl Function {
             Ok(rx) => rx
                 .await
                 .map_err(|_| LocalError::Instance("the instance dropped the invocation".into())),
-            Err(e) => Err(LocalError::from(e)),
+            Err(e) => Err(e),
         };
         {
             let mut instances = self.instances.lock().await;

@@ -3,7 +3,6 @@
 
 use crate::LocalError;
 
-
 /// Spawns `cmd` so that it dies with this process (SIGKILL on exit) and returns its pid.
 ///
 /// `PR_SET_PDEATHSIG` fires when the spawning *thread* exits, so the spawn happens on a
@@ -58,4 +57,3 @@ pub fn free_port() -> Result<u16, LocalError> {
     let l = std::net::TcpListener::bind("127.0.0.1:0")?;
     Ok(l.local_addr()?.port())
 }
-

@@ -7,6 +7,7 @@ use std::{
     time::{Duration, SystemTime, UNIX_EPOCH},
 };
 
+use crate::Outcome;
 use axum::{
     Router,
     body::Bytes,
@@ -15,7 +16,6 @@ use axum::{
     response::{IntoResponse, Response},
     routing::{any, get, post},
 };
-use crate::Outcome;
 use serde_json::{Value, json};
 
 use crate::{

@@ -29,12 +29,12 @@ mod otlp;
 mod workflows;
 
 pub use certs::{SERVER_NAME, TestCerts};
+pub use error::TestkitError;
+pub use grpc_recorder::GrpcRecorder;
 pub use lw_local::{
     DevServer, FunctionSpec, InvocationResult, LocalFunction, NextFault, Outcome, ProcStatus,
     unique,
 };
-pub use error::TestkitError;
-pub use grpc_recorder::GrpcRecorder;
 pub use moto::Moto;
 pub use nginx::TlsFront;
 pub use otlp::{OtlpReceiver, Received, ReceivedMetric, ReceivedSpan};

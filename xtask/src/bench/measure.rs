@@ -92,9 +92,9 @@ async fn cold_invocation(
     clock: &Clock,
     what: &str,
 ) -> Result<Cold, String> {
-    let e = |e: lw_testkit::TestkitError| format!("{}: {e}", peer.name);
-    let ids = g.start(&names(10)).await.map_err(e)?;
-    let cold = function.invoke(json!({})).await.map_err(e)?;
+    let e = |e: &dyn std::fmt::Display| format!("{}: {e}", peer.name);
+    let ids = g.start(&names(10)).await.map_err(|x| e(&x))?;
+    let cold = function.invoke(json!({})).await.map_err(|x| e(&x))?;
     responded(&cold, peer.name).map_err(|m| format!("{m}\n{}", function.logs()))?;
     if !cold.cold {
         return Err(format!("{}: the {what} was not a cold start", peer.name));
@@ -103,7 +103,7 @@ async fn cold_invocation(
         eprintln!("xtask: {} {what}, report: {report}", peer.name);
     }
     let delivered = cold.delivered_at.ok_or("cold: never delivered")?;
-    let outs = g.outcomes(&ids).await.map_err(e)?;
+    let outs = g.outcomes(&ids).await.map_err(|x| e(&x))?;
     let closed =
         closed_at(&outs, clock).map_err(|m| format!("{}: {m} in the {what}", peer.name))?;
     eprintln!(
@@ -154,12 +154,14 @@ pub(super) async fn sample(
     args: &Args,
     batch: usize,
 ) -> Result<Sample, String> {
-    let e = |e: lw_testkit::TestkitError| format!("{}: {e}", peer.name);
-    let recorder = GrpcRecorder::start(&server.address).await.map_err(e)?;
+    let e = |e: &dyn std::fmt::Display| format!("{}: {e}", peer.name);
+    let recorder = GrpcRecorder::start(&server.address)
+        .await
+        .map_err(|x| e(&x))?;
     let (task_queue, deployment) = (unique("bench"), unique("bench-dep"));
     server
         .set_current_version(&deployment, BUILD_ID)
-        .map_err(e)?;
+        .map_err(|x| e(&x))?;
     let spec = |timeout: Duration| {
         let mut spec = FunctionSpec::new(&peer.program, &format!("bench-{}", peer.name))
             .timeout(timeout)
@@ -172,13 +174,15 @@ pub(super) async fn sample(
         spec.task_root = peer.task_root.clone();
         spec
     };
-    let g = Greetings::connect(server, &task_queue).await.map_err(e)?;
+    let g = Greetings::connect(server, &task_queue)
+        .await
+        .map_err(|x| e(&x))?;
     let clock = Clock::now();
     // The version's first invocation: the server adds the task queue to the version when
     // the first pollers arrive. 10 s timeout (3 s of work): enough, and no 18 s wait.
     let first_fn = LocalFunction::new(spec(Duration::from_secs(10)))
         .await
-        .map_err(e)?;
+        .map_err(|x| e(&x))?;
     let new_version = cold_invocation(
         peer,
         &first_fn,
@@ -190,7 +194,9 @@ pub(super) async fn sample(
     .await?;
     first_fn.kill();
     // A fresh process on the now registered version: the cold start measured.
-    let function = LocalFunction::new(spec(args.timeout)).await.map_err(e)?;
+    let function = LocalFunction::new(spec(args.timeout))
+        .await
+        .map_err(|x| e(&x))?;
     let cold = cold_invocation(peer, &function, &g, &recorder, &clock, "cold invocation").await?;
     let init = function.next_calls()[0] - function.spawn_times()[0];
     let mut s = Sample {
@@ -203,13 +209,13 @@ pub(super) async fn sample(
         cold_billed_ms: ms(init + (cold.result.finished_at - cold.delivered)),
         ..Sample::default()
     };
-    let ids = g.start(&names(batch)).await.map_err(e)?;
+    let ids = g.start(&names(batch)).await.map_err(|x| e(&x))?;
     // CPU the batch costs the worker and the server: read before the hand-out and when the
     // pass-through has seen every workflow's second (last) workflow task completed.
     let cpu = || Some((function.proc_status()?.cpu_ms, server.proc_status()?.cpu_ms));
     let cpu_before = cpu();
     let asked = Instant::now();
-    let pending = function.invoke_async(json!({})).map_err(e)?;
+    let pending = function.invoke_async(json!({})).map_err(|x| e(&x))?;
     let until = asked + args.timeout;
     let completions = || {
         recorder
@@ -244,7 +250,7 @@ pub(super) async fn sample(
         ));
     }
     let delivered = warm.delivered_at.ok_or("warm: never delivered")?;
-    let closed = closed_at(&g.outcomes(&ids).await.map_err(e)?, &clock)
+    let closed = closed_at(&g.outcomes(&ids).await.map_err(|x| e(&x))?, &clock)
         .map_err(|m| format!("{}: {m} in one warm invocation; raise --timeout", peer.name))?;
     let last_done = closed.iter().max().copied().unwrap_or(delivered);
     let busy = last_done.saturating_duration_since(delivered);
@@ -291,7 +297,7 @@ pub(super) async fn loop_run(
     server: &DevServer,
     args: &Args,
 ) -> Result<LoopRun, String> {
-    let e = |e: lw_testkit::TestkitError| format!("{}: {e}", peer.name);
+    let e = |e: &dyn std::fmt::Display| format!("{}: {e}", peer.name);
     let (deployment, task_queue) = (unique("loop-dep"), unique("loop"));
     let name = format!("loop-{}", peer.name);
     // A role per run: lw-local matches the first role registered under an ARN.
@@ -320,21 +326,26 @@ pub(super) async fn loop_run(
     let arn = aws.add_function(config);
     server
         .create_lambda_version(&deployment, BUILD_ID, &arn, role, &external_id)
-        .map_err(e)?;
+        .map_err(|x| e(&x))?;
     server
         .set_current_version(&deployment, BUILD_ID)
-        .map_err(e)?;
-    let g = Greetings::connect(server, &task_queue).await.map_err(e)?;
+        .map_err(|x| e(&x))?;
+    let g = Greetings::connect(server, &task_queue)
+        .await
+        .map_err(|x| e(&x))?;
     let started = Instant::now();
-    let ids = g.start(&names(args.loop_workflows)).await.map_err(e)?;
+    let ids = g
+        .start(&names(args.loop_workflows))
+        .await
+        .map_err(|x| e(&x))?;
     g.wait_all(&ids, Duration::from_secs(300))
         .await
-        .map_err(e)?;
+        .map_err(|x| e(&x))?;
     let seconds = started.elapsed().as_secs_f64();
     let latency = g
         .outcomes(&ids)
         .await
-        .map_err(e)?
+        .map_err(|x| e(&x))?
         .iter()
         .filter_map(|o| o.closed_at?.duration_since(o.started_at?).ok())
         .map(ms)
