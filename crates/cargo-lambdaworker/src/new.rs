@@ -6,12 +6,12 @@ use crate::Error;
 
 /// The files of a new project: path → template.
 const FILES: &[(&str, &str)] = &[
-    ("Cargo.toml", include_str!("../templates/Cargo.toml")),
-    ("src/lib.rs", include_str!("../templates/lib.rs")),
-    ("src/main.rs", include_str!("../templates/main.rs")),
-    ("temporal.toml", include_str!("../templates/temporal.toml")),
-    ("README.md", include_str!("../templates/README.md")),
-    (".gitignore", include_str!("../templates/gitignore")),
+    ("Cargo.toml", include_str!("../templates/Cargo.toml.tmpl")),
+    ("src/lib.rs", include_str!("../templates/lib.rs.tmpl")),
+    ("src/main.rs", include_str!("../templates/main.rs.tmpl")),
+    ("temporal.toml", include_str!("../templates/temporal.toml.tmpl")),
+    ("README.md", include_str!("../templates/README.md.tmpl")),
+    (".gitignore", include_str!("../templates/gitignore.tmpl")),
 ];
 
 /// Creates the project `name` in `parent/name` and returns its folder. Refuses a name cargo
