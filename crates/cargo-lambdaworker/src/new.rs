@@ -9,7 +9,10 @@ const FILES: &[(&str, &str)] = &[
     ("Cargo.toml", include_str!("../templates/Cargo.toml.tmpl")),
     ("src/lib.rs", include_str!("../templates/lib.rs.tmpl")),
     ("src/main.rs", include_str!("../templates/main.rs.tmpl")),
-    ("temporal.toml", include_str!("../templates/temporal.toml.tmpl")),
+    (
+        "temporal.toml",
+        include_str!("../templates/temporal.toml.tmpl"),
+    ),
     ("README.md", include_str!("../templates/README.md.tmpl")),
     (".gitignore", include_str!("../templates/gitignore.tmpl")),
 ];
