@@ -127,7 +127,8 @@ fn a_referenced_file_missing_from_the_package_is_refused_and_nothing_is_written(
          client_cert_path = \"certs/client.pem\"\nclient_key_path = \"certs/client.key\"\n",
     )
     .unwrap();
-    let name = "lw-local";
+    // A worker binary other than the one the other test packages (they run in parallel).
+    let name = "greeting-faults";
     let zip_path = root().join(format!("target/lambda/{name}/bootstrap.zip"));
     let _ = std::fs::remove_file(&zip_path);
     let out = xtask(&[
