@@ -199,14 +199,9 @@ fn ensure_nginx() -> Result<PathBuf, String> {
     Ok(path)
 }
 
+/// The test kit's own search (`$LW_NGINX`, PATH, `/usr/sbin/nginx`), so both agree.
 fn find_nginx() -> Option<PathBuf> {
-    let path = std::env::var_os("PATH").unwrap_or_default();
-    std::env::var_os("LW_NGINX")
-        .map(PathBuf::from)
-        .into_iter()
-        .chain(std::env::split_paths(&path).map(|d| d.join("nginx")))
-        .chain([PathBuf::from("/usr/sbin/nginx")])
-        .find(|p| p.is_file())
+    lw_testkit::find_nginx().ok()
 }
 
 /// `apt-get install -y --no-install-recommends nginx-light`, with `apt-get update` first only

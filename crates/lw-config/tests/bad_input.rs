@@ -28,6 +28,8 @@ use std::{
 use lw_config::{ConfigError, Loader};
 use lw_testkit::Moto;
 
+mod common;
+
 /// How long one case may take, including a KMS round trip to moto.
 const BOUND: Duration = Duration::from_secs(10);
 
@@ -1306,23 +1308,13 @@ fn run(case: Case, moto: Option<&Moto>) -> Vec<String> {
     problems
 }
 
-/// `e` and its sources joined with `": "` as lw-runtime prints them (a text already shown is
-/// skipped: the AWS SDK's errors repeat their own code), and the direct cause when the
-/// message already shows it (our message must leave it to `source()`).
+/// What a user reads (the message and its causes), and the direct cause when the message
+/// already shows it (our message must leave it to `source()`).
 fn report(e: &ConfigError) -> (String, Option<String>) {
-    let mut shown = e.to_string();
     let repeated = std::error::Error::source(e)
         .map(|c| c.to_string())
-        .filter(|c| shown.contains(c.as_str()));
-    let mut source = std::error::Error::source(e);
-    while let Some(cause) = source {
-        let text = cause.to_string();
-        if !shown.contains(&text) {
-            shown = format!("{shown}: {text}");
-        }
-        source = cause.source();
-    }
-    (shown, repeated)
+        .filter(|c| e.to_string().contains(c.as_str()));
+    (common::report(e), repeated)
 }
 
 /// Runs the cases on their own threads, each within [`BOUND`], and fails listing every

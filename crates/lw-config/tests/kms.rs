@@ -6,6 +6,9 @@ use std::{collections::HashMap, time::Duration};
 use lw_config::{ClientConfig, ConfigError, Loader};
 use lw_testkit::Moto;
 
+mod common;
+use common::report;
+
 /// A real pair (tests/fixtures/README.md): lw-config checks certificates and keys at init.
 const CERT: &str = include_str!("fixtures/a.pem");
 const KEY: &str = include_str!("fixtures/a.key");
@@ -242,18 +245,4 @@ async fn the_generic_endpoint_variable_is_honoured_and_the_kms_one_wins() {
     );
     let e = ClientConfig::load_from_async(&env).await.unwrap_err();
     assert!(e.to_string().contains(&format!("127.0.0.1:{port}")), "{e}");
-}
-
-/// The message and its causes, as lw-runtime prints them.
-fn report(e: &ConfigError) -> String {
-    let mut shown = e.to_string();
-    let mut source = std::error::Error::source(e);
-    while let Some(cause) = source {
-        let text = cause.to_string();
-        if !shown.contains(&text) {
-            shown = format!("{shown}: {text}");
-        }
-        source = cause.source();
-    }
-    shown
 }

@@ -36,7 +36,7 @@ pub use lw_local::{
     unique,
 };
 pub use moto::Moto;
-pub use nginx::TlsFront;
+pub use nginx::{TlsFront, find_nginx};
 pub use otlp::{OtlpReceiver, Received, ReceivedMetric, ReceivedSpan};
 pub use workflows::{GreetingWorkflow, Greetings, WorkflowOutcome};
 

@@ -46,7 +46,7 @@ static SHARED: OnceLock<Result<TlsFront, String>> = OnceLock::new();
 
 /// The first nginx program of `$LW_NGINX`, PATH and `/usr/sbin` (not on a non-root user's
 /// PATH).
-fn find_nginx() -> Result<PathBuf, TestkitError> {
+pub fn find_nginx() -> Result<PathBuf, TestkitError> {
     let path = std::env::var_os("PATH").unwrap_or_default();
     std::env::var_os("LW_NGINX")
         .map(PathBuf::from)
