@@ -136,6 +136,11 @@ impl Dev {
         &self.aws
     }
 
+    /// The current version's function name (in [`Dev::aws`]'s accounting).
+    pub fn current_function(&self) -> &str {
+        self.versions.last().map_or("", String::as_str)
+    }
+
     /// The current version's build id.
     pub fn build_id(&self) -> String {
         format!("build-{}", self.versions.len())
