@@ -15,17 +15,8 @@ pub(super) async fn next(State(shared): State<Arc<Shared>>) -> Response {
                 && let Some(p) = s.queue.pop_front()
             {
                 // In flight, so the process's exit is reported as its outcome.
-                let id = p.request_id.clone();
                 let now = Instant::now();
-                let deadline = now + shared.spec.timeout;
-                s.in_flight.insert(
-                    id.clone(),
-                    InFlight {
-                        pending: p,
-                        delivered_at: now,
-                        deadline,
-                    },
-                );
+                let id = hand_out(&mut s, p, now, now + shared.spec.timeout);
                 return faulty_next(fault, &shared.spec, &id);
             }
             if let Some(p) = s.queue.pop_front() {
@@ -55,15 +46,7 @@ pub(super) async fn next(State(shared): State<Arc<Shared>>) -> Response {
                 );
                 headers.insert("content-type", HeaderValue::from_static("application/json"));
                 let body = p.payload.to_string();
-                let id = p.request_id.clone();
-                s.in_flight.insert(
-                    id.clone(),
-                    InFlight {
-                        pending: p,
-                        delivered_at: now,
-                        deadline,
-                    },
-                );
+                let id = hand_out(&mut s, p, now, deadline);
                 let generation = s.generation;
                 drop(s);
                 // Lambda kills a function that passes its deadline.
@@ -85,6 +68,20 @@ pub(super) async fn next(State(shared): State<Arc<Shared>>) -> Response {
         }
         notified.await;
     }
+}
+
+/// Records `p` as handed out at `now`, due by `deadline`; returns its request id.
+fn hand_out(s: &mut FunctionState, p: Pending, now: Instant, deadline: Instant) -> String {
+    let id = p.request_id.clone();
+    s.in_flight.insert(
+        id.clone(),
+        InFlight {
+            pending: p,
+            delivered_at: now,
+            deadline,
+        },
+    );
+    id
 }
 
 /// The malformed answer `fault` describes.
