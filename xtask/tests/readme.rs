@@ -12,6 +12,11 @@ use std::{
 use lw_testkit::{DevServer, unique};
 use serde_json::json;
 
+/// The workspace's own dev profile, so the shared target directory reuses the dependencies
+/// the workspace built instead of a second copy with full debug info (disk on CI is finite).
+const SAME_PROFILE: &str =
+    "\n[profile.dev]\ndebug = \"line-tables-only\"\n\n[profile.dev.package.\"*\"]\ndebug = false\n";
+
 fn root() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap()
 }
@@ -50,7 +55,7 @@ fn the_readme_worker_builds_outside_the_workspace_and_serves_a_workflow() {
         dir.join("Cargo.toml"),
         format!(
             "[package]\nname = \"readme-worker\"\nversion = \"0.1.0\"\nedition = \"2024\"\n\n\
-             [workspace]\n\n{dependencies}\n[patch.crates-io]\nlambdaworker = {{ path = {:?} }}\n",
+             [workspace]\n\n{dependencies}\n[patch.crates-io]\nlambdaworker = {{ path = {:?} }}\n{SAME_PROFILE}",
             root().join("crates/lambdaworker")
         ),
     )

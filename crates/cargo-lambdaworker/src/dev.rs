@@ -272,6 +272,11 @@ impl Dev {
     pub async fn stop(self) {
         self.aws.stop().await;
         self.server.stop();
+        // The per-version copies only mean something while the loop runs.
+        let dir = self.project.target_dir.join("lambdaworker-dev");
+        for name in &self.versions {
+            let _ = std::fs::remove_file(dir.join(name));
+        }
     }
 }
 

@@ -61,7 +61,8 @@ fn new_project(parent: &Path) -> PathBuf {
     let mut text = std::fs::read_to_string(&manifest).expect("Cargo.toml");
     assert!(text.contains("lambdaworker = \"0."), "by version: {text}");
     text.push_str(&format!(
-        "\n[workspace]\n\n[patch.crates-io]\nlambdaworker = {{ path = {:?} }}\n",
+        "\n[workspace]\n\n[patch.crates-io]\nlambdaworker = {{ path = {:?} }}\n\n\
+         [profile.dev]\ndebug = \"line-tables-only\"\n\n[profile.dev.package.\"*\"]\ndebug = false\n",
         workspace().join("crates/lambdaworker")
     ));
     std::fs::write(&manifest, text).expect("patch");
