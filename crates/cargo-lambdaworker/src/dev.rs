@@ -10,7 +10,7 @@ use std::{
     time::{Duration, SystemTime},
 };
 
-use lw_local::{DevServer, FunctionConfig, LocalLambda, RoleConfig, unique};
+use lw_local::{Code, DevServer, FunctionConfig, LocalLambda, RoleConfig, unique};
 
 use crate::{Error, Project, progress, project::changed_since};
 
@@ -67,7 +67,7 @@ pub struct Dev {
     deployment: String,
     role: String,
     external_id: String,
-    /// Function names, one per version, oldest first.
+    /// The function's published versions (`name:N`), oldest first.
     versions: Vec<String>,
     printed: HashMap<String, usize>,
     logged: HashMap<(String, usize), usize>,
@@ -146,19 +146,15 @@ impl Dev {
         format!("build-{}", self.versions.len())
     }
 
-    /// Registers the freshly built binary as the next version and makes it current.
+    /// Registers the freshly built binary as the function's next published Lambda version
+    /// (as `deploy` does: new code for `$LATEST`, then an immutable version) and makes its
+    /// qualified ARN the current Worker Deployment Version.
     fn register(&mut self) -> Result<(), Error> {
         let n = self.versions.len() + 1;
-        let name = format!("{}-{n}", self.project.name);
         let build = format!("build-{n}");
-        // A copy per version: a rebuild must not change what a running version executes.
-        let dir = self.project.target_dir.join("lambdaworker-dev");
-        std::fs::create_dir_all(&dir).map_err(Error::io(&dir, "cannot create the folder"))?;
-        let binary = dir.join(&name);
+        let name = self.project.name.clone();
         let built = self.project.binary("debug", None);
-        std::fs::copy(&built, &binary)
-            .map_err(Error::io(&built, "cannot copy the built binary"))?;
-        let mut config = FunctionConfig::new(&name, binary)
+        let mut config = FunctionConfig::new(&name, &built)
             .timeout(self.options.timeout)
             .memory_mb(self.options.memory_mb)
             .env("TEMPORAL_ADDRESS", self.server.address.clone())
@@ -170,7 +166,22 @@ impl Dev {
         for (k, v) in &self.options.env {
             config = config.env(k.clone(), v.clone());
         }
-        let arn = self.aws.add_function(config);
+        if n == 1 {
+            self.aws.create_function(config, Code::File(built))?;
+        } else {
+            // The build id is part of the version's configuration, as deploy sets it.
+            self.aws
+                .update_function_environment(&name, config.env.clone())?;
+            self.aws.update_function_code(&name, Code::File(built))?;
+        }
+        let version = self.aws.publish_version(
+            &name,
+            &format!(
+                "lambdaworker: deployment {}, build {build}",
+                self.deployment
+            ),
+        )?;
+        let arn = version.arn;
         let create = if n == 1 {
             DevServer::create_lambda_version
         } else {
@@ -185,7 +196,7 @@ impl Dev {
             &self.external_id,
         )?;
         self.server.set_current_version(&self.deployment, &build)?;
-        self.versions.push(name);
+        self.versions.push(format!("{name}:{}", version.version));
         progress(&format!(
             "version {}/{build} (function {arn}) is current",
             self.deployment
@@ -272,11 +283,6 @@ impl Dev {
     pub async fn stop(self) {
         self.aws.stop().await;
         self.server.stop();
-        // The per-version copies only mean something while the loop runs.
-        let dir = self.project.target_dir.join("lambdaworker-dev");
-        for name in &self.versions {
-            let _ = std::fs::remove_file(dir.join(name));
-        }
     }
 }
 

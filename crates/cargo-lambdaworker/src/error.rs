@@ -40,6 +40,38 @@ pub enum Error {
     /// The local AWS or dev server failed.
     #[error(transparent)]
     Local(#[from] lw_local::LocalError),
+    /// A deploy setting is missing or wrong (the message names the flag and metadata key).
+    #[error("{0}")]
+    Settings(String),
+    /// AWS refused or failed a step.
+    #[error("{fix}: {step} failed: {detail}")]
+    Aws {
+        /// What to do.
+        fix: String,
+        /// The step.
+        step: String,
+        /// AWS's answer (error code and message).
+        detail: String,
+    },
+    /// The Temporal server refused a step.
+    #[error("{fix}: {step} failed: {code}: {message}")]
+    Temporal {
+        /// What to do.
+        fix: String,
+        /// The step.
+        step: String,
+        /// The gRPC status code.
+        code: String,
+        /// The server's message.
+        message: String,
+    },
+    /// Connecting to Temporal (or reading its configuration) failed, as a worker would report
+    /// it.
+    #[error(transparent)]
+    Connect(#[from] lw_runtime::Error),
+    /// The request conflicts with what is deployed.
+    #[error("{0}")]
+    Refused(String),
 }
 
 impl Error {

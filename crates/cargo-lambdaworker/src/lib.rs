@@ -9,10 +9,14 @@
 //!   the accounting at the end; `--watch` registers each rebuild as a new version.
 //! - [`package`]: a reproducible `bootstrap.zip` in `target/lambda/<name>/`, with the
 //!   configuration, certificate, glibc and size checks.
+//! - [`deploy`]: each build published as its own Lambda version and registered as a Worker
+//!   Deployment Version pointing at that version's qualified ARN; `status`, `promote`,
+//!   `ramp` and the IAM `policies`.
 //!
 //! The binary is a thin command line over these modules; this repository's `xtask` calls the
 //! same functions.
 
+pub mod deploy;
 pub mod dev;
 mod error;
 pub mod new;

@@ -1,9 +1,11 @@
-//! `cargo lambdaworker <new|dev|package>`: see the library's documentation.
+//! `cargo lambdaworker <new|dev|package|deploy|status|promote|ramp|policies>`: see the
+//! library's documentation.
 
 use std::{path::PathBuf, process::ExitCode, time::Duration};
 
 use cargo_lambdaworker::{
     Error, Project, Selection,
+    deploy::{self, Flags, Rollout, Settings},
     dev::{self, DevOptions},
     new,
     package::{self, Arch, Request},
@@ -37,6 +39,117 @@ enum Command {
     Dev(DevArgs),
     /// Build a deployable, reproducible target/lambda/<name>/bootstrap.zip.
     Package(PackageArgs),
+    /// Package, publish as a new Lambda version, register it as a Worker Deployment Version.
+    Deploy(DeployArgs),
+    /// The deployment's versions, their Lambda versions, routing and drainage.
+    Status(StatusArgs),
+    /// Make a deployed version current.
+    Promote(RouteArgs),
+    /// Ramp a deployed version to a percentage of new workflows.
+    Ramp(RampArgs),
+    /// Print the IAM policies the deployment needs, filled in.
+    Policies(PoliciesArgs),
+}
+
+/// Where the function goes and how Temporal invokes it (each also read from
+/// `[package.metadata.lambdaworker]`: function-name, execution-role, invoke-role,
+/// external-id, deployment, memory, timeout, env, include, arch).
+#[derive(Args)]
+struct Target {
+    /// The Lambda function's name (the binary's by default).
+    #[arg(long)]
+    function_name: Option<String>,
+    /// The role the function runs as (needed to create it).
+    #[arg(long)]
+    execution_role: Option<String>,
+    /// The role Temporal assumes to invoke the function.
+    #[arg(long)]
+    invoke_role: Option<String>,
+    /// The ExternalId the invoke role's trust policy requires.
+    #[arg(long)]
+    external_id: Option<String>,
+    /// The Worker Deployment name (the binary's by default).
+    #[arg(long)]
+    deployment: Option<String>,
+}
+
+#[derive(Args)]
+struct DeployArgs {
+    #[command(flatten)]
+    select: Select,
+    #[command(flatten)]
+    target: Target,
+    /// The Build ID (default: the crate's version and the package's hash).
+    #[arg(long)]
+    build_id: Option<String>,
+    /// Make the new version current.
+    #[arg(long, conflicts_with = "ramp")]
+    current: bool,
+    /// Ramp the new version to this percentage of new workflows.
+    #[arg(long, value_name = "PERCENT")]
+    ramp: Option<f32>,
+    /// The function memory, in MB.
+    #[arg(long)]
+    memory: Option<u32>,
+    /// The function timeout, in seconds.
+    #[arg(long)]
+    timeout: Option<u64>,
+    /// Environment for the function: NAME=VALUE.
+    #[arg(long = "env", value_parser = parse_env)]
+    env: Vec<(String, String)>,
+    /// A file or folder to add: PATH or PATH=ARCHIVE_PATH.
+    #[arg(long, value_parser = package::parse_include)]
+    include: Vec<(PathBuf, String)>,
+    /// x86_64 or arm64.
+    #[arg(long = "target")]
+    arch: Option<Arch>,
+    /// The cargo profile to build with (release by default).
+    #[arg(long)]
+    profile: Option<String>,
+    /// Deploy this package instead of building one.
+    #[arg(long)]
+    zip: Option<PathBuf>,
+}
+
+#[derive(Args)]
+struct StatusArgs {
+    #[command(flatten)]
+    select: Select,
+    /// The Worker Deployment name (the binary's by default).
+    #[arg(long)]
+    deployment: Option<String>,
+}
+
+#[derive(Args)]
+struct RouteArgs {
+    #[command(flatten)]
+    select: Select,
+    /// The Worker Deployment name (the binary's by default).
+    #[arg(long)]
+    deployment: Option<String>,
+    /// The version's Build ID.
+    #[arg(long)]
+    build_id: String,
+}
+
+#[derive(Args)]
+struct RampArgs {
+    #[command(flatten)]
+    route: RouteArgs,
+    /// The percentage of new workflows (0 to 100).
+    #[arg(long)]
+    percent: f32,
+}
+
+#[derive(Args)]
+struct PoliciesArgs {
+    #[command(flatten)]
+    select: Select,
+    #[command(flatten)]
+    target: Target,
+    /// The role a self-hosted Temporal server assumes from (default: Temporal Cloud's).
+    #[arg(long)]
+    temporal_principal: Vec<String>,
 }
 
 #[derive(Args)]
@@ -165,12 +278,7 @@ fn run(command: Command) -> Result<(), Error> {
                 watch: a.watch,
                 show_logs: !a.no_logs,
             };
-            let runtime = tokio::runtime::Runtime::new().map_err(|e| Error::Io {
-                path: ".".into(),
-                action: "cannot start the async runtime",
-                source: e,
-            })?;
-            runtime.block_on(dev::run(project, options))
+            block_on(dev::run(project, options))
         }
         Command::Package(a) => {
             let project = a.select.project()?;
@@ -178,10 +286,78 @@ fn run(command: Command) -> Result<(), Error> {
                 includes: a.include,
                 arch: a.target,
                 max_zip_bytes: a.max_size.map(|mib| (mib * 1024.0 * 1024.0) as u64),
+                profile: None,
             };
             package::package(&project, &request).map(|_| ())
         }
+        Command::Deploy(a) => {
+            let project = a.select.project()?;
+            let rollout = match (a.current, a.ramp) {
+                (true, _) => Rollout::Current,
+                (false, Some(p)) => Rollout::Ramp(p),
+                (false, None) => Rollout::Register,
+            };
+            let flags = Flags {
+                build_id: a.build_id,
+                memory_mb: a.memory,
+                timeout_s: a.timeout,
+                env: a.env,
+                includes: a.include,
+                arch: a.arch,
+                profile: a.profile,
+                zip: a.zip,
+                rollout,
+                ..a.target.flags()
+            };
+            let settings = Settings::resolve(&project, flags)?;
+            block_on(async { deploy::deploy(&project, &settings).await.map(|_| ()) })
+        }
+        Command::Status(a) => {
+            let project = a.select.project()?;
+            let deployment = a.deployment.unwrap_or_else(|| project.name.clone());
+            let text = block_on(deploy::status(&project, &deployment))?;
+            print!("{text}");
+            Ok(())
+        }
+        Command::Promote(a) => route(a, Rollout::Current),
+        Command::Ramp(a) => route(a.route, Rollout::Ramp(a.percent)),
+        Command::Policies(a) => {
+            let project = a.select.project()?;
+            let settings = Settings::resolve(&project, a.target.flags())?;
+            let text =
+                block_on(async { Ok(deploy::policies(&settings, &a.temporal_principal).await) })?;
+            print!("{text}");
+            Ok(())
+        }
     }
+}
+
+impl Target {
+    fn flags(self) -> Flags {
+        Flags {
+            function: self.function_name,
+            execution_role: self.execution_role,
+            invoke_role: self.invoke_role,
+            external_id: self.external_id,
+            deployment: self.deployment,
+            ..Flags::default()
+        }
+    }
+}
+
+fn route(a: RouteArgs, rollout: Rollout) -> Result<(), Error> {
+    let project = a.select.project()?;
+    let deployment = a.deployment.unwrap_or_else(|| project.name.clone());
+    block_on(deploy::promote(&project, &deployment, &a.build_id, rollout))
+}
+
+fn block_on<T>(f: impl std::future::Future<Output = Result<T, Error>>) -> Result<T, Error> {
+    let runtime = tokio::runtime::Runtime::new().map_err(|e| Error::Io {
+        path: ".".into(),
+        action: "cannot start the async runtime",
+        source: e,
+    })?;
+    runtime.block_on(f)
 }
 
 /// The error and its causes, joined with `: `.

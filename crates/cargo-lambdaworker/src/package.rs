@@ -29,6 +29,19 @@ pub struct Request {
     pub arch: Arch,
     /// Fail when the zip is larger (bytes).
     pub max_zip_bytes: Option<u64>,
+    /// The cargo profile to build with; `release` when `None`.
+    pub profile: Option<String>,
+}
+
+impl Request {
+    /// The profile's name and the folder cargo writes it to (`dev` → `debug`).
+    fn profile(&self) -> (&str, &str) {
+        match self.profile.as_deref() {
+            None | Some("release") => ("release", "release"),
+            Some("dev") | Some("debug") => ("dev", "debug"),
+            Some(other) => (other, other),
+        }
+    }
 }
 
 /// The Lambda architecture.
@@ -248,12 +261,14 @@ pub fn write_zip(bootstrap: &[u8], entries: &Entries) -> Result<Vec<u8>, String>
     Ok(out.into_inner())
 }
 
-/// Builds the binary with the project's release profile and returns its path.
+/// Builds the binary with the project's release profile (or the one asked for) and returns
+/// its path.
 pub fn build(project: &Project, req: &Request) -> Result<PathBuf, Error> {
     let mut cmd = crate::cargo();
+    let (profile, folder) = req.profile();
     let triple = match req.arch {
         Arch::X86_64 => {
-            cmd.args(["build", "--release"]);
+            cmd.args(["build", "--profile", profile]);
             None
         }
         Arch::Arm64 => {
@@ -269,19 +284,25 @@ pub fn build(project: &Project, req: &Request) -> Result<PathBuf, Error> {
                         .into(),
                 ));
             }
-            cmd.args(["zigbuild", "--release", "--target", req.arch.triple()]);
+            cmd.args([
+                "zigbuild",
+                "--profile",
+                profile,
+                "--target",
+                req.arch.triple(),
+            ]);
             Some(req.arch.triple())
         }
     };
     cmd.arg("--manifest-path").arg(project.manifest());
     cmd.args(project.build_args());
     crate::progress(&format!(
-        "building {} for {} with the release profile",
+        "building {} for {} with the {profile} profile",
         project.name,
         req.arch.triple()
     ));
     crate::run_build(cmd)?;
-    Ok(project.binary("release", triple))
+    Ok(project.binary(folder, triple))
 }
 
 /// The whole command: checks, build, zip, report. Returns the zip's path.

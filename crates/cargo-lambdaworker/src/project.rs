@@ -32,6 +32,12 @@ pub struct Project {
     pub package: String,
     /// The package's folder.
     pub package_dir: PathBuf,
+    /// The package's `Cargo.toml`.
+    pub package_manifest: PathBuf,
+    /// The package's version.
+    pub version: String,
+    /// The package's `[package.metadata]` table (`deploy` reads `lambdaworker` in it).
+    pub metadata: serde_json::Value,
     /// The binary's (or example's) name.
     pub name: String,
     /// Whether it is an example.
@@ -70,6 +76,9 @@ impl Project {
                 .parent()
                 .map(|p| p.to_path_buf().into())
                 .unwrap_or_else(|| meta.workspace_root.clone().into()),
+            package_manifest: package.manifest_path.clone().into(),
+            version: package.version.to_string(),
+            metadata: package.metadata.clone(),
             name: target.name.clone(),
             example: target.is_kind(TargetKind::Example),
         })

@@ -226,7 +226,7 @@ fn new_dev_watch_and_package_as_a_user_runs_them() {
     let first = greet(&address, "e2e-1");
     assert!(first.contains("Hello, World!"), "{first}");
     dev.out.wait_for(
-        &format!("invocation {NAME}-1 cold"),
+        &format!("invocation {NAME}:1 cold"),
         Duration::from_secs(60),
     );
 
@@ -261,7 +261,7 @@ fn new_dev_watch_and_package_as_a_user_runs_them() {
     dev.out.wait_for("invocations", Duration::from_secs(5));
     let report = dev.out.all();
     assert!(
-        report.contains(&format!("{NAME}-1")) && report.contains(&format!("{NAME}-2")),
+        report.contains(&format!("{NAME}:1")) && report.contains(&format!("{NAME}:2")),
         "{report}"
     );
     let until = Instant::now() + Duration::from_secs(10);

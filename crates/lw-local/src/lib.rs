@@ -22,6 +22,8 @@
 
 mod devserver;
 mod emulator;
+mod functions;
+mod lambda_api;
 mod pool;
 pub mod process;
 mod server;
@@ -33,6 +35,7 @@ use std::{
 
 pub use devserver::{DevServer, unique};
 pub use emulator::{FunctionSpec, InvocationResult, LocalFunction, NextFault, Outcome, ProcStatus};
+pub use functions::{Code, FunctionInfo};
 pub use pool::{Accounting, FunctionConfig, InvocationRecord};
 pub use server::{AssumeRoleCall, RoleConfig};
 
@@ -64,6 +67,18 @@ pub enum LocalError {
     /// JSON.
     #[error("{0}")]
     Json(#[from] serde_json::Error),
+    /// No such function or version (Lambda's `ResourceNotFoundException`).
+    #[error("{0}")]
+    NotFound(String),
+    /// The function exists already (Lambda's `ResourceConflictException`).
+    #[error("{0}")]
+    Conflict(String),
+    /// A request Lambda would refuse (`InvalidParameterValueException`).
+    #[error("{0}")]
+    InvalidParameter(String),
+    /// A `RevisionId` that is not the latest (`PreconditionFailedException`).
+    #[error("{0}")]
+    PreconditionFailed(String),
 }
 
 /// The running local service.
@@ -95,7 +110,7 @@ impl LocalLambda {
         })?;
         let addr = listener.local_addr()?;
         let state = server::AppState {
-            registry: pool::Registry::default(),
+            registry: functions::Registry::new()?,
             roles: Arc::new(Mutex::new(Vec::new())),
             sts_calls: Arc::new(Mutex::new(Vec::new())),
             unknown: Arc::new(Mutex::new(Vec::new())),
@@ -125,11 +140,66 @@ impl LocalLambda {
         .to_vec()
     }
 
-    /// Registers (or replaces) a function and returns its ARN.
+    /// Registers (or replaces) a function that runs `config.bootstrap` in place, and
+    /// returns its ARN.
     pub fn add_function(&self, config: FunctionConfig) -> String {
         let arn = config.arn();
         self.state.registry.insert(config);
         arn
+    }
+
+    /// `CreateFunction`: registers `config.name` with its own copy of `code` (the
+    /// configuration's `bootstrap` and `task_root` are replaced by the stored code's).
+    pub fn create_function(
+        &self,
+        config: FunctionConfig,
+        code: Code,
+    ) -> Result<FunctionInfo, LocalError> {
+        self.state.registry.create(config, code)
+    }
+
+    /// `UpdateFunctionCode`: new code for `$LATEST` (a name or ARN); published versions keep
+    /// theirs.
+    pub fn update_function_code(
+        &self,
+        function: &str,
+        code: Code,
+    ) -> Result<FunctionInfo, LocalError> {
+        self.state.registry.update_code(function, code, None)
+    }
+
+    /// `UpdateFunctionConfiguration` of the environment alone: `$LATEST`'s variables become
+    /// `env`.
+    pub fn update_function_environment(
+        &self,
+        function: &str,
+        env: Vec<(String, String)>,
+    ) -> Result<FunctionInfo, LocalError> {
+        self.state
+            .registry
+            .update_configuration(function, None, |c| c.env = env)
+    }
+
+    /// `PublishVersion`: freezes `$LATEST` as the next version (or returns the last one when
+    /// nothing changed since it was published). The returned ARN is qualified.
+    pub fn publish_version(
+        &self,
+        function: &str,
+        description: &str,
+    ) -> Result<FunctionInfo, LocalError> {
+        self.state
+            .registry
+            .publish(function, Some(description), None, None)
+    }
+
+    /// `GetFunctionConfiguration` of a function or version (`name`, `name:3`, or an ARN).
+    pub fn function_info(&self, function: &str) -> Result<FunctionInfo, LocalError> {
+        self.state.registry.info(function, None)
+    }
+
+    /// `ListVersionsByFunction`: `$LATEST`, then every published version.
+    pub fn versions(&self, function: &str) -> Result<Vec<FunctionInfo>, LocalError> {
+        self.state.registry.versions(function)
     }
 
     /// Registers a role Temporal may assume.
@@ -141,7 +211,8 @@ impl LocalLambda {
             .push(role);
     }
 
-    /// The accounting of a function (by name or ARN).
+    /// The accounting of a function (a name or ARN; `name:3` or a qualified ARN for a
+    /// published version).
     pub fn accounting(&self, function: &str) -> Option<Accounting> {
         self.state.registry.find(function).map(|f| f.accounting())
     }
@@ -187,11 +258,11 @@ impl LocalLambda {
         let mut out = String::from(
             "function      invocations  cold  errors  timeouts  throttles  instances  billed ms   GB-s\n",
         );
-        for f in self.state.registry.all() {
+        for (label, f) in self.state.registry.all() {
             let a = f.accounting();
             out.push_str(&format!(
                 "{:<13} {:>11}  {:>4}  {:>6}  {:>8}  {:>9}  {:>9}  {:>9}  {:>5.1}\n",
-                f.config.name,
+                label,
                 a.invocations,
                 a.cold_starts,
                 a.errors,
@@ -207,7 +278,7 @@ impl LocalLambda {
 
     /// Kills every function instance.
     pub async fn stop(&self) {
-        for f in self.state.registry.all() {
+        for f in self.state.registry.pools() {
             f.stop().await;
         }
     }

@@ -1,11 +1,6 @@
 //! Functions, their instances and their accounting.
 
-use std::{
-    collections::HashMap,
-    path::PathBuf,
-    sync::{Arc, Mutex},
-    time::Duration,
-};
+use std::{path::PathBuf, sync::Mutex, time::Duration};
 
 use crate::{FunctionSpec, InvocationResult, LocalFunction, Outcome};
 use serde::Serialize;
@@ -31,6 +26,10 @@ pub struct FunctionConfig {
     pub concurrency: usize,
     /// `LAMBDA_TASK_ROOT` and working directory.
     pub task_root: Option<PathBuf>,
+    /// The function's description.
+    pub description: String,
+    /// The execution role (recorded; nothing here assumes it).
+    pub role: String,
 }
 
 impl FunctionConfig {
@@ -44,6 +43,8 @@ impl FunctionConfig {
             memory_mb: 256,
             concurrency: 10,
             task_root: None,
+            description: String::new(),
+            role: "arn:aws:iam::000000000000:role/lambda-execution".into(),
         }
     }
 
@@ -73,14 +74,15 @@ impl FunctionConfig {
 
     /// The unqualified ARN.
     pub fn arn(&self) -> String {
-        self.spec().arn()
+        self.spec(None).arn()
     }
 
-    fn spec(&self) -> FunctionSpec {
+    fn spec(&self, version: Option<&str>) -> FunctionSpec {
         let mut spec = FunctionSpec::new(&self.bootstrap, &self.name).timeout(self.timeout);
         spec.memory_mb = self.memory_mb;
         spec.task_root = self.task_root.clone();
         spec.env = self.env.clone();
+        spec.version = version.map(str::to_owned);
         spec
     }
 }
@@ -137,9 +139,14 @@ struct Instance {
 
 pub(crate) struct Function {
     pub(crate) config: FunctionConfig,
+    /// The published version these instances run (`None`: `$LATEST`).
+    version: Option<String>,
     instances: tokio::sync::Mutex<Vec<Instance>>,
     freed: Notify,
     accounting: Mutex<Accounting>,
+    /// Replaced by a code or configuration update: no new instances; each instance stops
+    /// once its invocation ends.
+    retired: std::sync::atomic::AtomicBool,
 }
 
 /// Whether a caller waits for a free instance or is throttled.
@@ -150,12 +157,30 @@ pub(crate) enum WhenBusy {
 }
 
 impl Function {
-    pub(crate) fn new(config: FunctionConfig) -> Self {
+    pub(crate) fn new(config: FunctionConfig, version: Option<String>) -> Self {
         Self {
             config,
+            version,
             instances: tokio::sync::Mutex::new(Vec::new()),
             freed: Notify::new(),
             accounting: Mutex::new(Accounting::default()),
+            retired: std::sync::atomic::AtomicBool::new(false),
+        }
+    }
+
+    /// `$LATEST` or the version's number.
+    pub(crate) fn version_label(&self) -> &str {
+        self.version.as_deref().unwrap_or("$LATEST")
+    }
+
+    /// Stops the idle instances now and each busy one when its invocation ends.
+    pub(crate) fn retire(&self) {
+        self.retired
+            .store(true, std::sync::atomic::Ordering::SeqCst);
+        if let Ok(instances) = self.instances.try_lock() {
+            for i in instances.iter().filter(|i| !i.busy) {
+                i.function.kill();
+            }
         }
     }
 
@@ -177,7 +202,8 @@ impl Function {
                     return Ok(i);
                 }
                 if instances.len() < self.config.concurrency {
-                    let function = LocalFunction::new(self.config.spec()).await?;
+                    let spec = self.config.spec(self.version.as_deref());
+                    let function = LocalFunction::new(spec).await?;
                     instances.push(Instance {
                         function,
                         busy: true,
@@ -226,6 +252,9 @@ impl Function {
         {
             let mut instances = self.instances.lock().await;
             instances[index].busy = false;
+            if self.retired.load(std::sync::atomic::Ordering::SeqCst) {
+                instances[index].function.kill();
+            }
         }
         self.freed.notify_waiters();
         self.accounting
@@ -290,49 +319,4 @@ impl Function {
             i.function.kill();
         }
     }
-}
-
-/// Functions by name.
-#[derive(Clone, Default)]
-pub(crate) struct Registry(Arc<Mutex<HashMap<String, Arc<Function>>>>);
-
-impl Registry {
-    pub(crate) fn insert(&self, config: FunctionConfig) {
-        self.0
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .insert(config.name.clone(), Arc::new(Function::new(config)));
-    }
-
-    /// Finds a function by name, full or partial ARN, with or without a qualifier.
-    pub(crate) fn find(&self, id: &str) -> Option<Arc<Function>> {
-        let name = function_name(id);
-        self.0
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .get(name)
-            .cloned()
-    }
-
-    pub(crate) fn all(&self) -> Vec<Arc<Function>> {
-        let mut v: Vec<_> = self
-            .0
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .values()
-            .cloned()
-            .collect();
-        v.sort_by(|a, b| a.config.name.cmp(&b.config.name));
-        v
-    }
-}
-
-/// `my-fn`, `my-fn:live`, `123456789012:function:my-fn`,
-/// `arn:aws:lambda:us-east-1:123456789012:function:my-fn[:qualifier]` → `my-fn`.
-pub(crate) fn function_name(id: &str) -> &str {
-    let after = match id.find("function:") {
-        Some(i) => &id[i + "function:".len()..],
-        None => id,
-    };
-    after.split(':').next().unwrap_or(after)
 }

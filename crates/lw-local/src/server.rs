@@ -7,21 +7,16 @@ use std::{
     time::{Duration, SystemTime, UNIX_EPOCH},
 };
 
-use crate::Outcome;
 use axum::{
     Router,
     body::Bytes,
-    extract::{Path, State},
-    http::{HeaderMap, StatusCode, header},
+    extract::State,
+    http::{StatusCode, header},
     response::{IntoResponse, Response},
-    routing::{any, get, post},
+    routing::{any, get, post, put},
 };
-use serde_json::{Value, json};
 
-use crate::{
-    LocalError,
-    pool::{Registry, WhenBusy},
-};
+use crate::functions::Registry;
 
 /// A role Temporal may assume.
 #[derive(Debug, Clone)]
@@ -53,11 +48,24 @@ pub(crate) struct AppState {
 }
 
 pub(crate) fn router(state: AppState) -> Router {
+    use crate::lambda_api as l;
     Router::new()
         .route("/", post(sts))
-        .route("/2015-03-31/functions/{id}", get(get_function))
-        .route("/2015-03-31/functions/{id}/invocations", post(invoke))
+        .route("/2015-03-31/functions", post(l::create_function))
+        .route("/2015-03-31/functions/{id}", get(l::get_function))
+        .route(
+            "/2015-03-31/functions/{id}/configuration",
+            get(l::get_configuration).put(l::update_configuration),
+        )
+        .route("/2015-03-31/functions/{id}/code", put(l::update_code))
+        .route(
+            "/2015-03-31/functions/{id}/versions",
+            get(l::list_versions).post(l::publish_version),
+        )
+        .route("/2015-03-31/functions/{id}/invocations", post(l::invoke))
         .fallback(any(unknown))
+        // A 50 MB zip (Lambda's direct-upload limit) is about 70 MB as base64 in JSON.
+        .layer(axum::extract::DefaultBodyLimit::max(80 * 1024 * 1024))
         .with_state(state)
 }
 
@@ -69,7 +77,7 @@ async fn unknown(State(s): State<AppState>, req: axum::extract::Request) -> Resp
     let what = format!("{} {}", req.method(), req.uri());
     tracing::warn!(request = %what, "lw-local: an AWS API this local service does not emulate");
     lock(&s.unknown).push(what.clone());
-    lambda_error(
+    crate::lambda_api::lambda_error(
         StatusCode::BAD_REQUEST,
         "InvalidRequestContentException",
         &format!("lw-local does not emulate {what}"),
@@ -159,7 +167,7 @@ fn xml_escape(s: &str) -> String {
 }
 
 /// `2026-11-29T17:00:00Z`.
-fn iso8601(t: SystemTime) -> String {
+pub(crate) fn iso8601(t: SystemTime) -> String {
     let secs = t.duration_since(UNIX_EPOCH).unwrap_or_default().as_secs();
     let (days, rem) = (secs / 86_400, secs % 86_400);
     // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
@@ -178,151 +186,6 @@ fn iso8601(t: SystemTime) -> String {
         rem % 3600 / 60,
         rem % 60
     )
-}
-
-// ---- Lambda -----------------------------------------------------------------------------
-
-fn lambda_error(status: StatusCode, kind: &str, message: &str) -> Response {
-    (
-        status,
-        [("x-amzn-errortype", kind)],
-        axum::Json(json!({ "Type": "User", "message": message })),
-    )
-        .into_response()
-}
-
-fn not_found(id: &str) -> Response {
-    lambda_error(
-        StatusCode::NOT_FOUND,
-        "ResourceNotFoundException",
-        &format!("Function not found: {id}"),
-    )
-}
-
-async fn get_function(State(s): State<AppState>, Path(id): Path<String>) -> Response {
-    let Some(f) = s.registry.find(&id) else {
-        return not_found(&id);
-    };
-    let c = &f.config;
-    axum::Json(json!({
-        "Configuration": {
-            "FunctionName": c.name,
-            "FunctionArn": c.arn(),
-            "Runtime": "provided.al2023",
-            "Role": "arn:aws:iam::000000000000:role/lambda-execution",
-            "Handler": "bootstrap",
-            "Timeout": c.timeout.as_secs(),
-            "MemorySize": c.memory_mb,
-            "Version": "$LATEST",
-            "State": "Active",
-            "LastUpdateStatus": "Successful",
-            "PackageType": "Zip",
-            "Architectures": ["x86_64"],
-        },
-        "Code": { "RepositoryType": "S3", "Location": "file://local" },
-        "Concurrency": { "ReservedConcurrentExecutions": c.concurrency },
-    }))
-    .into_response()
-}
-
-async fn invoke(
-    State(s): State<AppState>,
-    Path(id): Path<String>,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response {
-    let Some(f) = s.registry.find(&id) else {
-        return not_found(&id);
-    };
-    let kind = headers
-        .get("x-amz-invocation-type")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("RequestResponse")
-        .to_owned();
-    // Lambda hands an empty payload to the function as `{}`.
-    let payload: Value = if body.iter().all(u8::is_ascii_whitespace) {
-        json!({})
-    } else {
-        match serde_json::from_slice(&body) {
-            Ok(v) => v,
-            Err(e) => {
-                return lambda_error(
-                    StatusCode::BAD_REQUEST,
-                    "InvalidRequestContentException",
-                    &format!("Could not parse request body into json: {e}"),
-                );
-            }
-        }
-    };
-    match kind.as_str() {
-        "Event" => {
-            tokio::spawn(async move {
-                if let Err(e) = f.invoke(payload, "Event", WhenBusy::Wait).await {
-                    tracing::warn!(function = %f.config.name, error = %e, "event invocation failed");
-                }
-            });
-            (
-                StatusCode::ACCEPTED,
-                [("x-amz-executed-version", "$LATEST")],
-            )
-                .into_response()
-        }
-        "RequestResponse" => match f
-            .invoke(payload, "RequestResponse", WhenBusy::Throttle)
-            .await
-        {
-            Ok(r) => {
-                let (error, body) = match r.outcome {
-                    Outcome::Response(v) => (None, v),
-                    Outcome::Error {
-                        error_type,
-                        message,
-                    } => (
-                        Some("Unhandled"),
-                        json!({"errorType": error_type, "errorMessage": message}),
-                    ),
-                    Outcome::Timeout => (
-                        Some("Unhandled"),
-                        json!({"errorType": "Sandbox.Timedout", "errorMessage": format!(
-                            "Task timed out after {:.2} seconds", f.config.timeout.as_secs_f64())}),
-                    ),
-                    Outcome::Crashed { status, .. } => (
-                        Some("Unhandled"),
-                        json!({"errorType": "Runtime.ExitError", "errorMessage": format!(
-                            "RequestId: {} Error: Runtime exited: {status}", r.request_id)}),
-                    ),
-                };
-                let mut resp = axum::Json(body).into_response();
-                let h = resp.headers_mut();
-                h.insert(
-                    "x-amz-executed-version",
-                    axum::http::HeaderValue::from_static("$LATEST"),
-                );
-                if let Some(e) = error
-                    && let Ok(v) = e.parse()
-                {
-                    h.insert("x-amz-function-error", v);
-                }
-                resp
-            }
-            Err(LocalError::Throttled(name)) => lambda_error(
-                StatusCode::TOO_MANY_REQUESTS,
-                "TooManyRequestsException",
-                &format!("Rate Exceeded: {name} is at its reserved concurrency"),
-            ),
-            Err(e) => lambda_error(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "ServiceException",
-                &e.to_string(),
-            ),
-        },
-        "DryRun" => StatusCode::NO_CONTENT.into_response(),
-        other => lambda_error(
-            StatusCode::BAD_REQUEST,
-            "InvalidParameterValueException",
-            &format!("X-Amz-Invocation-Type {other} is not RequestResponse, Event or DryRun"),
-        ),
-    }
 }
 
 #[cfg(test)]

@@ -25,6 +25,7 @@
 //! Most users call [`run_worker`] (re-exported by the `lambdaworker` crate).
 
 mod backend;
+mod client;
 mod connect_error;
 mod engine;
 mod entry;
@@ -36,6 +37,7 @@ pub mod timing;
 mod tracker;
 
 pub use backend::{Backend, TaskQueueRejected, TemporalBackend, WorkerRunner};
+pub use client::connect_client;
 pub use connect_error::{ConnectDetail, ConnectProblem};
 pub use engine::Engine;
 pub use entry::{IDLE_EXIT_VAR, prepare, run_local, run_worker, run_worker_blocking};

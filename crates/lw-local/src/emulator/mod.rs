@@ -43,6 +43,9 @@ pub struct FunctionSpec {
     pub task_root: Option<PathBuf>,
     /// A malformed `/next` answer to give instead of the next queued event.
     pub next_fault: Option<NextFault>,
+    /// The published version this instance runs (`None`: `$LATEST`): its number goes into
+    /// `AWS_LAMBDA_FUNCTION_VERSION` and the invoked function ARN.
+    pub version: Option<String>,
 }
 
 /// A malformed `/next` answer, as a broken or foreign Runtime API might give.
@@ -69,6 +72,7 @@ impl FunctionSpec {
             env: Vec::new(),
             task_root: None,
             next_fault: None,
+            version: None,
         }
     }
 
@@ -90,12 +94,16 @@ impl FunctionSpec {
         self
     }
 
-    /// The function's ARN.
+    /// The function's ARN, qualified with the version when it runs a published one.
     pub fn arn(&self) -> String {
-        format!(
+        let arn = format!(
             "arn:aws:lambda:us-east-1:000000000000:function:{}",
             self.name
-        )
+        );
+        match &self.version {
+            Some(v) => format!("{arn}:{v}"),
+            None => arn,
+        }
     }
 }
 
@@ -364,7 +372,10 @@ fn spawn_if_needed(shared: &Arc<Shared>) -> Result<(), LocalError> {
             "AWS_LAMBDA_FUNCTION_MEMORY_SIZE",
             spec.memory_mb.to_string(),
         )
-        .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
+        .env(
+            "AWS_LAMBDA_FUNCTION_VERSION",
+            spec.version.as_deref().unwrap_or("$LATEST"),
+        )
         .env(
             "AWS_LAMBDA_LOG_STREAM_NAME",
             format!("local/{}", s.generation),
