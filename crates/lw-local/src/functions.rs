@@ -500,10 +500,13 @@ fn info(
 }
 
 impl Stored {
+    /// The code's hash; empty for a program registered by a path that cannot be read.
     fn sha256(&self) -> Result<String, LocalError> {
         match &self.sha256 {
             Some(s) => Ok(s.clone()),
-            None => Ok(sha256_base64(&std::fs::read(&self.bootstrap)?)),
+            None => Ok(std::fs::read(&self.bootstrap)
+                .map(|b| sha256_base64(&b))
+                .unwrap_or_default()),
         }
     }
 }

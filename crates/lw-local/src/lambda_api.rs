@@ -91,15 +91,16 @@ fn ok(status: StatusCode, info: Result<FunctionInfo, LocalError>) -> Response {
     }
 }
 
-fn body<'a, T: Deserialize<'a>>(bytes: &'a [u8]) -> Result<T, Response> {
-    serde_json::from_slice(bytes).map_err(|e| invalid(format!("Could not parse the request: {e}")))
+fn body<'a, T: Deserialize<'a>>(bytes: &'a [u8]) -> Result<T, LocalError> {
+    serde_json::from_slice(bytes)
+        .map_err(|e| LocalError::InvalidParameter(format!("Could not parse the request: {e}")))
 }
 
-fn zip_file(b64: &str) -> Result<Code, Response> {
+fn zip_file(b64: &str) -> Result<Code, LocalError> {
     base64::engine::general_purpose::STANDARD
         .decode(b64)
         .map(Code::Zip)
-        .map_err(|e| invalid(format!("ZipFile is not base64: {e}")))
+        .map_err(|e| LocalError::InvalidParameter(format!("ZipFile is not base64: {e}")))
 }
 
 #[derive(Deserialize, Default)]
@@ -144,16 +145,20 @@ fn sorted(vars: HashMap<String, String>) -> Vec<(String, String)> {
     v
 }
 
-fn check_limits(timeout: Option<u64>, memory: Option<u32>) -> Result<(), Response> {
+fn check_limits(timeout: Option<u64>, memory: Option<u32>) -> Result<(), LocalError> {
     if let Some(t) = timeout
         && !(1..=900).contains(&t)
     {
-        return Err(invalid(format!("Timeout {t} is outside 1..=900 seconds")));
+        return Err(LocalError::InvalidParameter(format!(
+            "Timeout {t} is outside 1..=900 seconds"
+        )));
     }
     if let Some(m) = memory
         && !(128..=10240).contains(&m)
     {
-        return Err(invalid(format!("MemorySize {m} is outside 128..=10240 MB")));
+        return Err(LocalError::InvalidParameter(format!(
+            "MemorySize {m} is outside 128..=10240 MB"
+        )));
     }
     Ok(())
 }
@@ -161,7 +166,7 @@ fn check_limits(timeout: Option<u64>, memory: Option<u32>) -> Result<(), Respons
 pub(crate) async fn create_function(State(s): State<AppState>, bytes: Bytes) -> Response {
     let req: CreateIn = match body(&bytes) {
         Ok(r) => r,
-        Err(e) => return e,
+        Err(e) => return refused(e),
     };
     if let Some(r) = &req.runtime
         && !r.starts_with("provided")
@@ -178,10 +183,10 @@ pub(crate) async fn create_function(State(s): State<AppState>, bytes: Bytes) -> 
     };
     let code = match zip_file(zip) {
         Ok(c) => c,
-        Err(e) => return e,
+        Err(e) => return refused(e),
     };
     if let Err(e) = check_limits(req.timeout, req.memory_size) {
-        return e;
+        return refused(e);
     }
     let mut config = FunctionConfig::new(&req.function_name, "bootstrap");
     config.role = req.role;
@@ -214,14 +219,14 @@ pub(crate) async fn update_code(
 ) -> Response {
     let req: UpdateCodeIn = match body(&bytes) {
         Ok(r) => r,
-        Err(e) => return e,
+        Err(e) => return refused(e),
     };
     let Some(zip) = req.zip_file.as_deref() else {
         return invalid("lw-local takes code as ZipFile only (no S3, no images)");
     };
     let code = match zip_file(zip) {
         Ok(c) => c,
-        Err(e) => return e,
+        Err(e) => return refused(e),
     };
     let updated = s
         .registry
@@ -257,10 +262,10 @@ pub(crate) async fn update_configuration(
 ) -> Response {
     let req: UpdateConfigIn = match body(&bytes) {
         Ok(r) => r,
-        Err(e) => return e,
+        Err(e) => return refused(e),
     };
     if let Err(e) = check_limits(req.timeout, req.memory_size) {
-        return e;
+        return refused(e);
     }
     let info = s
         .registry
@@ -328,7 +333,7 @@ pub(crate) async fn publish_version(
     } else {
         match body(&bytes) {
             Ok(r) => r,
-            Err(e) => return e,
+            Err(e) => return refused(e),
         }
     };
     ok(

@@ -68,7 +68,7 @@ async fn lambda_get_function_and_errors_have_the_aws_shapes() {
     let client = reqwest::Client::new();
     for id in [
         arn.clone(),
-        format!("{arn}:live"),
+        format!("{arn}:$LATEST"),
         "f1".into(),
         "000000000000:function:f1".into(),
     ] {
@@ -133,4 +133,152 @@ async fn a_taken_port_is_a_clear_error() {
     let addr = held.local_addr().unwrap().to_string();
     let e = LocalLambda::bind(&addr).await.err().unwrap().to_string();
     assert!(e.contains("is the port taken"), "{e}");
+}
+
+/// A zip holding `bootstrap` with `content`.
+fn package(content: &str) -> String {
+    use base64::Engine;
+    use std::io::Write;
+    let mut out = std::io::Cursor::new(Vec::new());
+    let mut zip = zip::ZipWriter::new(&mut out);
+    let options = zip::write::SimpleFileOptions::default().unix_permissions(0o755);
+    zip.start_file("bootstrap", options).unwrap();
+    zip.write_all(content.as_bytes()).unwrap();
+    zip.finish().unwrap();
+    base64::engine::general_purpose::STANDARD.encode(out.into_inner())
+}
+
+async fn call(
+    method: reqwest::Method,
+    url: String,
+    body: Option<serde_json::Value>,
+) -> (u16, String, serde_json::Value) {
+    let mut r = reqwest::Client::new().request(method, url);
+    if let Some(b) = body {
+        r = r.json(&b);
+    }
+    let r = r.send().await.unwrap();
+    let status = r.status().as_u16();
+    let kind = r
+        .headers()
+        .get("x-amzn-errortype")
+        .map(|v| v.to_str().unwrap().to_owned())
+        .unwrap_or_default();
+    (status, kind, r.json().await.unwrap_or_default())
+}
+
+#[tokio::test]
+async fn published_versions_are_immutable_copies_addressed_by_qualifier() {
+    use reqwest::Method;
+    use serde_json::json;
+    let aws = LocalLambda::start().await.unwrap();
+    let f = format!("{}/2015-03-31/functions", aws.endpoint());
+    let create = json!({"FunctionName": "orders", "Role": ROLE, "Runtime": "provided.al2023",
+        "Handler": "bootstrap", "Code": {"ZipFile": package("one")},
+        "Environment": {"Variables": {"LW_BUILD_ID": "b1"}}, "Timeout": 30});
+    let (status, _, v) = call(Method::POST, f.clone(), Some(create.clone())).await;
+    assert_eq!(status, 201, "{v}");
+    assert_eq!(v["Version"], "$LATEST");
+    let sha1 = v["CodeSha256"].as_str().unwrap().to_owned();
+    let (status, kind, _) = call(Method::POST, f.clone(), Some(create)).await;
+    assert_eq!((status, kind.as_str()), (409, "ResourceConflictException"));
+
+    let publish =
+        |body: serde_json::Value| call(Method::POST, format!("{f}/orders/versions"), Some(body));
+    let (status, _, v) = publish(json!({"CodeSha256": sha1, "Description": "build one"})).await;
+    assert_eq!((status, v["Version"].as_str()), (201, Some("1")));
+    assert!(
+        v["FunctionArn"]
+            .as_str()
+            .unwrap()
+            .ends_with(":function:orders:1")
+    );
+    // Nothing changed since version 1: version 1 again.
+    let (_, _, v) = publish(json!({})).await;
+    assert_eq!(v["Version"], "1");
+
+    let (status, _, v) = call(
+        Method::PUT,
+        format!("{f}/orders/code"),
+        Some(json!({"ZipFile": package("two")})),
+    )
+    .await;
+    assert_eq!(status, 200, "{v}");
+    let sha2 = v["CodeSha256"].as_str().unwrap().to_owned();
+    assert_ne!(sha1, sha2);
+    let (status, kind, _) = publish(json!({"CodeSha256": sha1})).await;
+    assert_eq!(
+        (status, kind.as_str()),
+        (400, "InvalidParameterValueException")
+    );
+    let (status, kind, _) = publish(json!({"RevisionId": "not-the-latest"})).await;
+    assert_eq!(
+        (status, kind.as_str()),
+        (412, "PreconditionFailedException")
+    );
+    let (_, _, v) = call(
+        Method::PUT,
+        format!("{f}/orders/configuration"),
+        Some(json!({"Environment": {"Variables": {"LW_BUILD_ID": "b2"}}})),
+    )
+    .await;
+    assert_eq!(v["Environment"]["Variables"]["LW_BUILD_ID"], "b2");
+    let (_, _, v) = publish(json!({"CodeSha256": sha2, "Description": "build two"})).await;
+    assert_eq!(v["Version"], "2");
+
+    // Version 1 keeps its code and configuration, by qualifier or qualified ARN.
+    for url in [
+        format!("{f}/orders?Qualifier=1"),
+        format!(
+            "{f}/{}",
+            "arn%3Aaws%3Alambda%3Aus-east-1%3A000000000000%3Afunction%3Aorders%3A1"
+        ),
+    ] {
+        let (status, _, v) = call(Method::GET, url, None).await;
+        assert_eq!(status, 200);
+        assert_eq!(v["Configuration"]["CodeSha256"], json!(sha1));
+        assert_eq!(
+            v["Configuration"]["Environment"]["Variables"]["LW_BUILD_ID"],
+            "b1"
+        );
+        assert_eq!(v["Configuration"]["Description"], "build one");
+    }
+    let (_, _, v) = call(Method::GET, format!("{f}/orders/versions?MaxItems=2"), None).await;
+    let versions: Vec<&str> = v["Versions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["Version"].as_str().unwrap())
+        .collect();
+    assert_eq!(versions, ["$LATEST", "1"]);
+    let (_, _, v) = call(
+        Method::GET,
+        format!(
+            "{f}/orders/versions?Marker={}",
+            v["NextMarker"].as_str().unwrap()
+        ),
+        None,
+    )
+    .await;
+    assert_eq!(v["Versions"][0]["Version"], "2");
+    assert_eq!(aws.versions("orders").unwrap().len(), 3);
+    let (status, kind, _) = call(
+        Method::POST,
+        format!("{f}/orders/invocations?Qualifier=9"),
+        None,
+    )
+    .await;
+    assert_eq!((status, kind.as_str()), (404, "ResourceNotFoundException"));
+    // A zip without bootstrap is refused.
+    let (status, kind, v) = call(
+        Method::PUT,
+        format!("{f}/orders/code"),
+        Some(json!({"ZipFile": "UEsFBgAAAAAAAAAAAAAAAAAAAAAAAA=="})),
+    )
+    .await;
+    assert_eq!(
+        (status, kind.as_str()),
+        (400, "InvalidParameterValueException"),
+        "{v}"
+    );
 }

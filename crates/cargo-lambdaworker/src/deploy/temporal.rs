@@ -240,7 +240,6 @@ impl Temporal {
             deployment_name: deployment.to_owned(),
             identity: self.identity.clone(),
             request_id: uuid::Uuid::new_v4().to_string(),
-            ..Default::default()
         };
         match self
             .service
