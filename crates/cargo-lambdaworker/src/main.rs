@@ -219,7 +219,8 @@ struct DevArgs {
 struct PackageArgs {
     #[command(flatten)]
     select: Select,
-    /// A file or folder to add: PATH or PATH=ARCHIVE_PATH (e.g. temporal.toml, certs=certs).
+    /// A file or folder to add: PATH or PATH=ARCHIVE_PATH (e.g. temporal.toml, certs=certs);
+    /// added to `include` in [package.metadata.lambdaworker].
     #[arg(long, value_parser = package::parse_include)]
     include: Vec<(PathBuf, String)>,
     /// x86_64 or arm64 (arm64 builds with cargo-zigbuild).
@@ -283,7 +284,7 @@ fn run(command: Command) -> Result<(), Error> {
         Command::Package(a) => {
             let project = a.select.project()?;
             let request = Request {
-                includes: a.include,
+                includes: deploy::settings::package_includes(&project, a.include)?,
                 arch: a.target,
                 max_zip_bytes: a.max_size.map(|mib| (mib * 1024.0 * 1024.0) as u64),
                 profile: None,

@@ -82,8 +82,22 @@ async fn main() -> Result<(), lambdaworker::Error> {
 }
 "#;
 
-/// The worker project, outside the workspace, its deploy settings in its metadata.
-fn project(parent: &Path, server: &DevServer, task_queue: &str, external_id: &str) -> PathBuf {
+/// The deploy settings the rollout reads from the project's metadata.
+fn settings(server: &DevServer, task_queue: &str, external_id: &str) -> String {
+    format!(
+        r#"execution-role = "{EXECUTION}"
+invoke-role = "{INVOKER}"
+external-id = "{external_id}"
+timeout = 20
+memory = 256
+env = {{ TEMPORAL_ADDRESS = "{address}", TEMPORAL_TASK_QUEUE = "{task_queue}", LAMBDAWORKER_IDLE_EXIT = "2s" }}"#,
+        address = server.address
+    )
+}
+
+/// The worker project, outside the workspace, with `metadata` as its
+/// `[package.metadata.lambdaworker]`.
+fn project(parent: &Path, metadata: &str) -> PathBuf {
     let dir = parent.join(NAME);
     std::fs::create_dir_all(dir.join("src")).unwrap();
     std::fs::write(dir.join("src/main.rs"), MAIN_RS).unwrap();
@@ -103,12 +117,7 @@ futures = "0.3"
 tokio = {{ version = "1", features = ["macros", "rt-multi-thread"] }}
 
 [package.metadata.lambdaworker]
-execution-role = "{EXECUTION}"
-invoke-role = "{INVOKER}"
-external-id = "{external_id}"
-timeout = 20
-memory = 256
-env = {{ TEMPORAL_ADDRESS = "{address}", TEMPORAL_TASK_QUEUE = "{task_queue}", LAMBDAWORKER_IDLE_EXIT = "2s" }}
+{metadata}
 
 [workspace]
 
@@ -121,7 +130,6 @@ debug = "line-tables-only"
 [profile.dev.package."*"]
 debug = false
 "#,
-        address = server.address,
         lambdaworker = workspace().join("crates/lambdaworker"),
     );
     std::fs::write(dir.join("Cargo.toml"), manifest).unwrap();
@@ -129,15 +137,9 @@ debug = false
     dir
 }
 
-/// `cargo lambdaworker <args>` on the project, with this build compiled in and AWS pointed
-/// at lw-local; returns stdout and stderr, failing the test if the command fails.
-fn lambdaworker(
-    dir: &Path,
-    aws: &LocalLambda,
-    server: &DevServer,
-    build: &str,
-    args: &[&str],
-) -> String {
+/// `cargo lambdaworker <args>` on the project, with this build compiled in, Temporal at
+/// `address` and AWS pointed at lw-local: whether it succeeded, and its stdout and stderr.
+fn run(dir: &Path, aws: &LocalLambda, address: &str, build: &str, args: &[&str]) -> (bool, String) {
     let mut cmd = Command::new(BIN);
     cmd.arg("lambdaworker")
         .args(args)
@@ -146,7 +148,7 @@ fn lambdaworker(
         .current_dir(dir)
         .env("CARGO_TARGET_DIR", target_dir())
         .env("ROLLOUT_BUILD", build)
-        .env("TEMPORAL_ADDRESS", &server.address)
+        .env("TEMPORAL_ADDRESS", address)
         .env("TEMPORAL_NAMESPACE", "default")
         .env("AWS_EC2_METADATA_DISABLED", "true")
         .env_remove("AWS_PROFILE");
@@ -159,11 +161,30 @@ fn lambdaworker(
         String::from_utf8_lossy(&out.stdout),
         String::from_utf8_lossy(&out.stderr)
     );
-    assert!(
-        out.status.success(),
-        "cargo lambdaworker {args:?} failed:\n{text}"
-    );
+    (out.status.success(), text)
+}
+
+/// [`run`], which must succeed.
+fn lambdaworker(
+    dir: &Path,
+    aws: &LocalLambda,
+    server: &DevServer,
+    build: &str,
+    args: &[&str],
+) -> String {
+    let (ok, text) = run(dir, aws, &server.address, build, args);
+    assert!(ok, "cargo lambdaworker {args:?} failed:\n{text}");
     text
+}
+
+/// [`run`], which must fail; returns its `error: ` line.
+fn refused(dir: &Path, aws: &LocalLambda, address: &str, args: &[&str]) -> String {
+    let (ok, text) = run(dir, aws, address, "refused", args);
+    assert!(!ok, "cargo lambdaworker {args:?} succeeded:\n{text}");
+    text.lines()
+        .find(|l| l.starts_with("error: "))
+        .unwrap_or_else(|| panic!("no error line:\n{text}"))
+        .to_owned()
 }
 
 /// The build id in deploy's closing line: `deployed rollout-worker/<build id>: ...`.
@@ -234,7 +255,7 @@ async fn each_build_runs_on_its_own_lambda_version_through_the_worker_controller
         DevServer::start_with(lw_local::worker_controller_config(), aws.server_env()).unwrap();
     let parent = tempfile::tempdir().unwrap();
     let task_queue = unique("rollout");
-    let dir = project(parent.path(), &server, &task_queue, &external_id);
+    let dir = project(parent.path(), &settings(&server, &task_queue, &external_id));
     let deploy = |build: &str, extra: &[&str]| {
         let mut args = vec!["deploy", "--profile", "dev"];
         args.extend_from_slice(extra);
@@ -329,6 +350,99 @@ async fn each_build_runs_on_its_own_lambda_version_through_the_worker_controller
         "{out}"
     );
     assert_eq!(aws.versions(NAME).unwrap().len(), versions_before);
+
+    aws.stop().await;
+    server.stop();
+}
+
+/// Each refused step says what to fix, naming the setting, and leaves nothing half done.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_refused_step_says_what_to_fix() {
+    let aws = LocalLambda::start().await.unwrap();
+    let external_id = unique("ext");
+    aws.add_role(RoleConfig {
+        arn: INVOKER.into(),
+        external_id: Some(external_id.clone()),
+    });
+    let server =
+        DevServer::start_with(lw_local::worker_controller_config(), aws.server_env()).unwrap();
+    let parent = tempfile::tempdir().unwrap();
+    let dir = project(parent.path(), "timeout = 20");
+    let manifest = dir.join("Cargo.toml");
+    let address = server.address.clone();
+    let deploy = |extra: &[&str]| {
+        let mut args = vec!["deploy", "--profile", "dev"];
+        args.extend_from_slice(extra);
+        refused(&dir, &aws, &address, &args)
+    };
+
+    // No invoke role anywhere: named, with the metadata key and the manifest, before any build.
+    let e = deploy(&[]);
+    assert!(
+        e.starts_with(&format!(
+            "error: set --invoke-role ARN or `invoke-role` in [package.metadata.lambdaworker] \
+             of {}",
+            manifest.display()
+        )),
+        "{e}"
+    );
+    let e = deploy(&["--invoke-role", INVOKER, "--external-id", "has space"]);
+    assert!(e.starts_with("error: give --external-id"), "{e}");
+    let e = deploy(&[
+        "--invoke-role",
+        INVOKER,
+        "--external-id",
+        "x1",
+        "--ramp",
+        "150",
+    ]);
+    assert!(e.starts_with("error: give --ramp a percentage"), "{e}");
+
+    // The function does not exist and there is no execution role to create it with.
+    let e = deploy(&["--invoke-role", INVOKER, "--external-id", &external_id]);
+    assert!(
+        e.starts_with(&format!(
+            "error: to create the function {NAME}, set --execution-role"
+        )),
+        "{e}"
+    );
+    assert!(aws.versions(NAME).is_err(), "nothing was created");
+
+    // The server refuses the compute config: the role cannot be assumed with this ExternalId.
+    let e = deploy(&[
+        "--invoke-role",
+        INVOKER,
+        "--external-id",
+        "not-the-right-one",
+        "--execution-role",
+        EXECUTION,
+        "--current",
+    ]);
+    assert!(
+        e.starts_with("error: fix what the server names below")
+            && e.contains("creating the Worker Deployment Version failed: InvalidArgument"),
+        "{e}"
+    );
+    assert!(
+        aws.assume_role_calls()
+            .iter()
+            .any(|c| c.external_id.as_deref() == Some("not-the-right-one") && !c.granted),
+        "the server tried the role: {:?}",
+        aws.assume_role_calls()
+    );
+
+    // No Temporal server at the address: the worker's own connection message.
+    let port = lw_local::process::free_port().unwrap();
+    let e = refused(
+        &dir,
+        &aws,
+        &format!("127.0.0.1:{port}"),
+        &["status", "--deployment", "nothing"],
+    );
+    assert!(
+        e.contains(&format!("127.0.0.1:{port}")) && e.contains("TEMPORAL_ADDRESS"),
+        "{e}"
+    );
 
     aws.stop().await;
     server.stop();

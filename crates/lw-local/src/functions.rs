@@ -174,6 +174,7 @@ impl Registry {
         config: FunctionConfig,
         code: Code,
     ) -> Result<FunctionInfo, LocalError> {
+        check_name(&config.name)?;
         if lock(&self.entries).contains_key(&config.name) {
             return Err(LocalError::Conflict(format!(
                 "Function already exist: {}",
@@ -410,6 +411,23 @@ impl Registry {
     }
 }
 
+/// Lambda's rule for a function name: 1 to 64 letters, digits, `-` or `_`.
+fn check_name(name: &str) -> Result<(), LocalError> {
+    let ok = (1..=64).contains(&name.len())
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+    if ok {
+        Ok(())
+    } else {
+        Err(LocalError::InvalidParameter(format!(
+            "1 validation error detected: Value '{name}' at 'functionName' failed to satisfy \
+             constraint: Member must satisfy regular expression pattern: [a-zA-Z0-9-_]+ (at \
+             most 64 characters)"
+        )))
+    }
+}
+
 fn not_found(id: &str) -> LocalError {
     LocalError::NotFound(format!(
         "Function not found: arn:aws:lambda:us-east-1:000000000000:function:{}",
@@ -514,6 +532,7 @@ impl Stored {
 impl Store {
     /// Stores `code` in a folder of its own (never reused, so a version's code cannot change).
     fn put(&self, name: &str, code: Code) -> Result<Stored, LocalError> {
+        check_name(name)?;
         let n = self.next.fetch_add(1, Ordering::Relaxed);
         let dir = self.root.path().join(format!("{name}-{n}"));
         std::fs::create_dir_all(&dir)?;

@@ -269,6 +269,17 @@ async fn published_versions_are_immutable_copies_addressed_by_qualifier() {
     )
     .await;
     assert_eq!((status, kind.as_str()), (404, "ResourceNotFoundException"));
+    // A name Lambda would refuse never reaches the file system.
+    let (status, kind, _) = call(
+        Method::PUT,
+        format!("{f}/..%2F..%2Fescape/code"),
+        Some(json!({"ZipFile": package("x")})),
+    )
+    .await;
+    assert_eq!(
+        (status, kind.as_str()),
+        (400, "InvalidParameterValueException")
+    );
     // A zip without bootstrap is refused.
     let (status, kind, v) = call(
         Method::PUT,

@@ -91,6 +91,8 @@ pub struct Settings {
 struct Metadata<'a> {
     table: Option<&'a serde_json::Map<String, Value>>,
     manifest: String,
+    /// The package's folder: relative `include` paths are relative to it.
+    dir: &'a std::path::Path,
 }
 
 impl Metadata<'_> {
@@ -153,8 +155,9 @@ impl Metadata<'_> {
                             self.at("include")
                         ))
                     })?;
-                    crate::package::parse_include(text)
-                        .map_err(|e| Error::Settings(format!("{}: {e}", self.at("include"))))
+                    let (path, at) = crate::package::parse_include(text)
+                        .map_err(|e| Error::Settings(format!("{}: {e}", self.at("include"))))?;
+                    Ok((self.dir.join(path), at))
                 })
                 .collect(),
             Some(other) => Err(Error::Settings(format!(
@@ -175,6 +178,7 @@ impl Settings {
                 .get("lambdaworker")
                 .and_then(Value::as_object),
             manifest: project.package_manifest.display().to_string(),
+            dir: &project.package_dir,
         };
         let pick = |flag: Option<String>, key: &str| -> Result<Option<String>, Error> {
             Ok(match flag {
@@ -247,8 +251,7 @@ impl Settings {
                  it registers (use --build-id / --deployment)"
             )));
         }
-        let mut includes = meta.includes()?;
-        includes.extend(flags.includes);
+        let includes = merge_includes(meta.includes()?, flags.includes);
         let arch = match (flags.arch, meta.string("arch")?) {
             (Some(a), _) => a,
             (None, Some(a)) => a
@@ -256,6 +259,13 @@ impl Settings {
                 .map_err(|e| Error::Settings(format!("{}: {e}", meta.at("arch"))))?,
             (None, None) => Arch::default(),
         };
+        if let Rollout::Ramp(p) = flags.rollout
+            && !(0.0..=100.0).contains(&p)
+        {
+            return Err(Error::Settings(format!(
+                "give --ramp a percentage between 0 and 100, not {p}"
+            )));
+        }
         let memory_mb = memory_mb.map(|m| m as u32);
         Ok(Settings {
             function: pick(flags.function, "function-name")?
@@ -276,6 +286,32 @@ impl Settings {
             rollout: flags.rollout,
         })
     }
+}
+
+/// The package's extra files for `package` as for `deploy`: the metadata's `include` list,
+/// then the flags' (a flag naming the same archive path replaces the metadata's entry).
+pub fn package_includes(
+    project: &Project,
+    flags: Vec<(PathBuf, String)>,
+) -> Result<Vec<(PathBuf, String)>, Error> {
+    let meta = Metadata {
+        table: project
+            .metadata
+            .get("lambdaworker")
+            .and_then(Value::as_object),
+        manifest: project.package_manifest.display().to_string(),
+        dir: &project.package_dir,
+    };
+    Ok(merge_includes(meta.includes()?, flags))
+}
+
+fn merge_includes(
+    mut from_metadata: Vec<(PathBuf, String)>,
+    flags: Vec<(PathBuf, String)>,
+) -> Vec<(PathBuf, String)> {
+    from_metadata.retain(|(_, at)| !flags.iter().any(|(_, f)| f == at));
+    from_metadata.extend(flags);
+    from_metadata
 }
 
 /// An IAM role ARN: `arn:aws:iam::123456789012:role/NAME` (any partition).
@@ -353,7 +389,13 @@ mod tests {
         assert_eq!(s.deployment, "orders");
         assert!(s.env.contains(&("A".into(), "flag".into())));
         assert!(s.env.contains(&("B".into(), "meta".into())));
-        assert_eq!(s.includes.len(), 1);
+        assert_eq!(
+            s.includes,
+            [(
+                PathBuf::from("/w/temporal.toml"),
+                "temporal.toml".to_owned()
+            )]
+        );
     }
 
     #[test]
