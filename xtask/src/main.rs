@@ -122,21 +122,17 @@ fn test() -> Result<(), String> {
     let mut fmt = cargo();
     fmt.args(["fmt", "--all", "--", "--check"]);
     run("cargo fmt --check", fmt)?;
-    let mut clippy = cargo();
-    clippy.args([
-        "clippy",
-        "--workspace",
-        "--all-targets",
-        "--",
-        "-D",
-        "warnings",
-    ]);
-    run("cargo clippy -D warnings", clippy)?;
-    ensure_cargo_deny()?;
-    let mut deny = cargo();
-    deny.args(["deny", "check", "licenses", "bans", "sources"]);
-    run("cargo deny check licenses bans sources", deny)?;
-    docs_and_packaging()?;
+    // The check-only gates (clippy, rustdoc) write their own metadata builds; they go to a
+    // folder of their own, removed once they pass, so the test build does not carry them
+    // (a fresh run's peak disk is what CI can run out of).
+    let gates = target_dir().join("gates");
+    let result = check_gates(&gates);
+    let _ = std::fs::remove_dir_all(&gates);
+    result?;
+    forget_packaged_builds();
+    let mut publish = cargo();
+    publish.args(["publish", "--workspace", "--dry-run", "--allow-dirty"]);
+    run("cargo publish --workspace --dry-run", publish)?;
     eprintln!("xtask: cargo test --workspace");
     let mut child = cargo()
         .args(["test", "--workspace", "--no-fail-fast"])
@@ -164,15 +160,40 @@ fn test() -> Result<(), String> {
     }
 }
 
-/// The gates that keep the published crates honest: rustdoc with warnings denied (a broken
-/// intra-doc link fails), the facade built with its features off, and a `cargo publish
-/// --dry-run` of every crate meant for crates.io (each packaged and built from its package
-/// alone, so a missing file or an unpublishable dependency fails here). Doctests run with
-/// `cargo test`.
-fn docs_and_packaging() -> Result<(), String> {
+/// Cargo's target directory (`CARGO_TARGET_DIR`, else the workspace's `target`).
+fn target_dir() -> PathBuf {
+    std::env::var("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|_| workspace_root().join("target"))
+}
+
+/// The check-only gates, built in `dir`: clippy with warnings denied, then what keeps the
+/// published crates honest: rustdoc with warnings denied (a broken intra-doc link fails) and
+/// the facade checked with its features off. The `cargo publish --workspace --dry-run` that
+/// follows in [`test`] packages every crate meant for crates.io and builds each from its
+/// package alone (a missing file or an unpublishable dependency fails there). Doctests run
+/// with `cargo test`.
+fn check_gates(dir: &std::path::Path) -> Result<(), String> {
+    let mut clippy = cargo();
+    clippy
+        .args([
+            "clippy",
+            "--workspace",
+            "--all-targets",
+            "--",
+            "-D",
+            "warnings",
+        ])
+        .env("CARGO_TARGET_DIR", dir);
+    run("cargo clippy -D warnings", clippy)?;
+    ensure_cargo_deny()?;
+    let mut deny = cargo();
+    deny.args(["deny", "check", "licenses", "bans", "sources"]);
+    run("cargo deny check licenses bans sources", deny)?;
     let mut doc = cargo();
     doc.args(["doc", "--workspace", "--no-deps", "--all-features"])
-        .env("RUSTDOCFLAGS", "-D warnings");
+        .env("RUSTDOCFLAGS", "-D warnings")
+        .env("CARGO_TARGET_DIR", dir);
     run("cargo doc -D warnings", doc)?;
     let mut lean = cargo();
     lean.args([
@@ -183,12 +204,9 @@ fn docs_and_packaging() -> Result<(), String> {
         "--",
         "-D",
         "warnings",
-    ]);
-    run("cargo clippy -p lambdaworker --no-default-features", lean)?;
-    forget_packaged_builds();
-    let mut publish = cargo();
-    publish.args(["publish", "--workspace", "--dry-run", "--allow-dirty"]);
-    run("cargo publish --workspace --dry-run", publish)
+    ])
+    .env("CARGO_TARGET_DIR", dir);
+    run("cargo clippy -p lambdaworker --no-default-features", lean)
 }
 
 /// The publish dry-run verifies each crate against the others as packages of a local
@@ -206,9 +224,7 @@ fn forget_packaged_builds() {
         "lw-local",
         "cargo-lambdaworker",
     ];
-    let target = std::env::var("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|_| workspace_root().join("target"));
+    let target = target_dir();
     let _ = std::fs::remove_dir_all(target.join("package"));
     let cargo_home = std::env::var_os("CARGO_HOME")
         .map(PathBuf::from)

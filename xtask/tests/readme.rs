@@ -14,8 +14,7 @@ use serde_json::json;
 
 /// The workspace's own dev profile, so the shared target directory reuses the dependencies
 /// the workspace built instead of a second copy with full debug info (disk on CI is finite).
-const SAME_PROFILE: &str =
-    "\n[profile.dev]\ndebug = \"line-tables-only\"\n\n[profile.dev.package.\"*\"]\ndebug = false\n";
+const SAME_PROFILE: &str = "\n[profile.dev]\ndebug = false\n";
 
 fn root() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap()

@@ -125,9 +125,6 @@ tokio = {{ version = "1", features = ["macros", "rt-multi-thread"] }}
 lambdaworker = {{ path = {lambdaworker:?} }}
 
 [profile.dev]
-debug = "line-tables-only"
-
-[profile.dev.package."*"]
 debug = false
 "#,
         lambdaworker = workspace().join("crates/lambdaworker"),
@@ -397,6 +394,36 @@ async fn a_refused_step_says_what_to_fix() {
         "150",
     ]);
     assert!(e.starts_with("error: give --ramp a percentage"), "{e}");
+
+    // The IAM documents, filled in: the region from the AWS chain, the account from the role.
+    let (ok, policies) = run(
+        &dir,
+        &aws,
+        &address,
+        "",
+        &[
+            "policies",
+            "--invoke-role",
+            INVOKER,
+            "--external-id",
+            "ext-9",
+            "--function-name",
+            "orders",
+        ],
+    );
+    assert!(ok, "{policies}");
+    for expected in [
+        "\"sts:ExternalId\": \"ext-9\"",
+        "\"Service\": \"lambda.amazonaws.com\"",
+        "arn:aws:lambda:us-east-1:000000000000:function:orders:*",
+        "arn:aws:iam::000000000000:role/orders-execution",
+        "wci-lambda-invoke",
+    ] {
+        assert!(
+            policies.contains(expected),
+            "{expected} not in:\n{policies}"
+        );
+    }
 
     // The function does not exist and there is no execution role to create it with.
     let e = deploy(&["--invoke-role", INVOKER, "--external-id", &external_id]);

@@ -62,7 +62,7 @@ fn new_project(parent: &Path) -> PathBuf {
     assert!(text.contains("lambdaworker = \"0."), "by version: {text}");
     text.push_str(&format!(
         "\n[workspace]\n\n[patch.crates-io]\nlambdaworker = {{ path = {:?} }}\n\n\
-         [profile.dev]\ndebug = \"line-tables-only\"\n\n[profile.dev.package.\"*\"]\ndebug = false\n",
+         [profile.dev]\ndebug = false\n",
         workspace().join("crates/lambdaworker")
     ));
     std::fs::write(&manifest, text).expect("patch");

@@ -101,12 +101,35 @@ impl DevServer {
         self.wait_ready(Duration::from_secs(60))
     }
 
+    /// Starts the server on free ports; a start that fails (a port taken between choosing it
+    /// and the server binding it, by another server starting at the same moment) is retried
+    /// on new ports, up to three times, and the last failure quotes the server's own words.
     fn launch(
         dynamic_config: Vec<String>,
         env: Vec<(String, String)>,
         db_file: Option<&std::path::Path>,
     ) -> Result<DevServer, LocalError> {
         let cli = find_cli()?;
+        let mut last = String::new();
+        for _ in 0..3 {
+            let server = Self::spawn(&cli, &dynamic_config, &env, db_file)?;
+            match server.wait_started(Duration::from_secs(60)) {
+                Ok(()) => return Ok(server),
+                Err(why) => {
+                    server.stop();
+                    last = why;
+                }
+            }
+        }
+        Err(LocalError::Timeout(last))
+    }
+
+    fn spawn(
+        cli: &std::path::Path,
+        dynamic_config: &[String],
+        env: &[(String, String)],
+        db_file: Option<&std::path::Path>,
+    ) -> Result<DevServer, LocalError> {
         let port = free_port()?;
         let http_port = free_port()?;
         let metrics_port = free_port()?;
@@ -127,29 +150,65 @@ impl DevServer {
         ];
         for d in dynamic_config {
             args.push("--dynamic-config-value".into());
-            args.push(d);
+            args.push(d.clone());
         }
         if let Some(db) = db_file {
             args.push("--db-filename".into());
             args.push(db.display().to_string());
         }
-        let mut cmd = Command::new(&cli);
+        let log = std::env::temp_dir().join(format!("lw-local-devserver-{port}.log"));
+        let mut cmd = Command::new(cli);
         cmd.args(&args)
             .envs(env.iter().cloned())
             .stdin(Stdio::null())
             .stdout(Stdio::null())
-            .stderr(Stdio::null());
+            .stderr(std::fs::File::create(&log)?);
         let pid = crate::process::spawn_tied(cmd)?;
-        let server = DevServer {
+        Ok(DevServer {
             address: format!("127.0.0.1:{port}"),
             namespace: "default".into(),
-            cli,
+            cli: cli.to_path_buf(),
             pid: pid.into(),
             args,
-            env,
+            env: env.to_vec(),
+        })
+    }
+
+    /// Waits until a server this fixture started answers, or says why it did not: it exited
+    /// (with the end of its error output) or it did not answer within `limit`.
+    fn wait_started(&self, limit: Duration) -> Result<(), String> {
+        let pid = self.pid() as libc::pid_t;
+        let port = self.address.rsplit(':').next().unwrap_or_default();
+        let log = std::env::temp_dir().join(format!("lw-local-devserver-{port}.log"));
+        let output = || {
+            let text = std::fs::read_to_string(&log).unwrap_or_default();
+            let tail: Vec<&str> = text.lines().rev().take(5).collect();
+            tail.into_iter().rev().collect::<Vec<_>>().join("\n")
         };
-        server.wait_ready(Duration::from_secs(60))?;
-        Ok(server)
+        let until = Instant::now() + limit;
+        loop {
+            if self.wait_ready(Duration::ZERO).is_ok() {
+                let _ = std::fs::remove_file(&log);
+                return Ok(());
+            }
+            let mut status = 0;
+            // SAFETY: polling our own child without blocking.
+            if unsafe { libc::waitpid(pid, &mut status, libc::WNOHANG) } == pid {
+                return Err(format!(
+                    "the dev server on {} exited at start: {}",
+                    self.address,
+                    output()
+                ));
+            }
+            if Instant::now() > until {
+                return Err(format!(
+                    "dev server on {} not ready after {limit:?}: {}",
+                    self.address,
+                    output()
+                ));
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
     }
 
     fn wait_ready(&self, limit: Duration) -> Result<(), LocalError> {
