@@ -170,7 +170,7 @@ fn target_dir() -> PathBuf {
 /// The check-only gates, built in `dir`: clippy with warnings denied, then what keeps the
 /// published crates honest: rustdoc with warnings denied (a broken intra-doc link fails) and
 /// the facade checked with its features off. The `cargo publish --workspace --dry-run` that
-/// follows in [`test`] packages every crate meant for crates.io and builds each from its
+/// follows in [`test()`] packages every crate meant for crates.io and builds each from its
 /// package alone (a missing file or an unpublishable dependency fails there). Doctests run
 /// with `cargo test`.
 fn check_gates(dir: &std::path::Path) -> Result<(), String> {

@@ -118,6 +118,14 @@ pub async fn deploy(project: &Project, s: &Settings) -> Result<Deployed, Error> 
     let registered_arn = temporal.version_arn(&s.deployment, &build_id).await?;
     let aws = lambda::client().await;
     let found = lambda::find_published(&aws, &s.function, &package, &build_id).await?;
+    if let Some(None) = &registered_arn {
+        return Err(Error::Refused(format!(
+            "give this build another --build-id: {}/{build_id} already exists without a Lambda \
+             compute config (a worker polling with that build id created it), so Temporal \
+             would never invoke the function for it",
+            s.deployment
+        )));
+    }
     if let Some(Some(arn)) = &registered_arn
         && found.as_ref().is_none_or(|f| &f.arn != arn)
     {
