@@ -131,7 +131,11 @@ fn test() -> Result<(), String> {
     result?;
     forget_packaged_builds();
     let mut publish = cargo();
-    publish.args(["publish", "--workspace", "--dry-run", "--allow-dirty"]);
+    // The verification builds use the packaged manifests, which carry no profile: without
+    // this they are full-debug builds, the largest thing a fresh run writes.
+    publish
+        .args(["publish", "--workspace", "--dry-run", "--allow-dirty"])
+        .env("CARGO_PROFILE_DEV_DEBUG", "false");
     run("cargo publish --workspace --dry-run", publish)?;
     eprintln!("xtask: cargo test --workspace");
     let mut child = cargo()
