@@ -16,24 +16,13 @@ use std::{
 use lw_local::{DevServer, LocalLambda, RoleConfig, unique};
 use serde_json::json;
 
+mod common;
+use common::{target_dir, workspace};
+
 const BIN: &str = env!("CARGO_BIN_EXE_cargo-lambdaworker");
 const NAME: &str = "rollout-worker";
 const INVOKER: &str = "arn:aws:iam::000000000000:role/temporal-invoker";
 const EXECUTION: &str = "arn:aws:iam::000000000000:role/rollout-execution";
-
-fn workspace() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .ancestors()
-        .nth(2)
-        .expect("the workspace root")
-        .to_path_buf()
-}
-
-fn target_dir() -> PathBuf {
-    std::env::var_os("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| workspace().join("target"))
-}
 
 const MAIN_RS: &str = r#"
 use lambdaworker::{RegisterOptions, VersioningBehavior, WorkerDeploymentVersion};
@@ -240,8 +229,9 @@ fn wait_first_task(server: &DevServer, id: &str) {
     }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn each_build_runs_on_its_own_lambda_version_through_the_worker_controller() {
+/// lw-local with the invoke role (its ExternalId returned) and a dev server whose Worker
+/// Controller uses it as AWS.
+async fn local_controller() -> (LocalLambda, String, DevServer) {
     let aws = LocalLambda::start().await.unwrap();
     let external_id = unique("ext");
     aws.add_role(RoleConfig {
@@ -250,6 +240,12 @@ async fn each_build_runs_on_its_own_lambda_version_through_the_worker_controller
     });
     let server =
         DevServer::start_with(lw_local::worker_controller_config(), aws.server_env()).unwrap();
+    (aws, external_id, server)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn each_build_runs_on_its_own_lambda_version_through_the_worker_controller() {
+    let (aws, external_id, server) = local_controller().await;
     let parent = tempfile::tempdir().unwrap();
     let task_queue = unique("rollout");
     let dir = project(parent.path(), &settings(&server, &task_queue, &external_id));
@@ -355,14 +351,7 @@ async fn each_build_runs_on_its_own_lambda_version_through_the_worker_controller
 /// Each refused step says what to fix, naming the setting, and leaves nothing half done.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_refused_step_says_what_to_fix() {
-    let aws = LocalLambda::start().await.unwrap();
-    let external_id = unique("ext");
-    aws.add_role(RoleConfig {
-        arn: INVOKER.into(),
-        external_id: Some(external_id.clone()),
-    });
-    let server =
-        DevServer::start_with(lw_local::worker_controller_config(), aws.server_env()).unwrap();
+    let (aws, external_id, server) = local_controller().await;
     let parent = tempfile::tempdir().unwrap();
     let dir = project(parent.path(), "timeout = 20");
     let manifest = dir.join("Cargo.toml");

@@ -14,22 +14,11 @@ use std::{
     time::{Duration, Instant},
 };
 
+mod common;
+use common::{target_dir, workspace};
+
 const BIN: &str = env!("CARGO_BIN_EXE_cargo-lambdaworker");
 const NAME: &str = "e2e-worker";
-
-fn workspace() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .ancestors()
-        .nth(2)
-        .expect("the workspace root")
-        .to_path_buf()
-}
-
-fn target_dir() -> PathBuf {
-    std::env::var_os("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| workspace().join("target"))
-}
 
 /// `cargo lambdaworker <args>` in `dir`, as cargo runs a subcommand.
 fn subcommand(dir: &Path, args: &[&str]) -> Command {
