@@ -33,6 +33,20 @@ pub fn cargo() -> Command {
     Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()))
 }
 
+/// An error and its causes, each `Display`ed once, joined with `: ` (never a `Debug` dump).
+pub fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut text = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        let t = s.to_string();
+        if !text.contains(&t) {
+            text = format!("{text}: {t}");
+        }
+        source = s.source();
+    }
+    text
+}
+
 /// One progress line on stderr, as cargo prints them.
 pub fn progress(message: &str) {
     eprintln!("{:>12} {message}", "lambdaworker");

@@ -242,7 +242,7 @@ fn main() -> ExitCode {
     match run(cli.command) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("error: {}", report(&e));
+            eprintln!("error: {}", cargo_lambdaworker::error_chain(&e));
             ExitCode::FAILURE
         }
     }
@@ -359,18 +359,4 @@ fn block_on<T>(f: impl std::future::Future<Output = Result<T, Error>>) -> Result
         source: e,
     })?;
     runtime.block_on(f)
-}
-
-/// The error and its causes, joined with `: `.
-fn report(e: &Error) -> String {
-    let mut text = e.to_string();
-    let mut source = std::error::Error::source(e);
-    while let Some(s) = source {
-        let t = s.to_string();
-        if !text.contains(&t) {
-            text = format!("{text}: {t}");
-        }
-        source = s.source();
-    }
-    text
 }

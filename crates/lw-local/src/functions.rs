@@ -5,32 +5,15 @@
 
 use std::{
     collections::HashMap,
-    io::Read,
-    path::{Path, PathBuf},
-    sync::{
-        Arc, Mutex,
-        atomic::{AtomicU64, Ordering},
-    },
+    sync::{Arc, Mutex},
     time::{Duration, SystemTime},
 };
 
-use base64::Engine;
-use sha2::Digest;
-
 use crate::{
     LocalError,
+    code::{Code, Store, Stored, check_name},
     pool::{Function, FunctionConfig},
 };
-
-/// A function's code, as `CreateFunction` and `UpdateFunctionCode` take it.
-#[derive(Debug, Clone)]
-pub enum Code {
-    /// A deployment package: a zip with `bootstrap` at its root (custom runtime).
-    Zip(Vec<u8>),
-    /// A `bootstrap` program on this machine, copied in (what `cargo lambdaworker dev`
-    /// registers for each build, without zipping a debug binary).
-    File(PathBuf),
-}
 
 /// What `GetFunctionConfiguration` tells of a function or one of its versions.
 #[derive(Debug, Clone)]
@@ -61,17 +44,6 @@ pub struct FunctionInfo {
     pub env: Vec<(String, String)>,
     /// `x86_64` or `arm64`.
     pub architecture: String,
-}
-
-/// Code as stored: where it runs from and its identity.
-#[derive(Debug, Clone)]
-struct Stored {
-    bootstrap: PathBuf,
-    task_root: Option<PathBuf>,
-    /// Computed when first asked for a program registered by path (hashing a debug binary
-    /// on every rebuild would cost seconds for nothing).
-    sha256: Option<String>,
-    size: u64,
 }
 
 /// One function: `$LATEST`, its published versions, and the `$LATEST` pools that code
@@ -109,21 +81,12 @@ pub(crate) struct Registry {
     store: Arc<Store>,
 }
 
-struct Store {
-    root: tempfile::TempDir,
-    next: AtomicU64,
-}
-
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 fn revision() -> String {
     uuid::Uuid::new_v4().to_string()
-}
-
-fn sha256_base64(bytes: &[u8]) -> String {
-    base64::engine::general_purpose::STANDARD.encode(sha2::Sha256::digest(bytes))
 }
 
 /// The name in `my-fn`, `my-fn:3`, `123456789012:function:my-fn` or a full ARN, and the
@@ -143,12 +106,7 @@ impl Registry {
     pub(crate) fn new() -> Result<Self, LocalError> {
         Ok(Self {
             entries: Arc::default(),
-            store: Arc::new(Store {
-                root: tempfile::Builder::new()
-                    .prefix("lw-local-code-")
-                    .tempdir()?,
-                next: AtomicU64::new(1),
-            }),
+            store: Arc::new(Store::new()?),
         })
     }
 
@@ -230,15 +188,7 @@ impl Registry {
         let (name, _) = split_id(id);
         let mut entries = lock(&self.entries);
         let entry = entries.get_mut(name).ok_or_else(|| not_found(id))?;
-        if let Some(expected) = revision_id
-            && expected != entry.meta.revision_id
-        {
-            return Err(LocalError::PreconditionFailed(format!(
-                "The Revision Id provided does not match the latest Revision Id. Call the \
-                 GetFunction/GetAlias API to retrieve the latest Revision Id ({})",
-                entry.meta.revision_id
-            )));
-        }
+        entry.check_revision(revision_id)?;
         let mut config = entry.latest.config.clone();
         let mut code = entry.code.clone();
         change(&mut config, &mut code);
@@ -265,14 +215,7 @@ impl Registry {
         let (name, _) = split_id(id);
         let mut entries = lock(&self.entries);
         let entry = entries.get_mut(name).ok_or_else(|| not_found(id))?;
-        if let Some(expected) = revision_id
-            && expected != entry.meta.revision_id
-        {
-            return Err(LocalError::PreconditionFailed(format!(
-                "The Revision Id provided does not match the latest Revision Id ({})",
-                entry.meta.revision_id
-            )));
-        }
+        entry.check_revision(revision_id)?;
         let sha = entry.code.sha256()?;
         if let Some(expected) = code_sha256
             && expected != sha
@@ -411,23 +354,6 @@ impl Registry {
     }
 }
 
-/// Lambda's rule for a function name: 1 to 64 letters, digits, `-` or `_`.
-fn check_name(name: &str) -> Result<(), LocalError> {
-    let ok = (1..=64).contains(&name.len())
-        && name
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
-    if ok {
-        Ok(())
-    } else {
-        Err(LocalError::InvalidParameter(format!(
-            "1 validation error detected: Value '{name}' at 'functionName' failed to satisfy \
-             constraint: Member must satisfy regular expression pattern: [a-zA-Z0-9-_]+ (at \
-             most 64 characters)"
-        )))
-    }
-}
-
 fn not_found(id: &str) -> LocalError {
     LocalError::NotFound(format!(
         "Function not found: arn:aws:lambda:us-east-1:000000000000:function:{}",
@@ -453,6 +379,20 @@ impl Entry {
             versions: Vec::new(),
             retired: Vec::new(),
             published_from: None,
+        }
+    }
+
+    /// A `RevisionId` the caller requires must be `$LATEST`'s (Lambda's optimistic lock).
+    fn check_revision(&self, revision_id: Option<&str>) -> Result<(), LocalError> {
+        match revision_id {
+            Some(expected) if expected != self.meta.revision_id => {
+                Err(LocalError::PreconditionFailed(format!(
+                    "The Revision Id provided does not match the latest Revision Id. Call the \
+                     GetFunction/GetAlias API to retrieve the latest Revision Id ({})",
+                    self.meta.revision_id
+                )))
+            }
+            _ => Ok(()),
         }
     }
 
@@ -515,96 +455,4 @@ fn info(
         env: c.env.clone(),
         architecture: meta.architecture.clone(),
     }
-}
-
-impl Stored {
-    /// The code's hash; empty for a program registered by a path that cannot be read.
-    fn sha256(&self) -> Result<String, LocalError> {
-        match &self.sha256 {
-            Some(s) => Ok(s.clone()),
-            None => Ok(std::fs::read(&self.bootstrap)
-                .map(|b| sha256_base64(&b))
-                .unwrap_or_default()),
-        }
-    }
-}
-
-impl Store {
-    /// Stores `code` in a folder of its own (never reused, so a version's code cannot change).
-    fn put(&self, name: &str, code: Code) -> Result<Stored, LocalError> {
-        check_name(name)?;
-        let n = self.next.fetch_add(1, Ordering::Relaxed);
-        let dir = self.root.path().join(format!("{name}-{n}"));
-        std::fs::create_dir_all(&dir)?;
-        match code {
-            Code::File(program) => {
-                let bootstrap = dir.join("bootstrap");
-                std::fs::copy(&program, &bootstrap).map_err(|e| {
-                    LocalError::InvalidParameter(format!(
-                        "cannot read the program {}: {e}",
-                        program.display()
-                    ))
-                })?;
-                let size = std::fs::metadata(&bootstrap)?.len();
-                Ok(Stored {
-                    bootstrap,
-                    task_root: Some(dir),
-                    sha256: None,
-                    size,
-                })
-            }
-            Code::Zip(bytes) => {
-                let sha = sha256_base64(&bytes);
-                unzip(&bytes, &dir)?;
-                let bootstrap = dir.join("bootstrap");
-                if !bootstrap.is_file() {
-                    return Err(LocalError::InvalidParameter(
-                        "the deployment package has no `bootstrap` at its root (a custom \
-                         runtime's zip holds the executable as `bootstrap`)"
-                            .into(),
-                    ));
-                }
-                Ok(Stored {
-                    bootstrap,
-                    task_root: Some(dir),
-                    sha256: Some(sha),
-                    size: bytes.len() as u64,
-                })
-            }
-        }
-    }
-}
-
-/// Extracts a deployment package, keeping the files' Unix modes (`bootstrap` must stay
-/// executable); a path that leaves the folder is refused.
-fn unzip(bytes: &[u8], dir: &Path) -> Result<(), LocalError> {
-    let bad = |e: zip::result::ZipError| {
-        LocalError::InvalidParameter(format!("Could not unzip uploaded file: {e}"))
-    };
-    let mut archive = zip::ZipArchive::new(std::io::Cursor::new(bytes)).map_err(bad)?;
-    for i in 0..archive.len() {
-        let mut file = archive.by_index(i).map_err(bad)?;
-        let Some(relative) = file.enclosed_name() else {
-            return Err(LocalError::InvalidParameter(format!(
-                "Could not unzip uploaded file: `{}` leaves the package",
-                file.name().map(|n| n.into_owned()).unwrap_or_default()
-            )));
-        };
-        let path = dir.join(relative);
-        if file.is_dir() {
-            std::fs::create_dir_all(&path)?;
-            continue;
-        }
-        if let Some(parent) = path.parent() {
-            std::fs::create_dir_all(parent)?;
-        }
-        let mut data = Vec::with_capacity(usize::try_from(file.size()).unwrap_or(0));
-        file.read_to_end(&mut data)?;
-        std::fs::write(&path, &data)?;
-        if let Some(mode) = file.unix_mode() {
-            use std::os::unix::fs::PermissionsExt;
-            std::fs::set_permissions(&path, std::fs::Permissions::from_mode(mode & 0o7777))?;
-        }
-    }
-    Ok(())
 }

@@ -16,9 +16,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use crate::{
-    FunctionConfig, LocalError, Outcome,
-    functions::{Code, FunctionInfo},
-    pool::WhenBusy,
+    FunctionConfig, LocalError, Outcome, code::Code, functions::FunctionInfo, pool::WhenBusy,
     server::AppState,
 };
 

@@ -20,6 +20,7 @@
 //! # Ok(()) }
 //! ```
 
+mod code;
 mod devserver;
 mod emulator;
 mod functions;
@@ -33,9 +34,10 @@ use std::{
     sync::{Arc, Mutex},
 };
 
+pub use code::Code;
 pub use devserver::{DevServer, unique};
 pub use emulator::{FunctionSpec, InvocationResult, LocalFunction, NextFault, Outcome, ProcStatus};
-pub use functions::{Code, FunctionInfo};
+pub use functions::FunctionInfo;
 pub use pool::{Accounting, FunctionConfig, InvocationRecord};
 pub use server::{AssumeRoleCall, RoleConfig};
 

@@ -44,13 +44,7 @@ pub async fn connect_client(
                 namespace: &config.namespace,
                 sources: &config.sources,
             };
-            let (problem, fix, source) = connect_error::explain(&attempt, error);
-            Err(Error::Connect {
-                address,
-                problem,
-                fix,
-                source,
-            })
+            Err(connect_error::failed(&attempt, error))
         }
         Ok(Ok(client)) => Ok(client),
     }

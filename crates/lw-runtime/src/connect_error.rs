@@ -229,6 +229,18 @@ pub(crate) fn explain(
     (problem, fix, ConnectDetail { text, error })
 }
 
+/// The invocation's (or a tool's) error for a failed connect: [`explain`]ed, with the
+/// address.
+pub(crate) fn failed(attempt: &Attempt<'_>, error: BoxError) -> crate::Error {
+    let (problem, fix, source) = explain(attempt, error);
+    crate::Error::Connect {
+        address: attempt.address.to_owned(),
+        problem,
+        fix,
+        source,
+    }
+}
+
 /// The setting's source, or how to set it when it is unset.
 fn named(source: &Option<String>, unset: &str) -> String {
     match source {

@@ -323,13 +323,7 @@ impl<B: Backend> Engine<B> {
                     namespace: &o.options().client_options.namespace,
                     sources,
                 };
-                let (problem, fix, source) = connect_error::explain(&attempt, error);
-                Err(Error::Connect {
-                    address,
-                    problem,
-                    fix,
-                    source,
-                })
+                Err(connect_error::failed(&attempt, error))
             }
             Ok(Ok(client)) => {
                 let took = started.elapsed();

@@ -13,7 +13,7 @@ use aws_sdk_lambda::{
 };
 
 use super::{Package, settings::Settings};
-use crate::{Error, package::Arch, progress};
+use crate::{Error, error_chain as chain, package::Arch, progress};
 
 /// The build published as a Lambda version.
 #[derive(Debug, Clone)]
@@ -274,20 +274,6 @@ async fn create(
             detail: chain(&e),
         })?;
     Ok(())
-}
-
-/// An error and its causes, each `Display`ed once, joined with `: ` (never a `Debug` dump).
-fn chain(e: &(dyn std::error::Error + 'static)) -> String {
-    let mut text = e.to_string();
-    let mut source = e.source();
-    while let Some(s) = source {
-        let t = s.to_string();
-        if !text.contains(&t) {
-            text = format!("{text}: {t}");
-        }
-        source = s.source();
-    }
-    text
 }
 
 async fn wait_updated(lambda: &Client, function: &str) -> Result<(), Error> {
