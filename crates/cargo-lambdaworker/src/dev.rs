@@ -33,6 +33,8 @@ pub struct DevOptions {
     pub timeout: Duration,
     /// The function memory, MB.
     pub memory_mb: u32,
+    /// Invocations one instance serves at once (Lambda Managed Instances); 1 by default.
+    pub per_instance_concurrency: u32,
     /// More environment for the function.
     pub env: Vec<(String, String)>,
     /// Rebuild and register a new version on every change.
@@ -51,6 +53,7 @@ impl Default for DevOptions {
             deployment: None,
             timeout: Duration::from_secs(30),
             memory_mb: 256,
+            per_instance_concurrency: 1,
             env: Vec::new(),
             watch: false,
             show_logs: true,
@@ -157,6 +160,7 @@ impl Dev {
         let mut config = FunctionConfig::new(&name, &built)
             .timeout(self.options.timeout)
             .memory_mb(self.options.memory_mb)
+            .per_instance_concurrency(self.options.per_instance_concurrency)
             .env("TEMPORAL_ADDRESS", self.server.address.clone())
             .env("LW_DEPLOYMENT_NAME", self.deployment.clone())
             .env("LW_BUILD_ID", build.clone());

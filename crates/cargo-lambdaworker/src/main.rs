@@ -103,6 +103,12 @@ struct DeployArgs {
     /// x86_64 or arm64.
     #[arg(long = "target")]
     arch: Option<Arch>,
+    /// Run on Lambda Managed Instances: the capacity provider's ARN (at creation).
+    #[arg(long, value_name = "ARN")]
+    capacity_provider: Option<String>,
+    /// Invocations one Managed Instances execution environment serves at once.
+    #[arg(long, value_name = "N")]
+    per_instance_concurrency: Option<u32>,
     /// The cargo profile to build with (release by default).
     #[arg(long)]
     profile: Option<String>,
@@ -207,6 +213,10 @@ struct DevArgs {
     /// The function memory, in MB.
     #[arg(long, default_value_t = 256)]
     memory: u32,
+    /// Invocations one instance serves at once, as on Lambda Managed Instances
+    /// (PerExecutionEnvironmentMaxConcurrency; the function gets AWS_LAMBDA_MAX_CONCURRENCY).
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=1600))]
+    per_instance_concurrency: u32,
     /// More environment for the function: NAME=VALUE.
     #[arg(long = "env", value_parser = parse_env)]
     env: Vec<(String, String)>,
@@ -275,6 +285,7 @@ fn run(command: Command) -> Result<(), Error> {
                 deployment: a.deployment,
                 timeout: Duration::from_secs(a.timeout),
                 memory_mb: a.memory,
+                per_instance_concurrency: a.per_instance_concurrency,
                 env: a.env,
                 watch: a.watch,
                 show_logs: !a.no_logs,
@@ -305,6 +316,8 @@ fn run(command: Command) -> Result<(), Error> {
                 env: a.env,
                 includes: a.include,
                 arch: a.arch,
+                capacity_provider: a.capacity_provider,
+                per_instance_concurrency: a.per_instance_concurrency,
                 profile: a.profile,
                 zip: a.zip,
                 rollout,

@@ -344,6 +344,41 @@ async fn each_build_runs_on_its_own_lambda_version_through_the_worker_controller
     );
     assert_eq!(aws.versions(NAME).unwrap().len(), versions_before);
 
+    // The same package on Lambda Managed Instances: a function of its own on a capacity
+    // provider, eight invocations per execution environment.
+    let provider = "arn:aws:lambda:us-east-1:000000000000:capacity-provider:workers";
+    let (mi_deployment, mi_queue) = (unique("rollout-mi"), unique("mi"));
+    let out = deploy(
+        "two",
+        &[
+            "--zip",
+            build2_zip.to_str().unwrap(),
+            "--function-name",
+            "rollout-worker-mi",
+            "--deployment",
+            &mi_deployment,
+            "--build-id",
+            "mi-1",
+            "--capacity-provider",
+            provider,
+            "--per-instance-concurrency",
+            "8",
+            "--env",
+            &format!("TEMPORAL_TASK_QUEUE={mi_queue}"),
+        ],
+    );
+    assert!(
+        out.contains("creating the function rollout-worker-mi"),
+        "{out}"
+    );
+    let info = aws.function_info("rollout-worker-mi").unwrap();
+    assert_eq!(info.per_instance_concurrency, 8);
+    assert_eq!(info.capacity_provider.as_deref(), Some(provider));
+    assert!(
+        out.contains("function:rollout-worker-mi:1 "),
+        "registered with its version's ARN: {out}"
+    );
+
     aws.stop().await;
     server.stop();
 }

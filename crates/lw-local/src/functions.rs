@@ -44,6 +44,10 @@ pub struct FunctionInfo {
     pub env: Vec<(String, String)>,
     /// `x86_64` or `arm64`.
     pub architecture: String,
+    /// Invocations one instance holds at once (above 1: Lambda Managed Instances).
+    pub per_instance_concurrency: u32,
+    /// The capacity provider, for a Lambda Managed Instances function.
+    pub capacity_provider: Option<String>,
 }
 
 /// One function: `$LATEST`, its published versions, and the `$LATEST` pools that code
@@ -454,5 +458,7 @@ fn info(
         memory_mb: c.memory_mb,
         env: c.env.clone(),
         architecture: meta.architecture.clone(),
+        per_instance_concurrency: c.per_instance_concurrency,
+        capacity_provider: c.capacity_provider.clone(),
     }
 }

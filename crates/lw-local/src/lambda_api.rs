@@ -60,7 +60,7 @@ fn configuration(i: &FunctionInfo) -> Value {
         .iter()
         .map(|(k, v)| (k.clone(), Value::String(v.clone())))
         .collect();
-    json!({
+    let mut out = json!({
         "FunctionName": i.name,
         "FunctionArn": i.arn,
         "Runtime": "provided.al2023",
@@ -79,7 +79,16 @@ fn configuration(i: &FunctionInfo) -> Value {
         "LastUpdateStatus": "Successful",
         "PackageType": "Zip",
         "Architectures": [i.architecture],
-    })
+    });
+    if let Some(arn) = &i.capacity_provider {
+        out["CapacityProviderConfig"] = json!({
+            "LambdaManagedInstancesCapacityProviderConfig": {
+                "CapacityProviderArn": arn,
+                "PerExecutionEnvironmentMaxConcurrency": i.per_instance_concurrency,
+            }
+        });
+    }
+    out
 }
 
 fn ok(status: StatusCode, info: Result<FunctionInfo, LocalError>) -> Response {
@@ -134,6 +143,48 @@ struct CreateIn {
     environment: Option<Environment>,
     #[serde(default)]
     publish: bool,
+    #[serde(default)]
+    capacity_provider_config: Option<CapacityProviderIn>,
+}
+
+/// `CapacityProviderConfig`: a Lambda Managed Instances function. lw-local has no capacity
+/// providers; it keeps the per-instance concurrency and runs the instances locally.
+#[derive(Deserialize, Default)]
+#[serde(rename_all = "PascalCase", default)]
+struct CapacityProviderIn {
+    lambda_managed_instances_capacity_provider_config: Option<ManagedInstancesIn>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(rename_all = "PascalCase", default)]
+struct ManagedInstancesIn {
+    capacity_provider_arn: Option<String>,
+    per_execution_environment_max_concurrency: Option<u32>,
+}
+
+/// The capacity provider and the per-instance concurrency (16 when not given) of a
+/// `CapacityProviderConfig`, checked.
+fn managed_instances(c: Option<CapacityProviderIn>) -> Result<Option<(String, u32)>, LocalError> {
+    let Some(m) = c.and_then(|c| c.lambda_managed_instances_capacity_provider_config) else {
+        return Ok(None);
+    };
+    let arn = m
+        .capacity_provider_arn
+        .filter(|a| a.contains(":capacity-provider:"))
+        .ok_or_else(|| {
+            LocalError::InvalidParameter(
+                "LambdaManagedInstancesCapacityProviderConfig.CapacityProviderArn must be a \
+                 capacity provider's ARN"
+                    .into(),
+            )
+        })?;
+    let n = m.per_execution_environment_max_concurrency.unwrap_or(16);
+    if !(1..=1600).contains(&n) {
+        return Err(LocalError::InvalidParameter(format!(
+            "PerExecutionEnvironmentMaxConcurrency {n} is outside 1..=1600"
+        )));
+    }
+    Ok(Some((arn, n)))
 }
 
 /// Sorted, so a configuration prints and compares the same every time.
@@ -192,6 +243,14 @@ pub(crate) async fn create_function(State(s): State<AppState>, bytes: Bytes) -> 
     config.timeout = Duration::from_secs(req.timeout.unwrap_or(3));
     config.memory_mb = req.memory_size.unwrap_or(128);
     config.env = sorted(req.environment.unwrap_or_default().variables);
+    match managed_instances(req.capacity_provider_config) {
+        Ok(Some((arn, n))) => {
+            config.capacity_provider = Some(arn);
+            config.per_instance_concurrency = n;
+        }
+        Ok(None) => {}
+        Err(e) => return refused(e),
+    }
     let created = s.registry.create(config, code);
     let info = match (created, req.publish) {
         (Ok(_), true) => s.registry.publish(&req.function_name, None, None, None),
@@ -251,6 +310,8 @@ struct UpdateConfigIn {
     environment: Option<Environment>,
     #[serde(default)]
     revision_id: Option<String>,
+    #[serde(default)]
+    capacity_provider_config: Option<CapacityProviderIn>,
 }
 
 pub(crate) async fn update_configuration(
@@ -265,9 +326,17 @@ pub(crate) async fn update_configuration(
     if let Err(e) = check_limits(req.timeout, req.memory_size) {
         return refused(e);
     }
+    let managed = match managed_instances(req.capacity_provider_config) {
+        Ok(m) => m,
+        Err(e) => return refused(e),
+    };
     let info = s
         .registry
         .update_configuration(&id, req.revision_id.as_deref(), |c| {
+            if let Some((arn, n)) = managed {
+                c.capacity_provider = Some(arn);
+                c.per_instance_concurrency = n;
+            }
             if let Some(t) = req.timeout {
                 c.timeout = Duration::from_secs(t);
             }

@@ -258,12 +258,14 @@ impl LocalLambda {
     /// A table of every function's accounting, for printing.
     pub fn report(&self) -> String {
         let mut out = String::from(
-            "function      invocations  cold  errors  timeouts  throttles  instances  billed ms   GB-s\n",
+            "function      invocations  cold  errors  timeouts  throttles  instances  at once  billed ms   GB-s\n",
         );
         for (label, f) in self.state.registry.all() {
             let a = f.accounting();
+            // The most invocations one instance held at once (above 1: Managed Instances).
+            let at_once = a.per_instance.iter().map(|i| i.peak_in_flight).max();
             out.push_str(&format!(
-                "{:<13} {:>11}  {:>4}  {:>6}  {:>8}  {:>9}  {:>9}  {:>9}  {:>5.1}\n",
+                "{:<13} {:>11}  {:>4}  {:>6}  {:>8}  {:>9}  {:>9}  {:>7}  {:>9}  {:>5.1}\n",
                 label,
                 a.invocations,
                 a.cold_starts,
@@ -271,6 +273,7 @@ impl LocalLambda {
                 a.timeouts,
                 a.throttles,
                 a.instances,
+                at_once.unwrap_or(0),
                 a.billed_ms,
                 a.gb_seconds
             ));

@@ -2,7 +2,8 @@
 //!
 //! ```text
 //! lw-local [--port 9001] --function NAME=BOOTSTRAP [--timeout S] [--memory MB]
-//!          [--concurrency N] [--env KEY=VALUE]... --role ARN[=EXTERNAL_ID]...
+//!          [--concurrency N] [--per-instance-concurrency N] [--env KEY=VALUE]...
+//!          --role ARN[=EXTERNAL_ID]...
 //! ```
 //!
 //! Point a dev server at it with `AWS_ENDPOINT_URL=http://127.0.0.1:9001` (see
@@ -13,7 +14,8 @@ use std::{process::ExitCode, time::Duration};
 use lw_local::{FunctionConfig, LocalLambda, RoleConfig};
 
 const USAGE: &str = "usage: lw-local [--port PORT] --function NAME=BOOTSTRAP [--timeout SECONDS] \
-                     [--memory MB] [--concurrency N] [--env KEY=VALUE]... \
+                     [--memory MB] [--concurrency N] [--per-instance-concurrency N] \
+                     [--env KEY=VALUE]... \
                      [--role ARN[=EXTERNAL_ID]]...";
 
 fn parse(args: &[String]) -> Result<(u16, Vec<FunctionConfig>, Vec<RoleConfig>), String> {
@@ -60,6 +62,14 @@ fn parse(args: &[String]) -> Result<(u16, Vec<FunctionConfig>, Vec<RoleConfig>),
             "--concurrency" => {
                 let n = number(value()?)? as usize;
                 let f = last(&mut functions)?.concurrency(n);
+                functions.push(f);
+            }
+            "--per-instance-concurrency" => {
+                let n = u32::try_from(number(value()?)?)
+                    .ok()
+                    .filter(|n| (1..=1600).contains(n))
+                    .ok_or("--per-instance-concurrency: from 1 to 1600")?;
+                let f = last(&mut functions)?.per_instance_concurrency(n);
                 functions.push(f);
             }
             "--env" => {

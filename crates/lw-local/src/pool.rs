@@ -24,6 +24,13 @@ pub struct FunctionConfig {
     pub memory_mb: u32,
     /// Reserved concurrency: at most this many instances run at once.
     pub concurrency: usize,
+    /// Invocations one instance holds at once (Lambda Managed Instances'
+    /// `PerExecutionEnvironmentMaxConcurrency`; the process gets `AWS_LAMBDA_MAX_CONCURRENCY`).
+    /// Default 1: one at a time, as on Lambda (default).
+    pub per_instance_concurrency: u32,
+    /// The capacity provider (recorded) of a function created for Lambda Managed Instances
+    /// through the API.
+    pub capacity_provider: Option<String>,
     /// `LAMBDA_TASK_ROOT` and working directory.
     pub task_root: Option<PathBuf>,
     /// The function's description.
@@ -42,6 +49,8 @@ impl FunctionConfig {
             timeout: Duration::from_secs(60),
             memory_mb: 256,
             concurrency: 10,
+            per_instance_concurrency: 1,
+            capacity_provider: None,
             task_root: None,
             description: String::new(),
             role: "arn:aws:iam::000000000000:role/lambda-execution".into(),
@@ -66,6 +75,12 @@ impl FunctionConfig {
         self
     }
 
+    /// Lets each instance hold up to `n` invocations at once (Lambda Managed Instances).
+    pub fn per_instance_concurrency(mut self, n: u32) -> Self {
+        self.per_instance_concurrency = n.max(1);
+        self
+    }
+
     /// Adds an environment variable.
     pub fn env(mut self, k: impl Into<String>, v: impl Into<String>) -> Self {
         self.env.push((k.into(), v.into()));
@@ -83,6 +98,7 @@ impl FunctionConfig {
         spec.task_root = self.task_root.clone();
         spec.env = self.env.clone();
         spec.version = version.map(str::to_owned);
+        spec.max_concurrency = self.per_instance_concurrency;
         spec
     }
 }
@@ -130,11 +146,42 @@ pub struct Accounting {
     pub in_flight: u64,
     /// Every invocation.
     pub records: Vec<InvocationRecord>,
+    /// Each instance's figures, by instance index.
+    pub per_instance: Vec<InstanceStats>,
+    /// Invocations in flight over time: a point at every change.
+    pub timeline: Vec<TimelinePoint>,
+}
+
+/// One instance's (execution environment's) figures.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct InstanceStats {
+    /// Invocations it ran.
+    pub invocations: u64,
+    /// Time it held at least one invocation, ms.
+    pub busy_ms: u64,
+    /// The most invocations it held at once.
+    pub peak_in_flight: usize,
+    /// Its process's peak resident memory (`VmHWM`), KiB, read as each invocation ended.
+    pub peak_rss_kib: u64,
+}
+
+/// The function's invocations in flight at a moment.
+#[derive(Debug, Clone, Copy, Serialize)]
+pub struct TimelinePoint {
+    /// Since the function (version) was created, ms.
+    pub at_ms: u64,
+    /// Invocations in flight, over all instances.
+    pub in_flight: u64,
+    /// Instances started so far.
+    pub instances: usize,
 }
 
 struct Instance {
     function: LocalFunction,
-    busy: bool,
+    /// Invocations it holds now.
+    in_flight: u32,
+    /// Since when it has held at least one.
+    busy_since: Option<tokio::time::Instant>,
 }
 
 pub(crate) struct Function {
@@ -147,6 +194,7 @@ pub(crate) struct Function {
     /// Replaced by a code or configuration update: no new instances; each instance stops
     /// once its invocation ends.
     retired: std::sync::atomic::AtomicBool,
+    created: tokio::time::Instant,
 }
 
 /// Whether a caller waits for a free instance or is throttled.
@@ -165,6 +213,7 @@ impl Function {
             freed: Notify::new(),
             accounting: Mutex::new(Accounting::default()),
             retired: std::sync::atomic::AtomicBool::new(false),
+            created: tokio::time::Instant::now(),
         }
     }
 
@@ -178,7 +227,7 @@ impl Function {
         self.retired
             .store(true, std::sync::atomic::Ordering::SeqCst);
         if let Ok(instances) = self.instances.try_lock() {
-            for i in instances.iter().filter(|i| !i.busy) {
+            for i in instances.iter().filter(|i| i.in_flight == 0) {
                 i.function.kill();
             }
         }
@@ -191,14 +240,16 @@ impl Function {
             .clone()
     }
 
-    /// Takes an idle instance, or starts one within the concurrency limit.
+    /// Takes an instance with room (the first, so invocations pack onto few instances), or
+    /// starts one within the concurrency limit.
     async fn acquire(&self, when_busy: WhenBusy) -> Result<usize, LocalError> {
+        let per_instance = self.config.per_instance_concurrency.max(1);
         loop {
             let freed = self.freed.notified();
             {
                 let mut instances = self.instances.lock().await;
-                if let Some(i) = instances.iter().position(|i| !i.busy) {
-                    instances[i].busy = true;
+                if let Some(i) = instances.iter().position(|i| i.in_flight < per_instance) {
+                    self.take(&mut instances, i);
                     return Ok(i);
                 }
                 if instances.len() < self.config.concurrency {
@@ -206,13 +257,11 @@ impl Function {
                     let function = LocalFunction::new(spec).await?;
                     instances.push(Instance {
                         function,
-                        busy: true,
+                        in_flight: 0,
+                        busy_since: None,
                     });
                     let n = instances.len();
-                    self.accounting
-                        .lock()
-                        .unwrap_or_else(|e| e.into_inner())
-                        .instances = n;
+                    self.take(&mut instances, n - 1);
                     return Ok(n - 1);
                 }
             }
@@ -227,6 +276,66 @@ impl Function {
         }
     }
 
+    /// Books one more invocation on instance `i`.
+    fn take(&self, instances: &mut [Instance], i: usize) {
+        let now = tokio::time::Instant::now();
+        let instance = &mut instances[i];
+        instance.in_flight += 1;
+        instance.busy_since.get_or_insert(now);
+        let held = instance.in_flight as usize;
+        let mut a = self.accounting.lock().unwrap_or_else(|e| e.into_inner());
+        a.instances = a.instances.max(instances.len());
+        if a.per_instance.len() < instances.len() {
+            a.per_instance
+                .resize(instances.len(), InstanceStats::default());
+        }
+        let stats = &mut a.per_instance[i];
+        stats.invocations += 1;
+        stats.peak_in_flight = stats.peak_in_flight.max(held);
+        a.in_flight += 1;
+        self.mark(&mut a, now, instances.len());
+    }
+
+    /// Books the end of an invocation on instance `i`.
+    fn release(&self, instances: &mut [Instance], i: usize) {
+        let now = tokio::time::Instant::now();
+        let instance = &mut instances[i];
+        instance.in_flight = instance.in_flight.saturating_sub(1);
+        let rss = instance
+            .function
+            .proc_status()
+            .map(|p| p.peak_rss_kib)
+            .unwrap_or_default();
+        let busy = match (instance.in_flight, instance.busy_since) {
+            (0, Some(since)) => {
+                instance.busy_since = None;
+                Some(now.saturating_duration_since(since))
+            }
+            _ => None,
+        };
+        if instance.in_flight == 0 && self.retired.load(std::sync::atomic::Ordering::SeqCst) {
+            instance.function.kill();
+        }
+        let mut a = self.accounting.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(stats) = a.per_instance.get_mut(i) {
+            stats.peak_rss_kib = stats.peak_rss_kib.max(rss);
+            if let Some(busy) = busy {
+                stats.busy_ms += u64::try_from(busy.as_millis()).unwrap_or(u64::MAX);
+            }
+        }
+        a.in_flight = a.in_flight.saturating_sub(1);
+        self.mark(&mut a, now, instances.len());
+    }
+
+    fn mark(&self, a: &mut Accounting, now: tokio::time::Instant, instances: usize) {
+        let at_ms = now.saturating_duration_since(self.created).as_millis();
+        a.timeline.push(TimelinePoint {
+            at_ms: u64::try_from(at_ms).unwrap_or(u64::MAX),
+            in_flight: a.in_flight,
+            instances,
+        });
+    }
+
     /// Runs one invocation on an instance and books it.
     pub(crate) async fn invoke(
         &self,
@@ -235,10 +344,6 @@ impl Function {
         when_busy: WhenBusy,
     ) -> Result<InvocationResult, LocalError> {
         let index = self.acquire(when_busy).await?;
-        self.accounting
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .in_flight += 1;
         let rx = {
             let instances = self.instances.lock().await;
             instances[index].function.invoke_async(payload)
@@ -251,16 +356,9 @@ impl Function {
         };
         {
             let mut instances = self.instances.lock().await;
-            instances[index].busy = false;
-            if self.retired.load(std::sync::atomic::Ordering::SeqCst) {
-                instances[index].function.kill();
-            }
+            self.release(&mut instances, index);
         }
         self.freed.notify_waiters();
-        self.accounting
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .in_flight -= 1;
         let result = result?;
         self.book(&result, invocation_type, index);
         Ok(result)

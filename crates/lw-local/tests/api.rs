@@ -293,3 +293,111 @@ async fn published_versions_are_immutable_copies_addressed_by_qualifier() {
         "{v}"
     );
 }
+
+/// A bootstrap serving `AWS_LAMBDA_MAX_CONCURRENCY` invocations at once (one `/next` loop
+/// per slot); each sleeps `payload.sleep` seconds and answers with its process id.
+const CONCURRENT_BOOTSTRAP: &str = r#"#!/usr/bin/env python3
+import json, os, threading, time, urllib.request
+api = os.environ["AWS_LAMBDA_RUNTIME_API"]
+n = int(os.environ.get("AWS_LAMBDA_MAX_CONCURRENCY", "1"))
+def serve():
+    while True:
+        r = urllib.request.urlopen(f"http://{api}/2018-06-01/runtime/invocation/next")
+        rid = r.headers["Lambda-Runtime-Aws-Request-Id"]
+        time.sleep(json.loads(r.read() or b"{}").get("sleep", 0))
+        body = json.dumps({"pid": os.getpid(), "max_concurrency": n}).encode()
+        url = f"http://{api}/2018-06-01/runtime/invocation/{rid}/response"
+        try:
+            urllib.request.urlopen(urllib.request.Request(url, data=body, method="POST"))
+        except Exception:
+            pass
+threads = [threading.Thread(target=serve) for _ in range(n)]
+for t in threads:
+    t.start()
+for t in threads:
+    t.join()
+"#;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_managed_instances_function_packs_invocations_and_times_out_one_alone() {
+    use reqwest::Method;
+    use serde_json::json;
+    let aws = LocalLambda::start().await.unwrap();
+    let functions = format!("{}/2015-03-31/functions", aws.endpoint());
+    let provider = "arn:aws:lambda:us-east-1:000000000000:capacity-provider:p";
+    let (status, _, created) = call(
+        Method::POST,
+        functions.clone(),
+        Some(json!({
+            "FunctionName": "mi", "Role": ROLE, "Runtime": "provided.al2023",
+            "Code": {"ZipFile": package(CONCURRENT_BOOTSTRAP)}, "Timeout": 3,
+            "CapacityProviderConfig": {"LambdaManagedInstancesCapacityProviderConfig": {
+                "CapacityProviderArn": provider, "PerExecutionEnvironmentMaxConcurrency": 3}},
+        })),
+    )
+    .await;
+    assert_eq!(status, 201, "{created}");
+    let managed =
+        &created["CapacityProviderConfig"]["LambdaManagedInstancesCapacityProviderConfig"];
+    assert_eq!(managed["CapacityProviderArn"], json!(provider));
+    assert_eq!(managed["PerExecutionEnvironmentMaxConcurrency"], json!(3));
+    // A bad concurrency is refused with Lambda's error type.
+    let (status, kind, _) = call(
+        Method::POST,
+        functions.clone(),
+        Some(json!({
+            "FunctionName": "mi2", "Role": ROLE, "Code": {"ZipFile": package("")},
+            "CapacityProviderConfig": {"LambdaManagedInstancesCapacityProviderConfig": {
+                "CapacityProviderArn": provider, "PerExecutionEnvironmentMaxConcurrency": 0}},
+        })),
+    )
+    .await;
+    assert_eq!(
+        (status, kind.as_str()),
+        (400, "InvalidParameterValueException")
+    );
+
+    // Three quick invocations and one that outlives the 3 s timeout, all at once.
+    let invoke = |sleep: u64| {
+        let url = format!("{functions}/mi/invocations");
+        tokio::spawn(async move { call(Method::POST, url, Some(json!({ "sleep": sleep }))).await })
+    };
+    let calls = [invoke(1), invoke(1), invoke(6), invoke(1)];
+    let mut answers = Vec::new();
+    for c in calls {
+        answers.push(c.await.unwrap());
+    }
+    let a = aws.accounting("mi").unwrap();
+    assert_eq!(a.invocations, 4, "{a:?}");
+    assert_eq!(a.timeouts, 1, "{a:?}");
+    assert_eq!(
+        a.instances, 2,
+        "three fit on the first instance, the fourth on a second"
+    );
+    assert_eq!(a.per_instance[0].peak_in_flight, 3, "{:?}", a.per_instance);
+    assert!(
+        a.timeline.iter().any(|p| p.in_flight == 4),
+        "{:?}",
+        a.timeline
+    );
+    // The quick ones answered from their instances' processes, told the concurrency; the
+    // timed-out one failed alone and no process was killed for it.
+    let pids: Vec<u64> = answers
+        .iter()
+        .filter_map(|(_, _, body)| body["pid"].as_u64())
+        .collect();
+    assert_eq!(pids.len(), 3, "{answers:?}");
+    assert!(
+        answers
+            .iter()
+            .all(|(_, _, b)| b["pid"].is_null() || b["max_concurrency"] == json!(3))
+    );
+    let alive = aws.instance_pids("mi").await;
+    assert_eq!(alive.iter().filter(|p| p.is_some()).count(), 2, "{alive:?}");
+    assert!(
+        a.per_instance.iter().all(|i| i.busy_ms >= 900),
+        "{:?}",
+        a.per_instance
+    );
+    aws.stop().await;
+}

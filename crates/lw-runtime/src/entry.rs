@@ -123,14 +123,16 @@ where
         return run_local(&engine).await;
     }
     check_lambda_environment(&env)?;
+    let concurrency = crate::lambda::max_concurrency(&env)?;
     let options = prepare(version, &env, configure).await?;
     let mut engine = Engine::new(options)?;
     engine.set_init_duration(init_started.elapsed());
     tracing::info!(
         task_queue = %engine.options().options().task_queue,
+        concurrency,
         "lambda worker initialised"
     );
-    crate::lambda::serve_guarded(&engine, &env).await
+    crate::lambda::serve_guarded(std::sync::Arc::new(engine), &env).await
 }
 
 /// The process environment; a variable whose name or value is not UTF-8 is left out with a
@@ -164,14 +166,12 @@ fn check_lambda_environment(env: &HashMap<String, String>) -> Result<(), Error> 
     }
     let get = |name: &str| env.get(name).map(String::as_str).unwrap_or_default();
     let api = get("AWS_LAMBDA_RUNTIME_API");
-    let authority_only = format!("http://{api}")
-        .parse::<http::Uri>()
-        .is_ok_and(|u| u.authority().is_some_and(|a| a.as_str() == api));
-    if !authority_only {
+    if runtime_api_base(api).is_none() {
         return Err(Error::BadLambdaVariable {
             name: "AWS_LAMBDA_RUNTIME_API",
             value: api.to_owned(),
-            expected: "the Runtime API's host:port (like 127.0.0.1:9001, no scheme or path)",
+            expected: "the Runtime API's host:port (like 127.0.0.1:9001), or its http URL \
+                       (like http://127.0.0.1:9000/.rt, as cargo lambda watch gives)",
         });
     }
     let memory = get("AWS_LAMBDA_FUNCTION_MEMORY_SIZE");
@@ -183,6 +183,23 @@ fn check_lambda_environment(env: &HashMap<String, String>) -> Result<(), Error> 
         });
     }
     Ok(())
+}
+
+/// The Runtime API's base URL from `AWS_LAMBDA_RUNTIME_API`: `host:port` as Lambda sets it,
+/// or an `http://host:port[/prefix]` URL as `lambda_runtime` also accepts (cargo lambda's
+/// `http://127.0.0.1:9000/.rt`). `None` when it is neither.
+pub(crate) fn runtime_api_base(api: &str) -> Option<http::Uri> {
+    let with_scheme = if api.contains("://") {
+        api.to_owned()
+    } else {
+        format!("http://{api}")
+    };
+    let uri = with_scheme.parse::<http::Uri>().ok()?;
+    let authority = uri.authority()?;
+    let plain = !api.contains("://");
+    let path_ok = uri.query().is_none() && (!plain || uri.path() == "/");
+    let plain_ok = !plain || (authority.as_str() == api && authority.port().is_some());
+    (matches!(uri.scheme_str(), Some("http" | "https")) && path_ok && plain_ok).then_some(uri)
 }
 
 /// [`run_worker`] for a plain `fn main`: installs Lambda's JSON logs ([`crate::init_logging`])
@@ -239,7 +256,14 @@ async fn report_init_error(e: &Error) {
         return;
     };
     let body = serde_json::json!({ "errorType": e.kind(), "errorMessage": e.message() });
-    let request = http::Request::post("/2018-06-01/runtime/init/error")
+    let Some(base) = runtime_api_base(&api) else {
+        return;
+    };
+    let path = format!(
+        "{}/2018-06-01/runtime/init/error",
+        base.path().trim_end_matches('/')
+    );
+    let request = http::Request::post(path)
         .header(
             "lambda-runtime-function-error-type",
             format!("Runtime.{}", e.kind()),
@@ -248,7 +272,12 @@ async fn report_init_error(e: &Error) {
             body.to_string(),
         ));
     let Ok(request) = request else { return };
-    let Ok(endpoint) = format!("http://{api}").parse() else {
+    let Ok(endpoint) = format!(
+        "{}://{}",
+        base.scheme_str().unwrap_or("http"),
+        base.authority().map(|a| a.as_str()).unwrap_or_default()
+    )
+    .parse() else {
         return;
     };
     let client = lambda_runtime_api_client::Client::builder()
@@ -350,6 +379,28 @@ mod tests {
         .await
         .unwrap_err();
         assert!(e.to_string().contains("non-blank"), "{e}");
+    }
+
+    #[test]
+    fn the_runtime_api_is_host_port_or_an_http_url() {
+        for ok in [
+            "127.0.0.1:9001",
+            "localhost:9001",
+            "http://127.0.0.1:9000/.rt",
+            "http://[::1]:9000",
+        ] {
+            assert!(runtime_api_base(ok).is_some(), "{ok}");
+        }
+        for bad in [
+            "",
+            "9001",
+            "127.0.0.1:9001/x",
+            "ftp://h:1",
+            "h:1?x=1",
+            "http://",
+        ] {
+            assert!(runtime_api_base(bad).is_none(), "{bad}");
+        }
     }
 
     #[test]

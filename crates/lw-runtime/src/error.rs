@@ -129,6 +129,15 @@ pub enum Error {
     /// The worker stopped before the deadline without an error and without being asked to.
     #[error("the worker stopped before the deadline without an error")]
     WorkerStopped,
+    /// The invocation panicked (a bug in a hook or in the SDK); its worker was dropped.
+    #[error(
+        "report this as a bug: the invocation panicked ({reason}); its worker was dropped, so \
+         its unfinished tasks time out on the server and are retried"
+    )]
+    Panicked {
+        /// The panic's message.
+        reason: String,
+    },
     /// The Lambda runtime loop failed.
     #[error(
         "check that AWS_LAMBDA_RUNTIME_API is a Lambda Runtime API: the runtime loop stopped on \
@@ -154,6 +163,7 @@ impl Error {
             Error::TaskQueueRejected { .. } => "TaskQueueRejected",
             Error::WorkerStart(_) => "WorkerStart",
             Error::WorkerRun(_) | Error::WorkerStopped => "WorkerRun",
+            Error::Panicked { .. } => "Panicked",
             Error::Lambda(_) | Error::RuntimeApi { .. } => "Lambda",
             Error::BadLambdaVariable { .. } => "NotInLambda",
         }

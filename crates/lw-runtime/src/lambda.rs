@@ -1,50 +1,169 @@
 //! The thin adapter between [`Engine`] and `lambda_runtime`: each event becomes an
 //! [`Invocation`], and SIGTERM becomes a graceful stop.
+//!
+//! Concurrency is a property of this adapter, not of the engine: with
+//! `AWS_LAMBDA_MAX_CONCURRENCY` above 1 (Lambda Managed Instances), `lambda_runtime`'s
+//! `run_concurrent` keeps that many `/next` calls in flight, and each event runs
+//! [`Engine::invoke`] as a local task of [`serve`]'s thread; unset or 1, one invocation at a
+//! time.
+
+use std::sync::Arc;
 
 use lambda_runtime::{LambdaEvent, service_fn};
 
 use crate::{Engine, Error, Invocation, backend::Backend};
 
+/// The variable Lambda Managed Instances set: invocations one execution environment serves
+/// at once.
+pub const MAX_CONCURRENCY_VAR: &str = "AWS_LAMBDA_MAX_CONCURRENCY";
+
+/// How many invocations this process serves at once: `AWS_LAMBDA_MAX_CONCURRENCY` in `env`,
+/// 1 when unset. A value that is not a whole number from 1 up is an
+/// [`Error::BadLambdaVariable`] (`lambda_runtime` would quietly run one at a time).
+pub fn max_concurrency(env: &std::collections::HashMap<String, String>) -> Result<u32, Error> {
+    match env.get(MAX_CONCURRENCY_VAR).map(|v| v.trim()) {
+        None | Some("") => Ok(1),
+        Some(v) => {
+            v.parse::<u32>()
+                .ok()
+                .filter(|n| *n >= 1)
+                .ok_or_else(|| Error::BadLambdaVariable {
+                    name: MAX_CONCURRENCY_VAR,
+                    value: v.to_owned(),
+                    expected: "a whole number of invocations from 1 up (Lambda Managed Instances \
+                           set it from PerExecutionEnvironmentMaxConcurrency)",
+                })
+        }
+    }
+}
+
 /// Serves invocations from the Lambda Runtime API with `engine` until the runtime stops or
 /// the process is asked to stop.
 ///
+/// With `AWS_LAMBDA_MAX_CONCURRENCY` above 1 (Lambda Managed Instances), up to that many
+/// invocations run at once, each with its own client, worker, deadline, identity, drain,
+/// hooks, idle exit and report; they share the process's SDK runtime and its resolved
+/// configuration. Unset or 1: one at a time.
+///
+/// `lambda_runtime`'s `run_concurrent` keeps the `/next` calls in flight on tokio tasks; the
+/// SDK's worker is not `Send` (its workflows run in a `LocalSet`), so each event is handed
+/// to a local task on the thread that awaits `serve`, and its report handed back.
+///
 /// Lambda's shutdown phase sends SIGTERM, but only to functions with an extension registered;
 /// so `serve` first registers a no-op internal extension (`lambdaworker-shutdown`, subscribed
-/// to no events) through the Extensions API. On SIGTERM (or SIGINT) an invocation in progress
-/// stops polling, drains (bounded as at its deadline), runs its shutdown hooks and posts its
-/// response; then `serve` returns `Ok(())`. Between invocations it returns at once.
-pub async fn serve<B: Backend>(engine: &Engine<B>) -> Result<(), Error> {
-    register_shutdown_extension().await;
+/// to no events) through the Extensions API. On SIGTERM (or SIGINT) every invocation in
+/// progress stops polling, drains (bounded as at its deadline), runs its shutdown hooks and
+/// posts its response; then `serve` returns `Ok(())`. Between invocations it returns at once.
+pub async fn serve<B: Backend + 'static>(engine: Arc<Engine<B>>) -> Result<(), Error> {
+    let extension = register_shutdown_extension().await;
+    let local = tokio::task::LocalSet::new();
+    local.run_until(serve_local(engine, extension)).await
+}
+
+/// Resolves when the Runtime API is gone (the emulator or environment went away), with
+/// `AWS_LAMBDA_RUNTIME_API`. `lambda_runtime`'s concurrent `/next` loops retry a failed call
+/// without pause, so with concurrency above 1 the process must notice it itself: when the
+/// shutdown extension's Extensions API call ends (on Lambda it lasts as long as the
+/// environment), or without the extension, the Runtime API's address is checked, and then
+/// every 2 s; nothing accepting connections there any more is the sign. One at a time, the
+/// runtime loop itself returns the error: this never resolves.
+async fn runtime_api_gone(extension: Option<tokio::task::JoinHandle<()>>) -> String {
+    let env: std::collections::HashMap<String, String> = std::env::vars_os()
+        .filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?)))
+        .collect();
+    if max_concurrency(&env).unwrap_or(1) <= 1 {
+        return std::future::pending().await;
+    }
+    let api = env
+        .get("AWS_LAMBDA_RUNTIME_API")
+        .cloned()
+        .unwrap_or_default();
+    let Some(authority) = crate::entry::runtime_api_base(&api)
+        .and_then(|u| u.authority().map(|a| a.as_str().to_owned()))
+    else {
+        return std::future::pending().await;
+    };
+    if let Some(extension) = extension {
+        let _ = extension.await;
+    }
+    loop {
+        let probe = tokio::net::TcpStream::connect(authority.as_str());
+        let reachable = matches!(
+            tokio::time::timeout(std::time::Duration::from_secs(1), probe).await,
+            Ok(Ok(_))
+        );
+        if !reachable {
+            return api;
+        }
+        tokio::time::sleep(std::time::Duration::from_secs(2)).await;
+    }
+}
+
+/// One event handed from a `/next` loop to the local task that runs it.
+struct Job {
+    invocation: Invocation,
+    done: tokio::sync::oneshot::Sender<Result<lw_options::InvocationReport, Error>>,
+}
+
+async fn serve_local<B: Backend + 'static>(
+    engine: Arc<Engine<B>>,
+    extension: Option<tokio::task::JoinHandle<()>>,
+) -> Result<(), Error> {
+    let gone = runtime_api_gone(extension);
+    tokio::pin!(gone);
+    let (jobs, mut queue) = tokio::sync::mpsc::unbounded_channel::<Job>();
+    let runner = engine.clone();
+    tokio::task::spawn_local(async move {
+        while let Some(job) = queue.recv().await {
+            let engine = runner.clone();
+            tokio::task::spawn_local(async move {
+                use futures::FutureExt;
+                let run = std::panic::AssertUnwindSafe(engine.invoke(job.invocation));
+                let result = run.catch_unwind().await.unwrap_or_else(|payload| {
+                    Err(Error::Panicked {
+                        reason: panic_text(payload.as_ref()),
+                    })
+                });
+                let _ = job.done.send(result);
+            });
+        }
+    });
     let (counts, mut watch) = tokio::sync::watch::channel(Counts::default());
-    let counts = std::sync::Arc::new(counts);
-    let runtime = lambda_runtime::Runtime::new(service_fn(
-        |event: LambdaEvent<serde_json::Value>| async move {
-            let ctx = &event.context;
-            let invocation = Invocation::from_epoch_deadline(
-                &ctx.request_id,
-                &ctx.invoked_function_arn,
-                ctx.deadline,
-            )
-            .with_xray_trace_id(ctx.xray_trace_id.clone());
-            engine.invoke(invocation).await
-        },
-    ))
-    .layer(lambda_runtime::layers::TracingLayer::new())
-    .layer(CountLayer(counts));
-    let run = runtime.run();
+    let runtime =
+        lambda_runtime::Runtime::new(service_fn(move |event: LambdaEvent<serde_json::Value>| {
+            let jobs = jobs.clone();
+            async move {
+                let ctx = &event.context;
+                let invocation = Invocation::from_epoch_deadline(
+                    &ctx.request_id,
+                    &ctx.invoked_function_arn,
+                    ctx.deadline,
+                )
+                .with_xray_trace_id(ctx.xray_trace_id.clone());
+                let (done, report) = tokio::sync::oneshot::channel();
+                jobs.send(Job { invocation, done })
+                    .map_err(|_| Error::ShuttingDown)?;
+                report.await.map_err(|_| Error::ShuttingDown)?
+            }
+        }))
+        .layer(lambda_runtime::layers::TracingLayer::new())
+        .layer(CountLayer(Arc::new(counts)));
+    let run = runtime.run_concurrent();
     tokio::pin!(run);
     tokio::select! {
         r = &mut run => return r.map_err(Error::Lambda),
+        api = &mut gone => return Err(gone_error(api)),
         () = stop_signal() => {}
     }
-    tracing::info!("shutdown requested (SIGTERM); finishing the invocation in progress");
+    tracing::info!("shutdown requested (SIGTERM); finishing the invocations in progress");
     engine.request_shutdown();
-    // Keep the runtime going until the invocation in progress has posted its response, and
+    // Keep the runtime going until every invocation in progress has posted its response, and
     // a little longer, so that an event handed out just before the signal (not yet counted)
-    // is served too rather than dropped.
+    // is answered too rather than dropped.
     loop {
         tokio::select! {
             r = &mut run => return r.map_err(Error::Lambda),
+            api = &mut gone => return Err(gone_error(api)),
             _ = watch.wait_for(|c| c.begun == c.ended) => {}
         }
         let settled = *watch.borrow_and_update();
@@ -64,8 +183,8 @@ pub async fn serve<B: Backend>(engine: &Engine<B>) -> Result<(), Error> {
 /// [`Error::RuntimeApi`], and their default panic message kept off stderr. `env` is the
 /// process environment [`serve`] runs in. (The panics are `lambda_runtime`'s: it `expect`s
 /// these headers; this guard stands until it returns errors instead.)
-pub async fn serve_guarded<B: Backend>(
-    engine: &Engine<B>,
+pub async fn serve_guarded<B: Backend + 'static>(
+    engine: Arc<Engine<B>>,
     env: &std::collections::HashMap<String, String>,
 ) -> Result<(), Error> {
     use futures::FutureExt;
@@ -76,11 +195,7 @@ pub async fn serve_guarded<B: Backend>(
     {
         Ok(result) => result,
         Err(payload) => {
-            let reason = payload
-                .downcast_ref::<&str>()
-                .map(|s| (*s).to_owned())
-                .or_else(|| payload.downcast_ref::<String>().cloned())
-                .unwrap_or_else(|| "lambda_runtime panicked".to_owned());
+            let reason = panic_text(payload.as_ref());
             Err(Error::RuntimeApi {
                 api: env
                     .get("AWS_LAMBDA_RUNTIME_API")
@@ -90,6 +205,25 @@ pub async fn serve_guarded<B: Backend>(
             })
         }
     }
+}
+
+/// The Runtime API at `api` went away mid-run.
+fn gone_error(api: String) -> Error {
+    Error::RuntimeApi {
+        api,
+        reason: "it went away: its Extensions API call ended and nothing accepts connections \
+                 at its address any more"
+            .into(),
+    }
+}
+
+/// A panic's message, when it has one.
+fn panic_text(payload: &(dyn std::any::Any + Send)) -> String {
+    payload
+        .downcast_ref::<&str>()
+        .map(|s| (*s).to_owned())
+        .or_else(|| payload.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "no message".to_owned())
 }
 
 /// Keeps the default panic message off stderr for panics inside the Lambda runtime crates
@@ -119,25 +253,28 @@ fn quiet_runtime_panics() {
     });
 }
 
-/// Registers the no-op internal extension that makes Lambda send SIGTERM at shutdown. A
+/// Registers the no-op internal extension that makes Lambda send SIGTERM at shutdown, and
+/// returns the task holding its Extensions API call (it ends when that connection does). A
 /// failure only means no graceful shutdown: logged, never fatal.
-async fn register_shutdown_extension() {
+async fn register_shutdown_extension() -> Option<tokio::task::JoinHandle<()>> {
     let registered = lambda_extension::Extension::new()
         .with_events(&[])
         .with_extension_name("lambdaworker-shutdown")
         .register()
         .await;
     match registered {
-        Ok(extension) => {
-            // Waits on the Extensions API for events that never come; costs nothing.
-            tokio::spawn(async move {
-                let _ = extension.run().await;
-            });
+        // Waits on the Extensions API for events that never come; costs nothing.
+        Ok(extension) => Some(tokio::spawn(async move {
+            let _ = extension.run().await;
+        })),
+        Err(e) => {
+            tracing::warn!(
+                error = %e,
+                "could not register the shutdown extension; SIGTERM will not be delivered by \
+                 Lambda"
+            );
+            None
         }
-        Err(e) => tracing::warn!(
-            error = %e,
-            "could not register the shutdown extension; SIGTERM will not be delivered by Lambda"
-        ),
     }
 }
 
@@ -184,6 +321,7 @@ impl<S> lambda_runtime::tower::Layer<S> for CountLayer {
     }
 }
 
+#[derive(Clone)]
 struct Counted<S> {
     inner: S,
     counts: std::sync::Arc<tokio::sync::watch::Sender<Counts>>,
@@ -228,5 +366,31 @@ impl<F: std::future::Future> std::future::Future for CountEnd<F> {
         let out = std::task::ready!(self.inner.as_mut().poll(cx));
         self.counts.send_modify(|c| c.ended += 1);
         std::task::Poll::Ready(out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env(v: Option<&str>) -> std::collections::HashMap<String, String> {
+        v.map(|v| (MAX_CONCURRENCY_VAR.to_owned(), v.to_owned()))
+            .into_iter()
+            .collect()
+    }
+
+    #[test]
+    fn max_concurrency_is_read_and_checked() {
+        assert_eq!(max_concurrency(&env(None)).unwrap(), 1);
+        assert_eq!(max_concurrency(&env(Some(""))).unwrap(), 1);
+        assert_eq!(max_concurrency(&env(Some("8"))).unwrap(), 8);
+        for bad in ["0", "eight", "-2", "1.5"] {
+            let e = max_concurrency(&env(Some(bad))).unwrap_err();
+            let m = e.message();
+            assert!(
+                m.contains("AWS_LAMBDA_MAX_CONCURRENCY") && m.contains(&format!("`{bad}`")),
+                "{m}"
+            );
+        }
     }
 }

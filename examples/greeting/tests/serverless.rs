@@ -382,3 +382,58 @@ async fn idle_exit_cuts_billed_time_tenfold_through_the_real_loop() {
         "idle exit billed {idle:.1} GB-s per 1000 workflows, without {busy:.1}: less than 10× lower"
     );
 }
+
+/// Lambda Managed Instances through the real loop: the controller's invocations pack onto
+/// instances that serve four at once; every workflow completes, each activity once, and
+/// each invocation answers before its own deadline.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn managed_instances_pack_the_controllers_invocations() {
+    let Loop { aws, server, .. } = shared();
+    let role = "arn:aws:iam::000000000000:role/managed-invoker";
+    let ext = unique("ext");
+    aws.add_role(RoleConfig {
+        arn: role.into(),
+        external_id: Some(ext.clone()),
+    });
+    let (deployment, tq) = (unique("dep"), unique("tq"));
+    let name = "greeting-managed";
+    let f = greeting(name, 12, &tq, &deployment).per_instance_concurrency(4);
+    let arn = aws.add_function(f);
+    create_version(&deployment, &arn, role, &ext).unwrap();
+    server.set_current_version(&deployment, "b1").unwrap();
+    let g = lw_testkit::Greetings::connect(server, &tq).await.unwrap();
+    let names: Vec<String> = (0..40).map(|i| format!("m{i}")).collect();
+    let ids = g.start(&names).await.unwrap();
+    g.wait_all(&ids, Duration::from_secs(120)).await.unwrap();
+    for (i, o) in g.outcomes(&ids).await.unwrap().iter().enumerate() {
+        assert_eq!(o.result.as_deref(), Some(format!("Hello, m{i}!").as_str()));
+        assert_eq!(o.activity_completions, 1, "{o:?}");
+    }
+    wait_until(Duration::from_secs(30), "the invocations to end", || {
+        aws.accounting(name).is_some_and(|a| a.in_flight == 0)
+    })
+    .await;
+    let a = aws.accounting(name).unwrap();
+    println!("{}", aws.report());
+    assert_eq!(a.errors + a.timeouts, 0, "{a:?}");
+    assert!(a.records.iter().all(|r| r.outcome == "response"), "{a:?}");
+    let peak = a.per_instance.iter().map(|i| i.peak_in_flight).max();
+    assert!(
+        peak.is_some_and(|p| (2..=4).contains(&p)),
+        "no instance served several invocations at once: {:?}",
+        a.per_instance
+    );
+    assert!(
+        (a.instances as u64) < a.invocations,
+        "{} instances for {} invocations",
+        a.instances,
+        a.invocations
+    );
+    let timeline_peak = a.timeline.iter().map(|p| p.in_flight).max().unwrap_or(0);
+    assert!(timeline_peak >= 2, "{:?}", a.timeline);
+    assert!(
+        a.per_instance
+            .iter()
+            .all(|i| i.peak_rss_kib > 0 && i.busy_ms > 0)
+    );
+}

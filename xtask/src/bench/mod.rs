@@ -20,6 +20,7 @@ use lw_testkit::{
 use serde_json::json;
 use tokio::time::Instant;
 
+mod managed;
 mod measure;
 mod report;
 
@@ -42,6 +43,8 @@ struct Args {
     write_docs: bool,
     /// Build the greeting worker without lambdaworker's default features (`kms`, `otel`).
     no_default_features: bool,
+    /// Only the Managed Instances burst (`--managed`).
+    managed: Option<managed::ManagedArgs>,
 }
 
 fn parse(args: &[String]) -> Result<Args, String> {
@@ -53,6 +56,7 @@ fn parse(args: &[String]) -> Result<Args, String> {
         timeout: Duration::from_secs(25),
         write_docs: true,
         no_default_features: false,
+        managed: None,
     };
     let mut it = args.iter();
     while let Some(arg) = it.next() {
@@ -68,6 +72,26 @@ fn parse(args: &[String]) -> Result<Args, String> {
             "--loop-runs" => a.loop_runs = number("--loop-runs")?.max(1),
             "--timeout" => a.timeout = Duration::from_secs(number("--timeout")?.max(10) as u64),
             "--no-default-features" => a.no_default_features = true,
+            "--managed" => {
+                a.managed = Some(managed::ManagedArgs {
+                    workflows: 200,
+                    per_instance: 8,
+                    runs: 3,
+                    write_docs: true,
+                })
+            }
+            "--workflows" | "--per-instance" | "--runs" => {
+                let n = number(arg)?.max(1);
+                let m = a
+                    .managed
+                    .as_mut()
+                    .ok_or(format!("{arg} goes after --managed"))?;
+                match arg.as_str() {
+                    "--workflows" => m.workflows = n,
+                    "--per-instance" => m.per_instance = u32::try_from(n).unwrap_or(8),
+                    _ => m.runs = n,
+                }
+            }
             "--smoke" => {
                 // A quick check that the bench works (CI): one sample, small batch, no loop,
                 // the docs left alone.
@@ -80,7 +104,8 @@ fn parse(args: &[String]) -> Result<Args, String> {
                 return Err(format!(
                     "bench: unknown argument {other}\nusage: cargo xtask bench [--samples N] \
                      [--batch N] [--loop-workflows N] [--loop-runs N] [--timeout SECONDS] \
-                     [--no-default-features] [--smoke]"
+                     [--no-default-features] [--smoke] | bench --managed [--workflows N] \
+                     [--per-instance N] [--runs N]"
                 ));
             }
         }
@@ -165,6 +190,9 @@ pub fn bench(args: &[String]) -> Result<(), String> {
         env: Vec::new(),
     };
     let python = python_peer(&target.join("bench"), &root)?;
+    if let Some(m) = &args.managed {
+        return managed_only(m, &rust, &python, &root);
+    }
     let micro = criterion()?;
     let runtime = tokio::runtime::Runtime::new().map_err(|e| e.to_string())?;
     let (samples, loops) = runtime.block_on(run_all(&args, &[rust, python]))?;
@@ -207,6 +235,46 @@ pub fn bench(args: &[String]) -> Result<(), String> {
         eprintln!("xtask: docs/performance.md updated");
     }
     Ok(())
+}
+
+/// `--managed`: the Managed Instances burst alone.
+fn managed_only(
+    m: &managed::ManagedArgs,
+    rust: &Peer,
+    python: &Peer,
+    root: &Path,
+) -> Result<(), String> {
+    let scenario = |label: String, peer: &Peer, per_instance: u32| managed::Scenario {
+        label,
+        program: peer.program.clone(),
+        task_root: peer.task_root.clone(),
+        per_instance,
+        env: peer
+            .env
+            .iter()
+            .map(|(k, v)| (*k, (*v).to_owned()))
+            .collect(),
+    };
+    let n = m.per_instance;
+    let mut shared = scenario(
+        format!("rust, one worker with {n}× the slots and pollers, one at a time"),
+        rust,
+        1,
+    );
+    shared.env.push(("LW_GREETING_SLOT_SCALE", n.to_string()));
+    let scenarios = [
+        scenario("rust, one at a time (Lambda default)".into(), rust, 1),
+        scenario(
+            format!("rust, Managed Instances: {n} at once per instance, a worker each"),
+            rust,
+            n,
+        ),
+        shared,
+        scenario("python, one at a time (Lambda default)".into(), python, 1),
+    ];
+    let runtime = tokio::runtime::Runtime::new().map_err(|e| e.to_string())?;
+    let results = runtime.block_on(managed::managed_bench(&scenarios, m))?;
+    managed::write(root, m, &results)
 }
 
 /// Runs the criterion benches of the lifecycle; returns `(bench, median time)`.

@@ -235,3 +235,20 @@ pub(crate) type LoopRows = Vec<(&'static str, f64)>;
 pub(super) fn loop_rows(loops: &Loops) -> LoopRows {
     loops.iter().map(|(p, l)| (*p, l.gb_s_per_1000)).collect()
 }
+
+/// Replaces the text between `<!-- NAME:begin -->` and `<!-- NAME:end -->`.
+pub(super) fn update_section(path: &Path, name: &str, content: &str) -> Result<(), String> {
+    let (begin, end) = (
+        format!("<!-- {name}:begin -->"),
+        format!("<!-- {name}:end -->"),
+    );
+    let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let (Some(a), Some(b)) = (text.find(&begin), text.find(&end)) else {
+        return Err(format!(
+            "{}: add the lines {begin} and {end} where the table goes",
+            path.display()
+        ));
+    };
+    let new = format!("{}{begin}\n{content}\n{}", &text[..a], &text[b..]);
+    std::fs::write(path, new).map_err(|e| e.to_string())
+}

@@ -9,7 +9,10 @@ use aws_sdk_lambda::{
     client::Waiters,
     error::{ProvideErrorMetadata, SdkError},
     primitives::Blob,
-    types::{Architecture, Environment, FunctionCode, FunctionConfiguration, Runtime},
+    types::{
+        Architecture, CapacityProviderConfig, Environment, FunctionCode, FunctionConfiguration,
+        LambdaManagedInstancesCapacityProviderConfig, Runtime,
+    },
 };
 
 use super::{Package, settings::Settings};
@@ -179,7 +182,20 @@ pub async fn publish(
         return publish_latest(lambda, s, package, build_id).await;
     };
     let vars = environment(variables(&current), s, build_id);
+    let capacity = capacity_config(s);
+    let capacity_changed = s.managed_instances.as_ref().is_some_and(|m| {
+        let now = current
+            .capacity_provider_config()
+            .and_then(|c| c.lambda_managed_instances_capacity_provider_config());
+        now.is_none_or(|c| {
+            c.capacity_provider_arn() != m.capacity_provider
+                || m.per_instance_concurrency.is_some_and(|n| {
+                    Some(n as i32) != c.per_execution_environment_max_concurrency()
+                })
+        })
+    });
     let config_changed = vars != variables(&current)
+        || capacity_changed
         || s.memory_mb
             .is_some_and(|m| Some(m as i32) != current.memory_size())
         || s.timeout_s
@@ -194,6 +210,7 @@ pub async fn publish(
             .environment(Environment::builder().set_variables(Some(vars)).build())
             .set_memory_size(s.memory_mb.map(|m| m as i32))
             .set_timeout(s.timeout_s.map(|t| t as i32))
+            .set_capacity_provider_config(capacity.filter(|_| capacity_changed))
             .send()
             .await
             .map_err(|e| refused("updating the function's configuration", function, e))?;
@@ -215,6 +232,21 @@ pub async fn publish(
         wait_updated(lambda, function).await?;
     }
     publish_latest(lambda, s, package, build_id).await
+}
+
+/// The function's `CapacityProviderConfig` when it runs on Lambda Managed Instances.
+fn capacity_config(s: &Settings) -> Option<CapacityProviderConfig> {
+    let m = s.managed_instances.as_ref()?;
+    let config = LambdaManagedInstancesCapacityProviderConfig::builder()
+        .capacity_provider_arn(&m.capacity_provider)
+        .set_per_execution_environment_max_concurrency(m.per_instance_concurrency.map(|n| n as i32))
+        .build()
+        .ok()?;
+    Some(
+        CapacityProviderConfig::builder()
+            .lambda_managed_instances_capacity_provider_config(config)
+            .build(),
+    )
 }
 
 fn architecture(arch: Arch) -> Architecture {
@@ -239,6 +271,12 @@ async fn create(
              --function-name"
         )));
     };
+    // Managed Instances' execution environments start at 2 GB.
+    let default_memory = if s.managed_instances.is_some() {
+        2048
+    } else {
+        256
+    };
     progress(&format!("creating the function {function}"));
     lambda
         .create_function()
@@ -257,8 +295,9 @@ async fn create(
                 .set_variables(Some(environment(HashMap::new(), s, build_id)))
                 .build(),
         )
-        .memory_size(s.memory_mb.unwrap_or(256) as i32)
+        .memory_size(s.memory_mb.unwrap_or(default_memory) as i32)
         .timeout(s.timeout_s.unwrap_or(60) as i32)
+        .set_capacity_provider_config(capacity_config(s))
         .description(format!("Temporal worker {}", s.deployment))
         .send()
         .await

@@ -136,6 +136,7 @@ mod tests {
             env: Vec::new(),
             includes: Vec::new(),
             arch: Arch::X86_64,
+            managed_instances: None,
             profile: None,
             zip: None,
             rollout: Default::default(),

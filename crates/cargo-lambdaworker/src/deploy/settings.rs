@@ -45,6 +45,10 @@ pub struct Flags {
     pub includes: Vec<(PathBuf, String)>,
     /// `--target`.
     pub arch: Option<Arch>,
+    /// `--capacity-provider ARN`: run on Lambda Managed Instances.
+    pub capacity_provider: Option<String>,
+    /// `--per-instance-concurrency N`: invocations one execution environment serves at once.
+    pub per_instance_concurrency: Option<u32>,
     /// `--profile`: the cargo profile to build with (`release` by default).
     pub profile: Option<String>,
     /// `--zip`: deploy this package instead of building one.
@@ -79,12 +83,24 @@ pub struct Settings {
     pub includes: Vec<(PathBuf, String)>,
     /// The architecture.
     pub arch: Arch,
+    /// Lambda Managed Instances, when the function runs on a capacity provider.
+    pub managed_instances: Option<ManagedInstances>,
     /// The cargo profile.
     pub profile: Option<String>,
     /// A ready package to deploy instead of building.
     pub zip: Option<PathBuf>,
     /// What to do with the version.
     pub rollout: Rollout,
+}
+
+/// Where a Lambda Managed Instances function runs and how many invocations one of its
+/// execution environments serves at once.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ManagedInstances {
+    /// The capacity provider's ARN.
+    pub capacity_provider: String,
+    /// `PerExecutionEnvironmentMaxConcurrency`; Lambda's default when unset.
+    pub per_instance_concurrency: Option<u32>,
 }
 
 /// `[package.metadata.lambdaworker]` of the function's package, and where it is.
@@ -213,6 +229,11 @@ impl Settings {
         if let Some(r) = &execution_role {
             check_role(r, "--execution-role", &meta.at("execution-role"))?;
         }
+        let managed_instances = managed_instances(
+            &meta,
+            flags.capacity_provider.clone(),
+            flags.per_instance_concurrency,
+        )?;
         let memory_mb = match flags.memory_mb {
             Some(m) => Some(u64::from(m)),
             None => meta.number("memory")?,
@@ -281,6 +302,7 @@ impl Settings {
             env,
             includes,
             arch,
+            managed_instances,
             profile: flags.profile,
             zip: flags.zip,
             rollout: flags.rollout,
@@ -289,6 +311,57 @@ impl Settings {
 }
 
 /// The package's extra files for `package` as for `deploy`: the metadata's `include` list,
+/// `capacity-provider` and `per-instance-concurrency`, flags over metadata, checked.
+fn managed_instances(
+    meta: &Metadata,
+    capacity_provider: Option<String>,
+    per_instance_concurrency: Option<u32>,
+) -> Result<Option<ManagedInstances>, Error> {
+    let provider = match capacity_provider {
+        Some(p) => Some(p),
+        None => meta.string("capacity-provider")?,
+    };
+    let per_instance = match per_instance_concurrency {
+        Some(n) => Some(u64::from(n)),
+        None => meta.number("per-instance-concurrency")?,
+    };
+    if let Some(n) = per_instance
+        && !(1..=1600).contains(&n)
+    {
+        return Err(Error::Settings(format!(
+            "set --per-instance-concurrency or {} between 1 and 1600, not {n}",
+            meta.at("per-instance-concurrency")
+        )));
+    }
+    let Some(provider) = provider else {
+        if per_instance.is_some() {
+            return Err(Error::Settings(format!(
+                "set --capacity-provider ARN or {} too: a per-instance concurrency applies to \
+                 Lambda Managed Instances, which run on a capacity provider",
+                meta.at("capacity-provider")
+            )));
+        }
+        return Ok(None);
+    };
+    let parts: Vec<&str> = provider.split(':').collect();
+    let well_formed = parts.len() == 7
+        && parts[0] == "arn"
+        && parts[2] == "lambda"
+        && parts[5] == "capacity-provider"
+        && !parts[6].is_empty();
+    if !well_formed {
+        return Err(Error::Settings(format!(
+            "set --capacity-provider or {} to a capacity provider's ARN \
+             (arn:aws:lambda:REGION:ACCOUNT:capacity-provider:NAME), not `{provider}`",
+            meta.at("capacity-provider")
+        )));
+    }
+    Ok(Some(ManagedInstances {
+        capacity_provider: provider,
+        per_instance_concurrency: per_instance.map(|n| n as u32),
+    }))
+}
+
 /// then the flags' (a flag naming the same archive path replaces the metadata's entry).
 pub fn package_includes(
     project: &Project,
@@ -370,6 +443,32 @@ mod tests {
     }
 
     const ROLE: &str = "arn:aws:iam::123456789012:role/temporal-invoker";
+    const PROVIDER: &str = "arn:aws:lambda:us-east-1:123456789012:capacity-provider:workers";
+
+    #[test]
+    fn managed_instances_from_metadata_or_flags() {
+        let meta = serde_json::json!({"lambdaworker": {
+            "invoke-role": ROLE, "external-id": "x1", "capacity-provider": PROVIDER,
+            "per-instance-concurrency": 8}});
+        let s = Settings::resolve(&project(meta.clone()), Flags::default()).unwrap();
+        let expected = ManagedInstances {
+            capacity_provider: PROVIDER.into(),
+            per_instance_concurrency: Some(8),
+        };
+        assert_eq!(s.managed_instances.as_ref(), Some(&expected));
+        let flags = Flags {
+            per_instance_concurrency: Some(4),
+            ..Flags::default()
+        };
+        let s = Settings::resolve(&project(meta), flags).unwrap();
+        assert_eq!(
+            s.managed_instances.and_then(|m| m.per_instance_concurrency),
+            Some(4)
+        );
+        let plain = serde_json::json!({"lambdaworker": {"invoke-role": ROLE, "external-id": "x1"}});
+        let s = Settings::resolve(&project(plain), Flags::default()).unwrap();
+        assert_eq!(s.managed_instances, None);
+    }
 
     #[test]
     fn flags_win_over_metadata_and_names_default_to_the_binary() {
@@ -432,6 +531,19 @@ mod tests {
             (
                 serde_json::json!({"lambdaworker": {"invoke-role": ROLE, "external-id": "ok-id", "arch": "sparc"}}),
                 "`arch` in",
+            ),
+            (
+                serde_json::json!({"lambdaworker": {"invoke-role": ROLE, "external-id": "ok-id", "per-instance-concurrency": 8}}),
+                "set --capacity-provider ARN or `capacity-provider` in",
+            ),
+            (
+                serde_json::json!({"lambdaworker": {"invoke-role": ROLE, "external-id": "ok-id", "capacity-provider": "workers"}}),
+                "set --capacity-provider or `capacity-provider` in",
+            ),
+            (
+                serde_json::json!({"lambdaworker": {"invoke-role": ROLE, "external-id": "ok-id",
+                    "capacity-provider": PROVIDER, "per-instance-concurrency": 0}}),
+                "set --per-instance-concurrency or `per-instance-concurrency` in",
             ),
         ];
         for (meta, expected) in cases {

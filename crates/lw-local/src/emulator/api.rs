@@ -49,16 +49,21 @@ pub(super) async fn next(State(shared): State<Arc<Shared>>) -> Response {
                 let id = hand_out(&mut s, p, now, deadline);
                 let generation = s.generation;
                 drop(s);
-                // Lambda kills a function that passes its deadline.
+                // Lambda kills a function that passes its deadline; on Managed Instances
+                // (concurrency above 1) only that invocation fails.
                 let watchdog = shared.clone();
+                let kill_on_timeout = shared.spec.max_concurrency <= 1;
                 tokio::spawn(async move {
                     tokio::time::sleep_until(deadline).await;
                     let mut s = watchdog.state.lock().unwrap_or_else(|e| e.into_inner());
                     if s.generation == generation
                         && let Some(f) = s.in_flight.remove(&id)
                     {
-                        if let Some(k) = s.kill.take() {
+                        if kill_on_timeout && let Some(k) = s.kill.take() {
                             let _ = k.send(());
+                        }
+                        if !kill_on_timeout {
+                            s.ended_by_timeout.insert(id);
                         }
                         finish(f, Outcome::Timeout, Instant::now());
                     }
@@ -81,6 +86,7 @@ fn hand_out(s: &mut FunctionState, p: Pending, now: Instant, deadline: Instant) 
             deadline,
         },
     );
+    s.peak_in_flight = s.peak_in_flight.max(s.in_flight.len());
     id
 }
 
@@ -122,12 +128,12 @@ fn faulty_next(fault: NextFault, spec: &FunctionSpec, request_id: &str) -> Respo
 }
 
 fn take_in_flight(shared: &Shared, id: &str) -> Option<InFlight> {
-    shared
-        .state
-        .lock()
-        .unwrap_or_else(|e| e.into_inner())
-        .in_flight
-        .remove(id)
+    let mut s = shared.state.lock().unwrap_or_else(|e| e.into_inner());
+    let taken = s.in_flight.remove(id);
+    if taken.is_none() && s.ended_by_timeout.remove(id) {
+        s.late_answers.push(id.to_owned());
+    }
+    taken
 }
 
 /// Ends an in-flight invocation with `outcome`; 404 for an unknown or finished one.

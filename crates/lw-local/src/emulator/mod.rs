@@ -46,6 +46,11 @@ pub struct FunctionSpec {
     /// The published version this instance runs (`None`: `$LATEST`): its number goes into
     /// `AWS_LAMBDA_FUNCTION_VERSION` and the invoked function ARN.
     pub version: Option<String>,
+    /// Invocations the process may hold at once (Lambda Managed Instances'
+    /// `PerExecutionEnvironmentMaxConcurrency`). Above 1, the process gets
+    /// `AWS_LAMBDA_MAX_CONCURRENCY`, and a timed-out invocation fails alone: the process is
+    /// not killed and its other invocations go on, as on Managed Instances. Default 1.
+    pub max_concurrency: u32,
 }
 
 /// A malformed `/next` answer, as a broken or foreign Runtime API might give.
@@ -73,7 +78,14 @@ impl FunctionSpec {
             task_root: None,
             next_fault: None,
             version: None,
+            max_concurrency: 1,
         }
+    }
+
+    /// Lets the process hold up to `n` invocations at once (Lambda Managed Instances).
+    pub fn max_concurrency(mut self, n: u32) -> Self {
+        self.max_concurrency = n.max(1);
+        self
     }
 
     /// Answers `/next` with `fault` instead of the next queued event.
@@ -143,6 +155,12 @@ struct FunctionState {
     extensions: Vec<String>,
     /// How each process ended (`exit status: 0`, `killed`, ...), in order.
     exits: Vec<String>,
+    /// The most invocations the process held at once.
+    peak_in_flight: usize,
+    /// Answers posted for invocations already ended (timed out), by request id.
+    late_answers: Vec<String>,
+    /// Invocations that timed out while their process lived on (concurrency above 1).
+    ended_by_timeout: std::collections::HashSet<String>,
 }
 
 struct Shared {
@@ -311,6 +329,21 @@ impl LocalFunction {
         self.lock().exits.clone()
     }
 
+    /// The most invocations handed out and not yet answered at one time.
+    pub fn peak_in_flight(&self) -> usize {
+        self.lock().peak_in_flight
+    }
+
+    /// Invocations handed out and not yet answered now.
+    pub fn in_flight(&self) -> usize {
+        self.lock().in_flight.len()
+    }
+
+    /// Request ids whose answer came after the invocation had ended (timed out).
+    pub fn late_answers(&self) -> Vec<String> {
+        self.lock().late_answers.clone()
+    }
+
     /// Lambda's shutdown phase: SIGTERM to the live process (Lambda sends it only when an
     /// extension is registered; this sends it regardless), then SIGKILL if it is still alive
     /// after `grace`. Returns at once; watch [`LocalFunction::is_alive`] and
@@ -387,10 +420,17 @@ fn spawn_if_needed(shared: &Arc<Shared>) -> Result<(), LocalError> {
         .env("AWS_REGION", "us-east-1")
         .env("AWS_DEFAULT_REGION", "us-east-1")
         .env("AWS_LAMBDA_INITIALIZATION_TYPE", "on-demand")
+        .env_remove("AWS_LAMBDA_MAX_CONCURRENCY")
         .stdin(Stdio::null())
         .stdout(log.try_clone()?)
         .stderr(log)
         .kill_on_drop(true);
+    if spec.max_concurrency > 1 {
+        cmd.env(
+            "AWS_LAMBDA_MAX_CONCURRENCY",
+            spec.max_concurrency.to_string(),
+        );
+    }
     if let Some(root) = &spec.task_root {
         cmd.current_dir(root).env("LAMBDA_TASK_ROOT", root);
     }

@@ -49,6 +49,8 @@ struct Fake {
     log: Log,
     connect_delay: Duration,
     connect_fails: bool,
+    /// Connects fail only for identities starting with this (one invocation among several).
+    connect_fails_for: Option<String>,
     create_fails: bool,
     run_fails: bool,
     /// How long the run keeps going after shutdown is requested; `None` = forever.
@@ -93,7 +95,11 @@ impl Backend for Fake {
     async fn connect(&self, c: ConnectionOptions, o: ClientOptions) -> Result<(), BoxError> {
         self.log.push(format!("connect {}", c.identity));
         tokio::time::sleep(self.connect_delay).await;
-        if self.connect_fails {
+        let singled_out = self
+            .connect_fails_for
+            .as_deref()
+            .is_some_and(|p| c.identity.starts_with(p));
+        if self.connect_fails || singled_out {
             return Err(std::io::Error::from(std::io::ErrorKind::ConnectionRefused).into());
         }
         self.seen
@@ -563,4 +569,110 @@ async fn a_shutdown_request_cuts_a_hanging_connect_short() {
     assert_eq!(r.unwrap_err().kind(), "ShuttingDown");
     assert_eq!(started.elapsed(), Duration::from_secs(1));
     assert_eq!(log.count("hook"), 3, "the hooks still ran: {:?}", log.all());
+}
+
+/// Lambda Managed Instances: several invocations at once on one engine, each on its own
+/// clock (the adapter runs them as local tasks; here they are joined on one task).
+#[tokio::test(start_paused = true)]
+async fn concurrent_invocations_keep_their_own_deadlines_identities_and_reports() {
+    let fake = Fake {
+        drain: Some(Duration::from_millis(5)),
+        ..Default::default()
+    };
+    let log = fake.log.clone();
+    let e = Arc::new(engine_with(fake, |o| hooks_into(&log, o)));
+    let start = Instant::now();
+    let ends = Arc::new(Mutex::new(Vec::new()));
+    let run = |id: &'static str, secs: u64| {
+        let (e, ends) = (e.clone(), ends.clone());
+        async move {
+            let report = e.invoke(inv(id, secs)).await.unwrap();
+            ends.lock().unwrap().push((id, start.elapsed()));
+            report
+        }
+    };
+    let (a, b, c) = tokio::join!(run("a", 20), run("b", 40), run("c", 60));
+    // Each polls to its own deadline minus the 7 s buffer, then drains 5 ms.
+    let ends = ends.lock().unwrap().clone();
+    for (id, secs) in [("a", 13), ("b", 33), ("c", 53)] {
+        let took = ends.iter().find(|(i, _)| *i == id).unwrap().1;
+        let expected = Duration::from_secs(secs);
+        assert!(
+            took >= expected && took < expected + Duration::from_millis(100),
+            "{id}: {took:?}"
+        );
+    }
+    for (r, id) in [(&a, "a"), (&b, "b"), (&c, "c")] {
+        assert_eq!(r.request_id, id);
+        assert_eq!(
+            r.identity.as_deref(),
+            Some(format!("{id}@arn:aws:lambda:us-east-1:1:function:f").as_str())
+        );
+        assert_eq!(r.run_end, Some(RunEnd::Drained));
+    }
+    // Only the process's first invocation is cold; each ran its own hooks and close.
+    assert_eq!([a.cold, b.cold, c.cold].iter().filter(|c| **c).count(), 1);
+    assert_eq!(log.count("connect"), 3);
+    assert_eq!(log.count("hook0"), 3);
+    assert_eq!(log.count("close worker=true"), 3);
+}
+
+#[tokio::test(start_paused = true)]
+async fn one_connect_failure_does_not_fail_its_neighbours() {
+    let fake = Fake {
+        drain: Some(Duration::ZERO),
+        connect_fails_for: Some("bad@".into()),
+        ..Default::default()
+    };
+    let log = fake.log.clone();
+    let e = Arc::new(engine_with(fake, |_| {}));
+    let (bad, good1, good2) = tokio::join!(
+        e.invoke(inv("bad", 30)),
+        e.invoke(inv("good1", 30)),
+        e.invoke(inv("good2", 30)),
+    );
+    assert_eq!(bad.unwrap_err().kind(), "Connect");
+    assert_eq!(good1.unwrap().run_end, Some(RunEnd::Drained));
+    assert_eq!(good2.unwrap().run_end, Some(RunEnd::Drained));
+    assert_eq!(log.count("create"), 2);
+    assert_eq!(log.count("close worker=true"), 2);
+}
+
+#[tokio::test(start_paused = true)]
+async fn shutdown_drains_every_invocation_in_flight() {
+    let fake = Fake {
+        drain: Some(Duration::from_millis(300)),
+        ..Default::default()
+    };
+    let log = fake.log.clone();
+    let e = Arc::new(engine_with(fake, |o| hooks_into(&log, o)));
+    let stopper = e.clone();
+    let start = Instant::now();
+    let (r1, r2, r3, ()) = tokio::join!(
+        e.invoke(inv("r1", 60)),
+        e.invoke(inv("r2", 120)),
+        e.invoke(inv("r3", 600)),
+        async move {
+            tokio::time::sleep(Duration::from_secs(2)).await;
+            stopper.request_shutdown();
+        }
+    );
+    // All three stopped at the signal, drained, ran their hooks; none waited for its deadline.
+    assert!(
+        start.elapsed() < Duration::from_secs(3),
+        "{:?}",
+        start.elapsed()
+    );
+    for r in [r1, r2, r3] {
+        let r = r.unwrap();
+        assert_eq!(r.ended, Ended::Shutdown);
+        assert_eq!(r.run_end, Some(RunEnd::Drained));
+    }
+    assert_eq!(log.count("stopped"), 3);
+    assert_eq!(log.count("hook2"), 3);
+    // Later invocations are refused at once.
+    assert_eq!(
+        e.invoke(inv("r4", 60)).await.unwrap_err().kind(),
+        "ShuttingDown"
+    );
 }

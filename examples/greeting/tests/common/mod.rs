@@ -46,6 +46,18 @@ pub async fn fixture_of(
     timeout: Duration,
     env: &[(&str, &str)],
 ) -> Fixture {
+    managed_fixture(binary, server, timeout, 1, env).await
+}
+
+/// `binary` as the function on `server`, its process serving up to `max_concurrency`
+/// invocations at once (Lambda Managed Instances; 1 is Lambda's default).
+pub async fn managed_fixture(
+    binary: &str,
+    server: &'static DevServer,
+    timeout: Duration,
+    max_concurrency: u32,
+    env: &[(&str, &str)],
+) -> Fixture {
     let task_queue = unique("tq");
     let deployment = unique("dep");
     server
@@ -57,7 +69,8 @@ pub async fn fixture_of(
         .env("TEMPORAL_TASK_QUEUE", task_queue.clone())
         .env("LW_DEPLOYMENT_NAME", deployment.clone())
         .env("LW_BUILD_ID", BUILD)
-        .env("TEMPORAL_CONFIG_FILE", "");
+        .env("TEMPORAL_CONFIG_FILE", "")
+        .max_concurrency(max_concurrency);
     for (k, v) in env {
         spec = spec.env(k, *v);
     }
