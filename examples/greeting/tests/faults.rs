@@ -18,25 +18,6 @@ fn soak() -> bool {
     std::env::var_os("LW_SOAK").is_some_and(|v| !v.is_empty() && v != "0")
 }
 
-/// Every workflow completed with `Hello, <name>!`, its activity result recorded once.
-async fn assert_nothing_lost(
-    g: &Greetings,
-    ids: &[String],
-    names: &[String],
-) -> Vec<lw_testkit::WorkflowOutcome> {
-    let outcomes = g.outcomes(ids).await.expect("histories");
-    for (o, name) in outcomes.iter().zip(names) {
-        let shown = name.rsplit(':').next().unwrap_or(name);
-        assert_eq!(
-            o.result.as_deref(),
-            Some(format!("Hello, {shown}!").as_str()),
-            "{o:?}"
-        );
-        assert_eq!(o.activity_completions, 1, "{o:?}");
-    }
-    outcomes
-}
-
 /// Invokes until every workflow in `ids` completed, or `limit` passes.
 async fn invoke_until_done(f: &Fixture, g: &Greetings, ids: &[String], limit: Duration) {
     let until = Instant::now() + limit;

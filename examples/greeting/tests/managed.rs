@@ -19,20 +19,6 @@ use tokio::time::Instant;
 mod common;
 use common::*;
 
-/// Every workflow completed with `Hello, <name>!`, its activity result recorded once.
-async fn assert_nothing_lost(g: &Greetings, ids: &[String], names: &[String]) {
-    let outcomes = g.outcomes(ids).await.expect("histories");
-    for (o, name) in outcomes.iter().zip(names) {
-        let shown = name.rsplit(':').next().unwrap_or(name);
-        assert_eq!(
-            o.result.as_deref(),
-            Some(format!("Hello, {shown}!").as_str()),
-            "{o:?}"
-        );
-        assert_eq!(o.activity_completions, 1, "{o:?}");
-    }
-}
-
 async fn wait_until(limit: Duration, what: &str, mut done: impl FnMut() -> bool) {
     let until = Instant::now() + limit;
     while !done() {

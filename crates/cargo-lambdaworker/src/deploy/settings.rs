@@ -139,6 +139,30 @@ impl Metadata<'_> {
         }
     }
 
+    /// The flag's value, else the key's, refused outside `range` naming both (`unit` follows
+    /// the range in the message, like ` (MB)`).
+    fn number_in(
+        &self,
+        flag: Option<u64>,
+        (flag_name, key): (&str, &str),
+        range: std::ops::RangeInclusive<u64>,
+        unit: &str,
+    ) -> Result<Option<u64>, Error> {
+        let value = match flag {
+            Some(v) => Some(v),
+            None => self.number(key)?,
+        };
+        match value {
+            Some(v) if !range.contains(&v) => Err(Error::Settings(format!(
+                "set {flag_name} or {} between {} and {}{unit}, not {v}",
+                self.at(key),
+                range.start(),
+                range.end()
+            ))),
+            _ => Ok(value),
+        }
+    }
+
     fn env(&self) -> Result<Vec<(String, String)>, Error> {
         match self.table.and_then(|t| t.get("env")) {
             None => Ok(Vec::new()),
@@ -234,30 +258,18 @@ impl Settings {
             flags.capacity_provider.clone(),
             flags.per_instance_concurrency,
         )?;
-        let memory_mb = match flags.memory_mb {
-            Some(m) => Some(u64::from(m)),
-            None => meta.number("memory")?,
-        };
-        if let Some(m) = memory_mb
-            && !(128..=10_240).contains(&m)
-        {
-            return Err(Error::Settings(format!(
-                "set --memory or {} between 128 and 10240 (MB), not {m}",
-                meta.at("memory")
-            )));
-        }
-        let timeout_s = match flags.timeout_s {
-            Some(t) => Some(t),
-            None => meta.number("timeout")?,
-        };
-        if let Some(t) = timeout_s
-            && !(1..=900).contains(&t)
-        {
-            return Err(Error::Settings(format!(
-                "set --timeout or {} between 1 and 900 (seconds), not {t}",
-                meta.at("timeout")
-            )));
-        }
+        let memory_mb = meta.number_in(
+            flags.memory_mb.map(u64::from),
+            ("--memory", "memory"),
+            128..=10_240,
+            " (MB)",
+        )?;
+        let timeout_s = meta.number_in(
+            flags.timeout_s,
+            ("--timeout", "timeout"),
+            1..=900,
+            " (seconds)",
+        )?;
         let mut env = meta.env()?;
         for (k, v) in flags.env {
             env.retain(|(name, _)| *name != k);
@@ -321,18 +333,12 @@ fn managed_instances(
         Some(p) => Some(p),
         None => meta.string("capacity-provider")?,
     };
-    let per_instance = match per_instance_concurrency {
-        Some(n) => Some(u64::from(n)),
-        None => meta.number("per-instance-concurrency")?,
-    };
-    if let Some(n) = per_instance
-        && !(1..=1600).contains(&n)
-    {
-        return Err(Error::Settings(format!(
-            "set --per-instance-concurrency or {} between 1 and 1600, not {n}",
-            meta.at("per-instance-concurrency")
-        )));
-    }
+    let per_instance = meta.number_in(
+        per_instance_concurrency.map(u64::from),
+        ("--per-instance-concurrency", "per-instance-concurrency"),
+        1..=1600,
+        "",
+    )?;
     let Some(provider) = provider else {
         if per_instance.is_some() {
             return Err(Error::Settings(format!(

@@ -130,3 +130,22 @@ pub fn report(r: &InvocationResult) -> &Value {
     r.response()
         .unwrap_or_else(|| panic!("expected a response, got {:?}", r.outcome))
 }
+
+/// Every workflow completed with `Hello, <name>!`, its activity result recorded once.
+pub async fn assert_nothing_lost(
+    g: &lw_testkit::Greetings,
+    ids: &[String],
+    names: &[String],
+) -> Vec<lw_testkit::WorkflowOutcome> {
+    let outcomes = g.outcomes(ids).await.expect("histories");
+    for (o, name) in outcomes.iter().zip(names) {
+        let shown = name.rsplit(':').next().unwrap_or(name);
+        assert_eq!(
+            o.result.as_deref(),
+            Some(format!("Hello, {shown}!").as_str()),
+            "{o:?}"
+        );
+        assert_eq!(o.activity_completions, 1, "{o:?}");
+    }
+    outcomes
+}
