@@ -490,10 +490,16 @@ pub(crate) async fn invoke(
             resp
         }
         "RequestResponse" => {
-            match f
-                .invoke(payload, "RequestResponse", WhenBusy::Throttle)
-                .await
-            {
+            // On a task of its own: a caller that hangs up does not cut the invocation (and
+            // its accounting) short, as on Lambda.
+            let run = f.clone();
+            let invoked = tokio::spawn(async move {
+                run.invoke(payload, "RequestResponse", WhenBusy::Throttle)
+                    .await
+            })
+            .await
+            .unwrap_or_else(|e| Err(LocalError::Instance(format!("the invocation failed: {e}"))));
+            match invoked {
                 Ok(r) => {
                     let (error, body) = answer(r.outcome, &r.request_id, f.config.timeout);
                     let mut resp = Json(body).into_response();

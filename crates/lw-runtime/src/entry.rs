@@ -186,7 +186,7 @@ fn check_lambda_environment(env: &HashMap<String, String>) -> Result<(), Error> 
 }
 
 /// The Runtime API's base URL from `AWS_LAMBDA_RUNTIME_API`: `host:port` as Lambda sets it,
-/// or an `http://host:port[/prefix]` URL as `lambda_runtime` also accepts (cargo lambda's
+/// or an `http://host[:port][/prefix]` URL as `lambda_runtime` also accepts (cargo lambda's
 /// `http://127.0.0.1:9000/.rt`). `None` when it is neither.
 pub(crate) fn runtime_api_base(api: &str) -> Option<http::Uri> {
     let with_scheme = if api.contains("://") {
@@ -199,7 +199,8 @@ pub(crate) fn runtime_api_base(api: &str) -> Option<http::Uri> {
     let plain = !api.contains("://");
     let path_ok = uri.query().is_none() && (!plain || uri.path() == "/");
     let plain_ok = !plain || (authority.as_str() == api && authority.port().is_some());
-    (matches!(uri.scheme_str(), Some("http" | "https")) && path_ok && plain_ok).then_some(uri)
+    // lambda_runtime speaks plain HTTP to the Runtime API.
+    (uri.scheme_str() == Some("http") && path_ok && plain_ok).then_some(uri)
 }
 
 /// [`run_worker`] for a plain `fn main`: installs Lambda's JSON logs ([`crate::init_logging`])

@@ -18,23 +18,22 @@ use crate::{Engine, Error, Invocation, backend::Backend};
 pub const MAX_CONCURRENCY_VAR: &str = "AWS_LAMBDA_MAX_CONCURRENCY";
 
 /// How many invocations this process serves at once: `AWS_LAMBDA_MAX_CONCURRENCY` in `env`,
-/// 1 when unset. A value that is not a whole number from 1 up is an
+/// 1 when unset. A value that is not a whole number from 1 to 1600 (Lambda's range) is an
 /// [`Error::BadLambdaVariable`] (`lambda_runtime` would quietly run one at a time).
 pub fn max_concurrency(env: &std::collections::HashMap<String, String>) -> Result<u32, Error> {
-    match env.get(MAX_CONCURRENCY_VAR).map(|v| v.trim()) {
-        None | Some("") => Ok(1),
-        Some(v) => {
-            v.parse::<u32>()
-                .ok()
-                .filter(|n| *n >= 1)
-                .ok_or_else(|| Error::BadLambdaVariable {
-                    name: MAX_CONCURRENCY_VAR,
-                    value: v.to_owned(),
-                    expected: "a whole number of invocations from 1 up (Lambda Managed Instances \
-                           set it from PerExecutionEnvironmentMaxConcurrency)",
-                })
-        }
-    }
+    // Parsed as lambda_runtime parses it (no spaces), so both agree on the number.
+    let Some(v) = env.get(MAX_CONCURRENCY_VAR).filter(|v| !v.is_empty()) else {
+        return Ok(1);
+    };
+    v.parse::<u32>()
+        .ok()
+        .filter(|n| (1..=1600).contains(n))
+        .ok_or_else(|| Error::BadLambdaVariable {
+            name: MAX_CONCURRENCY_VAR,
+            value: v.clone(),
+            expected: "a whole number of invocations from 1 to 1600 (Lambda Managed Instances \
+                       set it from PerExecutionEnvironmentMaxConcurrency)",
+        })
 }
 
 /// Serves invocations from the Lambda Runtime API with `engine` until the runtime stops or
@@ -61,13 +60,14 @@ pub async fn serve<B: Backend + 'static>(engine: Arc<Engine<B>>) -> Result<(), E
 }
 
 /// Resolves when the Runtime API is gone (the emulator or environment went away), with
-/// `AWS_LAMBDA_RUNTIME_API`. `lambda_runtime`'s concurrent `/next` loops retry a failed call
-/// without pause, so with concurrency above 1 the process must notice it itself: when the
-/// shutdown extension's Extensions API call ends (on Lambda it lasts as long as the
-/// environment), or without the extension, the Runtime API's address is checked, and then
-/// every 2 s; nothing accepting connections there any more is the sign. One at a time, the
-/// runtime loop itself returns the error: this never resolves.
-async fn runtime_api_gone(extension: Option<tokio::task::JoinHandle<()>>) -> String {
+/// `AWS_LAMBDA_RUNTIME_API` and whether the shutdown extension was registered.
+/// `lambda_runtime`'s concurrent `/next` loops retry a failed call without pause, so with
+/// concurrency above 1 the process must notice it itself: when the shutdown extension's
+/// Extensions API call ends (on Lambda it lasts as long as the environment), or without the
+/// extension, the Runtime API's address is checked every 2 s; two checks in a row finding
+/// nothing accepting connections there is the sign. One at a time, the runtime loop itself
+/// returns the error: this never resolves.
+async fn runtime_api_gone(extension: Option<tokio::task::JoinHandle<()>>) -> (String, bool) {
     let env: std::collections::HashMap<String, String> = std::env::vars_os()
         .filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?)))
         .collect();
@@ -78,30 +78,37 @@ async fn runtime_api_gone(extension: Option<tokio::task::JoinHandle<()>>) -> Str
         .get("AWS_LAMBDA_RUNTIME_API")
         .cloned()
         .unwrap_or_default();
-    let Some(authority) = crate::entry::runtime_api_base(&api)
-        .and_then(|u| u.authority().map(|a| a.as_str().to_owned()))
-    else {
+    let Some((host, port)) = crate::entry::runtime_api_base(&api).and_then(|u| {
+        let host = u.host()?.trim_matches(['[', ']']).to_owned();
+        Some((host, u.port_u16().unwrap_or(80)))
+    }) else {
         return std::future::pending().await;
     };
+    let registered = extension.is_some();
     if let Some(extension) = extension {
         let _ = extension.await;
     }
+    let mut misses = 0;
     loop {
-        let probe = tokio::net::TcpStream::connect(authority.as_str());
+        let probe = tokio::net::TcpStream::connect((host.as_str(), port));
         let reachable = matches!(
             tokio::time::timeout(std::time::Duration::from_secs(1), probe).await,
             Ok(Ok(_))
         );
-        if !reachable {
-            return api;
+        misses = if reachable { 0 } else { misses + 1 };
+        if misses >= 2 {
+            return (api, registered);
         }
-        tokio::time::sleep(std::time::Duration::from_secs(2)).await;
+        let pause = if reachable { 2 } else { 1 };
+        tokio::time::sleep(std::time::Duration::from_secs(pause)).await;
     }
 }
 
-/// One event handed from a `/next` loop to the local task that runs it.
+/// One event handed from a `/next` loop to the local task that runs it, with the span
+/// `lambda_runtime` opened for it (its request id and X-Ray trace id on every log line).
 struct Job {
     invocation: Invocation,
+    span: tracing::Span,
     done: tokio::sync::oneshot::Sender<Result<lw_options::InvocationReport, Error>>,
 }
 
@@ -116,7 +123,8 @@ async fn serve_local<B: Backend + 'static>(
     tokio::task::spawn_local(async move {
         while let Some(job) = queue.recv().await {
             let engine = runner.clone();
-            tokio::task::spawn_local(async move {
+            let span = job.span.clone();
+            let run = async move {
                 use futures::FutureExt;
                 let run = std::panic::AssertUnwindSafe(engine.invoke(job.invocation));
                 let result = run.catch_unwind().await.unwrap_or_else(|payload| {
@@ -125,7 +133,8 @@ async fn serve_local<B: Backend + 'static>(
                     })
                 });
                 let _ = job.done.send(result);
-            });
+            };
+            tokio::task::spawn_local(tracing::Instrument::instrument(run, span));
         }
     });
     let (counts, mut watch) = tokio::sync::watch::channel(Counts::default());
@@ -141,8 +150,13 @@ async fn serve_local<B: Backend + 'static>(
                 )
                 .with_xray_trace_id(ctx.xray_trace_id.clone());
                 let (done, report) = tokio::sync::oneshot::channel();
-                jobs.send(Job { invocation, done })
-                    .map_err(|_| Error::ShuttingDown)?;
+                let span = tracing::Span::current();
+                jobs.send(Job {
+                    invocation,
+                    span,
+                    done,
+                })
+                .map_err(|_| Error::ShuttingDown)?;
                 report.await.map_err(|_| Error::ShuttingDown)?
             }
         }))
@@ -152,7 +166,7 @@ async fn serve_local<B: Backend + 'static>(
     tokio::pin!(run);
     tokio::select! {
         r = &mut run => return r.map_err(Error::Lambda),
-        api = &mut gone => return Err(gone_error(api)),
+        (api, ext) = &mut gone => return Err(gone_error(api, ext)),
         () = stop_signal() => {}
     }
     tracing::info!("shutdown requested (SIGTERM); finishing the invocations in progress");
@@ -163,7 +177,7 @@ async fn serve_local<B: Backend + 'static>(
     loop {
         tokio::select! {
             r = &mut run => return r.map_err(Error::Lambda),
-            api = &mut gone => return Err(gone_error(api)),
+            (api, ext) = &mut gone => return Err(gone_error(api, ext)),
             _ = watch.wait_for(|c| c.begun == c.ended) => {}
         }
         let settled = *watch.borrow_and_update();
@@ -207,13 +221,17 @@ pub async fn serve_guarded<B: Backend + 'static>(
     }
 }
 
-/// The Runtime API at `api` went away mid-run.
-fn gone_error(api: String) -> Error {
+/// The Runtime API at `api` went away mid-run (`extension`: the shutdown extension's
+/// Extensions API call ended first).
+fn gone_error(api: String, extension: bool) -> Error {
+    let first = if extension {
+        "its Extensions API call ended and "
+    } else {
+        ""
+    };
     Error::RuntimeApi {
         api,
-        reason: "it went away: its Extensions API call ended and nothing accepts connections \
-                 at its address any more"
-            .into(),
+        reason: format!("it went away: {first}nothing accepts connections at its address any more"),
     }
 }
 
@@ -384,7 +402,7 @@ mod tests {
         assert_eq!(max_concurrency(&env(None)).unwrap(), 1);
         assert_eq!(max_concurrency(&env(Some(""))).unwrap(), 1);
         assert_eq!(max_concurrency(&env(Some("8"))).unwrap(), 8);
-        for bad in ["0", "eight", "-2", "1.5"] {
+        for bad in ["0", "eight", "-2", "1.5", " 4", "1601"] {
             let e = max_concurrency(&env(Some(bad))).unwrap_err();
             let m = e.message();
             assert!(

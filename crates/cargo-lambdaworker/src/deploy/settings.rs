@@ -322,7 +322,6 @@ impl Settings {
     }
 }
 
-/// The package's extra files for `package` as for `deploy`: the metadata's `include` list,
 /// `capacity-provider` and `per-instance-concurrency`, flags over metadata, checked.
 fn managed_instances(
     meta: &Metadata,
@@ -368,6 +367,7 @@ fn managed_instances(
     }))
 }
 
+/// The package's extra files for `package` as for `deploy`: the metadata's `include` list,
 /// then the flags' (a flag naming the same archive path replaces the metadata's entry).
 pub fn package_includes(
     project: &Project,
