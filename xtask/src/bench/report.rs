@@ -210,23 +210,13 @@ pub(super) fn machine() -> String {
     format!("{cores} × {cpu}, {}", std::env::consts::ARCH)
 }
 
-/// Replaces the text between the bench markers.
+/// Replaces the text between the bench markers: the table, then the chart.
 pub(super) fn update_performance_md(path: &Path, table: &str) -> Result<(), String> {
-    const BEGIN: &str = "<!-- bench:begin -->";
-    const END: &str = "<!-- bench:end -->";
-    let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
-    let (Some(a), Some(b)) = (text.find(BEGIN), text.find(END)) else {
-        return Err(format!(
-            "{}: add the lines {BEGIN} and {END} where the bench table goes",
-            path.display()
-        ));
-    };
-    let new = format!(
-        "{}{BEGIN}\n{table}\n![Rust vs Python peer](bench.svg)\n{}",
-        &text[..a],
-        &text[b..]
-    );
-    std::fs::write(path, new).map_err(|e| e.to_string())
+    update_section(
+        path,
+        "bench",
+        &format!("{table}\n![Rust vs Python peer](bench.svg)"),
+    )
 }
 
 /// For the chart: `(peer, GB-s per 1000 workflows)`.
