@@ -38,7 +38,7 @@ pub use code::Code;
 pub use devserver::{DevServer, unique};
 pub use emulator::{FunctionSpec, InvocationResult, LocalFunction, NextFault, Outcome, ProcStatus};
 pub use functions::FunctionInfo;
-pub use pool::{Accounting, FunctionConfig, InvocationRecord};
+pub use pool::{Accounting, FunctionConfig, InstanceStats, InvocationRecord, TimelinePoint};
 pub use server::{AssumeRoleCall, RoleConfig};
 
 /// Errors of the local service.

@@ -118,6 +118,19 @@ pub struct InvocationRecord {
     pub outcome: String,
     /// Billed duration, ms, rounded up (init included on a cold start).
     pub billed_ms: u64,
+    /// When the Invoke call arrived, ms since the function (version) was created.
+    pub requested_ms: u64,
+    /// When it was queued on an instance (after waiting for one, and before a cold start's
+    /// init), ms since the function was created.
+    pub started_ms: u64,
+    /// When `/next` handed it to the function's code, ms since the function was created
+    /// (`None` if the instance never asked).
+    pub delivered_ms: Option<u64>,
+    /// When it ended, ms since the function was created.
+    pub ended_ms: u64,
+    /// `started_ms` as wall-clock time (ms since the Unix epoch), to set beside a server's
+    /// event times.
+    pub started_unix_ms: u64,
     /// The function's response body, when it answered (a lambdaworker function answers with
     /// its invocation report: `connect_ms`, `poll_ms`, `drain_ms`, `run_end`, ...).
     pub response: Option<Value>,
@@ -163,6 +176,8 @@ pub struct InstanceStats {
     pub peak_in_flight: usize,
     /// Its process's peak resident memory (`VmHWM`), KiB, read as each invocation ended.
     pub peak_rss_kib: u64,
+    /// Its process's CPU time (user + system), ms, read as each invocation ended.
+    pub cpu_ms: u64,
 }
 
 /// The function's invocations in flight at a moment.
@@ -301,10 +316,10 @@ impl Function {
         let now = tokio::time::Instant::now();
         let instance = &mut instances[i];
         instance.in_flight = instance.in_flight.saturating_sub(1);
-        let rss = instance
+        let (rss, cpu) = instance
             .function
             .proc_status()
-            .map(|p| p.peak_rss_kib)
+            .map(|p| (p.peak_rss_kib, p.cpu_ms))
             .unwrap_or_default();
         let busy = match (instance.in_flight, instance.busy_since) {
             (0, Some(since)) => {
@@ -319,6 +334,7 @@ impl Function {
         let mut a = self.accounting.lock().unwrap_or_else(|e| e.into_inner());
         if let Some(stats) = a.per_instance.get_mut(i) {
             stats.peak_rss_kib = stats.peak_rss_kib.max(rss);
+            stats.cpu_ms = stats.cpu_ms.max(cpu);
             if let Some(busy) = busy {
                 stats.busy_ms += u64::try_from(busy.as_millis()).unwrap_or(u64::MAX);
             }
@@ -327,10 +343,14 @@ impl Function {
         self.mark(&mut a, now, instances.len());
     }
 
+    /// `at` in ms since the function was created.
+    fn since_created(&self, at: tokio::time::Instant) -> u64 {
+        u64::try_from(at.saturating_duration_since(self.created).as_millis()).unwrap_or(u64::MAX)
+    }
+
     fn mark(&self, a: &mut Accounting, now: tokio::time::Instant, instances: usize) {
-        let at_ms = now.saturating_duration_since(self.created).as_millis();
         a.timeline.push(TimelinePoint {
-            at_ms: u64::try_from(at_ms).unwrap_or(u64::MAX),
+            at_ms: self.since_created(now),
             in_flight: a.in_flight,
             instances,
         });
@@ -343,6 +363,7 @@ impl Function {
         invocation_type: &str,
         when_busy: WhenBusy,
     ) -> Result<InvocationResult, LocalError> {
+        let requested = tokio::time::Instant::now();
         let index = self.acquire(when_busy).await?;
         let rx = {
             let instances = self.instances.lock().await;
@@ -360,11 +381,21 @@ impl Function {
         }
         self.freed.notify_waiters();
         let result = result?;
-        self.book(&result, invocation_type, index);
+        self.book(&result, invocation_type, index, requested);
         Ok(result)
     }
 
-    fn book(&self, r: &InvocationResult, invocation_type: &str, instance: usize) {
+    fn book(
+        &self,
+        r: &InvocationResult,
+        invocation_type: &str,
+        instance: usize,
+        requested: tokio::time::Instant,
+    ) {
+        let started_unix_ms = std::time::SystemTime::now()
+            .checked_sub(r.queued_at.elapsed())
+            .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+            .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX));
         let billed = r.finished_at.saturating_duration_since(r.queued_at);
         let billed_ms = u64::try_from(billed.as_micros().div_ceil(1000)).unwrap_or(u64::MAX);
         let outcome = match &r.outcome {
@@ -387,6 +418,11 @@ impl Function {
             cold: r.cold,
             outcome: outcome.to_owned(),
             billed_ms,
+            requested_ms: self.since_created(requested),
+            started_ms: self.since_created(r.queued_at),
+            delivered_ms: r.delivered_at.map(|d| self.since_created(d)),
+            ended_ms: self.since_created(r.finished_at),
+            started_unix_ms,
             response: r.response().cloned(),
         });
     }

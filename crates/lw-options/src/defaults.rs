@@ -29,6 +29,11 @@ pub const NEXUS_TASK_POLLERS: usize = 1;
 pub const STOP_TIMEOUT: Duration = Duration::from_secs(5);
 /// Workflows kept in the sticky cache.
 pub const STICKY_CACHE_SIZE: usize = 100;
+/// How long a workflow task waits on an invocation's sticky queue before the server moves it
+/// to the task queue (the SDK's default is 10 s). A Lambda worker's invocations end all the
+/// time, and a task sent to the sticky queue of one that has ended waits this long: in a
+/// 1000-workflow burst the last workflows each lost exactly 10 s this way.
+pub const STICKY_SCHEDULE_TO_START: Duration = Duration::from_secs(2);
 /// Added to the stop timeout to give the default shutdown deadline buffer.
 pub const BUFFER_MARGIN: Duration = Duration::from_secs(2);
 
@@ -79,7 +84,7 @@ impl From<SlotLimits> for WorkerTuner {
 }
 
 /// The SDK's `WorkerOptions` with the Lambda defaults: the fixed [`SlotLimits`], 2 / 1 / 1
-/// pollers, a sticky cache of 100, a 5 s stop timeout and eager activities off. The task
+/// pollers, a sticky cache of 100 with a 2 s sticky schedule-to-start timeout, a 5 s stop timeout and eager activities off. The task
 /// queue, deployment options and identity are filled in for each invocation.
 pub fn worker_options() -> WorkerOptions {
     WorkerOptions::new("")
@@ -88,6 +93,7 @@ pub fn worker_options() -> WorkerOptions {
         .activity_task_poller_behavior(PollerBehavior::SimpleMaximum(ACTIVITY_TASK_POLLERS))
         .nexus_task_poller_behavior(PollerBehavior::SimpleMaximum(NEXUS_TASK_POLLERS))
         .max_cached_workflows(STICKY_CACHE_SIZE)
+        .sticky_queue_schedule_to_start_timeout(STICKY_SCHEDULE_TO_START)
         .graceful_shutdown_period(STOP_TIMEOUT)
         .max_eager_activity_reservations_per_workflow_task(0)
         .build()

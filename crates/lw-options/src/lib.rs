@@ -17,6 +17,7 @@
 //! | `workflow_task_poller_behavior` / `activity_…` / `nexus_…` | `SimpleMaximum` 2 / 1 / 1 |
 //! | `graceful_shutdown_period` (the stop timeout) | 5 s |
 //! | `max_cached_workflows` (sticky cache) | 100 |
+//! | `sticky_queue_schedule_to_start_timeout` | 2 s (the SDK's: 10 s) |
 //! | `max_eager_activity_reservations_per_workflow_task` | 0, enforced |
 //! | `opts.shutdown_deadline_buffer` | `None`: stop timeout + 2 s |
 //!

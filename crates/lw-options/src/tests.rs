@@ -94,6 +94,10 @@ fn lambda_defaults_are_applied() {
         Some(PollerBehavior::SimpleMaximum(1))
     );
     assert_eq!(wo.max_cached_workflows, 100);
+    assert_eq!(
+        wo.sticky_queue_schedule_to_start_timeout,
+        Duration::from_secs(2)
+    );
     assert_eq!(wo.graceful_shutdown_period, Some(Duration::from_secs(5)));
     assert_eq!(wo.max_eager_activity_reservations_per_workflow_task, 0);
     assert_eq!(v.shutdown_deadline_buffer(), Duration::from_secs(7));

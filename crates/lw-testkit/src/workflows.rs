@@ -49,6 +49,9 @@ pub struct WorkflowOutcome {
     /// Every event, in order: its type (`EventType::as_str_name`, e.g.
     /// `EVENT_TYPE_WORKFLOW_TASK_STARTED`) and the server's time for it.
     pub timeline: Vec<(&'static str, SystemTime)>,
+    /// Each workflow or activity task a worker picked up: the worker's identity (a Lambda
+    /// worker's is `<requestId>@<function ARN>`) and when the server handed it out.
+    pub task_starts: Vec<(String, SystemTime)>,
 }
 
 /// Greeting workflows on one task queue of a dev server.
@@ -167,6 +170,7 @@ impl Greetings {
             started_at: None,
             closed_at: None,
             timeline: Vec::with_capacity(events.len()),
+            task_starts: Vec::new(),
         };
         for e in &events {
             let at = e.event_time.and_then(|t| {
@@ -176,6 +180,14 @@ impl Greetings {
             });
             if let Some(at) = at {
                 out.timeline.push((e.event_type().as_str_name(), at));
+            }
+            let identity = match &e.attributes {
+                Some(Attributes::WorkflowTaskStartedEventAttributes(a)) => Some(&a.identity),
+                Some(Attributes::ActivityTaskStartedEventAttributes(a)) => Some(&a.identity),
+                _ => None,
+            };
+            if let (Some(identity), Some(at)) = (identity, at) {
+                out.task_starts.push((identity.clone(), at));
             }
             match e.event_type() {
                 EventType::WorkflowExecutionStarted => out.started_at = at,

@@ -405,7 +405,8 @@ async fn managed_instances_pack_the_controllers_invocations() {
     let names: Vec<String> = (0..40).map(|i| format!("m{i}")).collect();
     let ids = g.start(&names).await.unwrap();
     g.wait_all(&ids, Duration::from_secs(120)).await.unwrap();
-    for (i, o) in g.outcomes(&ids).await.unwrap().iter().enumerate() {
+    let outcomes = g.outcomes(&ids).await.unwrap();
+    for (i, o) in outcomes.iter().enumerate() {
         assert_eq!(o.result.as_deref(), Some(format!("Hello, m{i}!").as_str()));
         assert_eq!(o.activity_completions, 1, "{o:?}");
     }
@@ -414,6 +415,7 @@ async fn managed_instances_pack_the_controllers_invocations() {
     })
     .await;
     let a = aws.accounting(name).unwrap();
+    assert_burst_is_attributable(&a, &outcomes);
     println!("{}", aws.report());
     assert_eq!(a.errors + a.timeouts, 0, "{a:?}");
     assert!(a.records.iter().all(|r| r.outcome == "response"), "{a:?}");
@@ -435,5 +437,57 @@ async fn managed_instances_pack_the_controllers_invocations() {
         a.per_instance
             .iter()
             .all(|i| i.peak_rss_kib > 0 && i.busy_ms > 0)
+    );
+}
+
+/// What `cargo xtask bench --burst` reads to say where a burst's time went holds: each
+/// invocation's times are in order, its wall-clock start is this machine's clock, every task
+/// the server handed out names an invocation lw-local ran (`<requestId>@<ARN>`), and each
+/// invocation that picked up a task did so after it started and before it ended.
+fn assert_burst_is_attributable(
+    a: &lw_local::Accounting,
+    outcomes: &[lw_testkit::WorkflowOutcome],
+) {
+    use std::time::{SystemTime, UNIX_EPOCH};
+    let now_ms = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as u64;
+    for r in &a.records {
+        let delivered = r.delivered_ms.expect("handed out");
+        assert!(
+            r.requested_ms <= r.started_ms && r.started_ms <= delivered,
+            "{r:?}"
+        );
+        assert!(delivered <= r.ended_ms, "{r:?}");
+        assert!(
+            r.started_unix_ms <= now_ms && r.started_unix_ms + 120_000 > now_ms,
+            "{r:?}"
+        );
+    }
+    let mut first_task = std::collections::HashMap::new();
+    for o in outcomes {
+        for (identity, at) in &o.task_starts {
+            let id = identity.split('@').next().unwrap_or_default().to_owned();
+            let at = at.duration_since(UNIX_EPOCH).unwrap().as_millis() as u64;
+            let e = first_task.entry(id).or_insert(at);
+            *e = (*e).min(at);
+        }
+    }
+    assert!(!first_task.is_empty());
+    for (id, at) in &first_task {
+        let r = a.records.iter().find(|r| &r.request_id == id);
+        let r = r.unwrap_or_else(|| panic!("a task went to {id}, which lw-local never ran"));
+        // The server's clock and ours are the same machine's; 5 ms for rounding.
+        let ended_unix = r.started_unix_ms + (r.ended_ms - r.started_ms);
+        assert!(
+            *at + 5 >= r.started_unix_ms && *at <= ended_unix + 5,
+            "{id}: {at} {r:?}"
+        );
+    }
+    assert!(
+        a.per_instance.iter().all(|i| i.cpu_ms > 0),
+        "{:?}",
+        a.per_instance
     );
 }

@@ -1,0 +1,554 @@
+//! Bursts through the real Worker Controller: N greeting workflows started at once on a
+//! function registered as a serverless worker version; the dev server's Worker Controller
+//! invokes it through `lw-local` while tasks find no poller. Used by `cargo xtask bench
+//! --burst` (idle exit, concurrency 1 and Managed Instances, the Python SDK's worker beside
+//! them), `--managed` (a worker per invocation against one shared worker) and `cargo xtask
+//! soak --burst` (a larger burst).
+//!
+//! Besides time to all done and billed GB-s, each run says where the time went: when the
+//! controller invoked (`lw-local` records each Invoke), how long an invocation took to pick
+//! up its first task (the worker identity on each task's start event in the server's history
+//! is `<requestId>@<function ARN>`), and the server's and the workers' CPU.
+
+use std::{path::PathBuf, time::Duration};
+
+use lw_local::{Accounting, FunctionConfig, InvocationRecord, LocalLambda, RoleConfig};
+use lw_testkit::{DevServer, Greetings, WorkflowOutcome, unique};
+use tokio::time::Instant;
+
+use super::report::median;
+
+/// One configuration of a comparison.
+#[derive(Clone)]
+pub(super) struct Scenario {
+    pub(super) label: String,
+    pub(super) program: PathBuf,
+    pub(super) task_root: Option<PathBuf>,
+    pub(super) per_instance: u32,
+    pub(super) env: Vec<(&'static str, String)>,
+    /// For an idle-exit scenario: the index of the same scenario without it, which its
+    /// time and GB-s are set against.
+    pub(super) without_idle_exit: Option<usize>,
+}
+
+/// The function every scenario runs as.
+pub(super) const TIMEOUT: Duration = Duration::from_secs(20);
+pub(super) const MEMORY_MB: u32 = 256;
+
+/// The least time from registering a version to its burst, whatever the idle exit: the
+/// server works on a new version for seconds after it is made current, and a burst started
+/// sooner is slower for it (seen as ~0.5 s on a 4 s burst).
+const SINCE_REGISTERED: Duration = Duration::from_secs(15);
+
+/// One burst, measured.
+#[derive(Debug, Clone, Default, serde::Serialize)]
+pub(super) struct BurstRun {
+    pub(super) workflows: usize,
+    pub(super) seconds_to_all_done: f64,
+    pub(super) instances: usize,
+    pub(super) invocations: usize,
+    pub(super) cold_starts: usize,
+    /// The most invocations one instance held at once.
+    pub(super) peak_in_flight: usize,
+    /// The most invocations in flight at once, over all instances.
+    pub(super) most_in_flight: u64,
+    /// Peak RSS of the largest instance, MiB.
+    pub(super) peak_rss_mib_max: f64,
+    /// Peak RSS averaged over the instances, MiB.
+    pub(super) peak_rss_mib_mean: f64,
+    /// Seconds the instances held at least one invocation, summed.
+    pub(super) instance_busy_s: f64,
+    /// Billed GB-s (per-invocation duration × memory, Lambda's default model) per 1000
+    /// workflows.
+    pub(super) gb_s_per_1000: f64,
+    /// Instance-seconds busy × memory per 1000 workflows (what Managed Instances pay for).
+    pub(super) instance_gb_s_per_1000: f64,
+    /// The burst's start → the controller's first Invoke, ms.
+    pub(super) first_invoke_ms: f64,
+    /// The burst's start → its last Invoke, ms.
+    pub(super) last_invoke_ms: f64,
+    /// Median gap between consecutive Invokes, ms.
+    pub(super) invoke_gap_ms: f64,
+    /// Median Invoke → the invocation queued on an instance (waiting for room), ms.
+    pub(super) wait_for_instance_ms: f64,
+    /// Median queued → first task picked up by that invocation's worker, cold starts, ms.
+    pub(super) to_first_task_cold_ms: f64,
+    /// The same for warm invocations, ms.
+    pub(super) to_first_task_warm_ms: f64,
+    /// Invocations whose worker picked up no task at all.
+    pub(super) invocations_without_task: usize,
+    /// Invocations that ended by the idle exit (lambdaworker's report says so).
+    pub(super) ended_idle: usize,
+    /// Of which before the burst's last workflow completed.
+    pub(super) ended_idle_before_done: usize,
+    /// The dev server's CPU over the burst (start → last invocation ended) per workflow, ms.
+    pub(super) server_cpu_ms_per_wf: f64,
+    /// The function processes' CPU over the burst per workflow, ms.
+    pub(super) worker_cpu_ms_per_wf: f64,
+    /// `(seconds since the burst's start, invocations in flight)` at every change.
+    pub(super) timeline: Vec<(f64, u64)>,
+    /// Seconds since the burst's start at which each workflow completed, sorted.
+    pub(super) completed_s: Vec<f64>,
+}
+
+/// Runs every scenario `runs` times (interleaved) on one dev server and returns every run,
+/// by scenario.
+pub(super) async fn run_scenarios(
+    scenarios: &[Scenario],
+    workflows: usize,
+    runs: usize,
+) -> Result<Vec<Vec<BurstRun>>, String> {
+    let aws = LocalLambda::start().await.map_err(|e| e.to_string())?;
+    let server = DevServer::start_with(lw_local::worker_controller_config(), aws.server_env())
+        .map_err(|e| e.to_string())?;
+    eprintln!("xtask: dev server at {}", server.address);
+    let result = async {
+        let mut all: Vec<Vec<BurstRun>> = vec![Vec::new(); scenarios.len()];
+        for round in 0..runs {
+            for (k, s) in scenarios.iter().enumerate() {
+                let r = burst(s, &aws, &server, workflows).await?;
+                eprintln!(
+                    "xtask: burst {} run {}: {:.1} s, {} invocations on {} instances, \
+                     {:.1} GB-s/1000",
+                    s.label,
+                    round + 1,
+                    r.seconds_to_all_done,
+                    r.invocations,
+                    r.instances,
+                    r.gb_s_per_1000
+                );
+                all[k].push(r);
+            }
+        }
+        Ok::<_, String>(all)
+    }
+    .await;
+    aws.stop().await;
+    server.stop();
+    result
+}
+
+/// The median run by time to all done.
+pub(super) fn median_run(runs: &[BurstRun]) -> BurstRun {
+    let mut sorted = runs.to_vec();
+    sorted.sort_by(|a, b| a.seconds_to_all_done.total_cmp(&b.seconds_to_all_done));
+    sorted.swap_remove(sorted.len() / 2)
+}
+
+/// N workflows at once through the controller; waits for them and for the invocations.
+async fn burst(
+    s: &Scenario,
+    aws: &LocalLambda,
+    server: &DevServer,
+    workflows: usize,
+) -> Result<BurstRun, String> {
+    let e = |e: &dyn std::fmt::Display| format!("{}: {e}", s.label);
+    let (name, task_queue) = register(s, aws, server).await?;
+    let registered = Instant::now();
+    // The validation invocation ends before the burst, so only the burst is measured; and
+    // the server has finished registering the version (its internal workflows), so every
+    // scenario's burst starts on a quiet server.
+    wait_idle(aws, &name).await;
+    tokio::time::sleep_until(registered + SINCE_REGISTERED).await;
+    settle(server).await;
+    let before = aws.accounting(&name).unwrap_or_default();
+    let server_cpu = || server.proc_status().map(|p| p.cpu_ms).unwrap_or_default();
+    let cpu_before = server_cpu();
+    let g = Greetings::connect(server, &task_queue)
+        .await
+        .map_err(|x| e(&x))?;
+    let names: Vec<String> = (0..workflows).map(|i| format!("w{i}")).collect();
+    let started = Instant::now();
+    let started_unix = std::time::SystemTime::now();
+    let ids = g.start(&names).await.map_err(|x| e(&x))?;
+    g.wait_all(&ids, Duration::from_secs(300))
+        .await
+        .map_err(|x| e(&x))?;
+    let polled = started.elapsed().as_secs_f64();
+    let outcomes = g.outcomes(&ids).await.map_err(|x| e(&x))?;
+    for o in &outcomes {
+        if o.result.is_none() || o.activity_completions != 1 {
+            return Err(e(&format!("workflow {} not completed once: {o:?}", o.id)));
+        }
+    }
+    print_last_workflow(&s.label, &outcomes, started_unix);
+    wait_idle(aws, &name).await;
+    let server_cpu_ms = server_cpu().saturating_sub(cpu_before);
+    let a = aws.accounting(&name).unwrap_or_default();
+    if a.errors + a.timeouts > before.errors + before.timeouts {
+        return Err(e(&format!("{} errors, {} timeouts", a.errors, a.timeouts)));
+    }
+    let mut run = measure(&before, &a, workflows, &outcomes, started_unix, polled);
+    run.server_cpu_ms_per_wf = server_cpu_ms as f64 / workflows as f64;
+    Ok(run)
+}
+
+/// Creates the scenario's function, role and deployment version (made current); returns
+/// the function's name and task queue.
+async fn register(
+    s: &Scenario,
+    aws: &LocalLambda,
+    server: &DevServer,
+) -> Result<(String, String), String> {
+    let e = |e: &dyn std::fmt::Display| format!("{}: {e}", s.label);
+    let (deployment, task_queue) = (unique("burst-dep"), unique("burst"));
+    let name = unique("burst-fn");
+    let role = format!("arn:aws:iam::000000000000:role/{}", unique("burst-invoker"));
+    let external_id = unique("ext");
+    aws.add_role(RoleConfig {
+        arn: role.clone(),
+        external_id: Some(external_id.clone()),
+    });
+    let mut config = FunctionConfig::new(&name, &s.program)
+        .timeout(TIMEOUT)
+        .memory_mb(MEMORY_MB)
+        .concurrency(100)
+        .per_instance_concurrency(s.per_instance)
+        .env("TEMPORAL_ADDRESS", server.address.clone())
+        .env("TEMPORAL_NAMESPACE", "default")
+        .env("TEMPORAL_TASK_QUEUE", task_queue.clone())
+        .env("LW_DEPLOYMENT_NAME", deployment.clone())
+        .env("LW_BUILD_ID", "b1")
+        .env("TEMPORAL_CONFIG_FILE", "");
+    config.task_root = s.task_root.clone();
+    for (k, v) in &s.env {
+        config = config.env(*k, v.clone());
+    }
+    let arn = aws.add_function(config);
+    server
+        .create_lambda_version(&deployment, "b1", &arn, &role, &external_id)
+        .map_err(|x| e(&x))?;
+    server
+        .set_current_version(&deployment, "b1")
+        .map_err(|x| e(&x))?;
+    Ok((name, task_queue))
+}
+
+/// Prints the history of the workflow that completed last, relative to the burst's start:
+/// where a burst's tail went.
+fn print_last_workflow(label: &str, outcomes: &[WorkflowOutcome], started: std::time::SystemTime) {
+    let Some(last) = outcomes.iter().max_by_key(|o| o.closed_at) else {
+        return;
+    };
+    let events: Vec<String> = last
+        .timeline
+        .iter()
+        .map(|(kind, at)| {
+            let kind = kind.trim_start_matches("EVENT_TYPE_").to_lowercase();
+            format!("{kind} {:.2}s", (ms(*at) - ms(started)) / 1000.0)
+        })
+        .collect();
+    eprintln!(
+        "xtask: {label}: the last workflow to complete: {}",
+        events.join(", ")
+    );
+}
+
+/// Until the dev server's CPU has been below 10 % of a core for two half-seconds in a row
+/// (at most 20 s).
+async fn settle(server: &DevServer) {
+    let cpu = || server.proc_status().map(|p| p.cpu_ms).unwrap_or_default();
+    let until = Instant::now() + Duration::from_secs(20);
+    let mut quiet = 0;
+    while quiet < 2 && Instant::now() < until {
+        let before = cpu();
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        quiet = if cpu().saturating_sub(before) < 50 {
+            quiet + 1
+        } else {
+            0
+        };
+    }
+}
+
+/// Until the function has no invocation in flight (at most a function timeout and a bit).
+async fn wait_idle(aws: &LocalLambda, name: &str) {
+    let until = Instant::now() + TIMEOUT + Duration::from_secs(20);
+    loop {
+        let a = aws.accounting(name).unwrap_or_default();
+        if (a.invocations > 0 && a.in_flight == 0) || Instant::now() >= until {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+fn ms(t: std::time::SystemTime) -> f64 {
+    t.duration_since(std::time::UNIX_EPOCH)
+        .map_or(0.0, |d| d.as_secs_f64() * 1000.0)
+}
+
+/// The burst's figures from the function's accounting (before and after) and the
+/// workflows' histories.
+fn measure(
+    before: &Accounting,
+    a: &Accounting,
+    workflows: usize,
+    outcomes: &[WorkflowOutcome],
+    started: std::time::SystemTime,
+    polled_seconds: f64,
+) -> BurstRun {
+    let records: &[InvocationRecord] = a.records.get(before.records.len()..).unwrap_or(&[]);
+    // The burst's start on the function's clock (ms since it was created), from any
+    // invocation's wall-clock time and function-clock time of the same moment.
+    let origin = records.first().map_or(0.0, |r| {
+        r.started_ms as f64 - (r.started_unix_ms as f64 - ms(started))
+    });
+    let rel = |at_ms: u64| (at_ms as f64 - origin).max(0.0);
+    // Time to all done by the server's clock: the last workflow's close event.
+    let mut completed: Vec<f64> = outcomes
+        .iter()
+        .filter_map(|o| o.closed_at)
+        .map(|t| (ms(t) - ms(started)) / 1000.0)
+        .collect();
+    completed.sort_by(f64::total_cmp);
+    let seconds_to_all_done = completed.last().copied().unwrap_or(polled_seconds);
+    let mut requested: Vec<f64> = records.iter().map(|r| rel(r.requested_ms)).collect();
+    requested.sort_by(f64::total_cmp);
+    let gaps: Vec<f64> = requested.windows(2).map(|w| w[1] - w[0]).collect();
+    // Each invocation's first task: the earliest start event carrying its identity.
+    let mut first_task: std::collections::HashMap<&str, f64> = std::collections::HashMap::new();
+    for o in outcomes {
+        for (identity, at) in &o.task_starts {
+            let id = identity.split('@').next().unwrap_or_default();
+            let t = ms(*at);
+            first_task
+                .entry(id)
+                .and_modify(|v| *v = v.min(t))
+                .or_insert(t);
+        }
+    }
+    let to_first = |cold: bool| {
+        median(
+            records
+                .iter()
+                .filter(|r| r.cold == cold)
+                .filter_map(|r| {
+                    first_task
+                        .get(r.request_id.as_str())
+                        .map(|t| t - r.started_unix_ms as f64)
+                })
+                .collect(),
+        )
+    };
+    let per_instance_cpu =
+        |acc: &Accounting, i: usize| acc.per_instance.get(i).map_or(0, |s| s.cpu_ms);
+    let worker_cpu_ms: u64 = (0..a.per_instance.len())
+        .map(|i| per_instance_cpu(a, i).saturating_sub(per_instance_cpu(before, i)))
+        .sum();
+    let rss: Vec<f64> = a
+        .per_instance
+        .iter()
+        .map(|i| i.peak_rss_kib as f64 / 1024.0)
+        .collect();
+    let busy_ms: u64 = a.per_instance.iter().map(|i| i.busy_ms).sum::<u64>()
+        - before.per_instance.iter().map(|i| i.busy_ms).sum::<u64>();
+    let gb = f64::from(MEMORY_MB) / 1024.0;
+    let per_1000 = |v: f64| v / workflows as f64 * 1000.0;
+    BurstRun {
+        workflows,
+        seconds_to_all_done,
+        instances: a.instances,
+        invocations: records.len(),
+        cold_starts: records.iter().filter(|r| r.cold).count(),
+        peak_in_flight: a
+            .per_instance
+            .iter()
+            .map(|i| i.peak_in_flight)
+            .max()
+            .unwrap_or(0),
+        most_in_flight: a
+            .timeline
+            .get(before.timeline.len()..)
+            .unwrap_or(&[])
+            .iter()
+            .map(|p| p.in_flight)
+            .max()
+            .unwrap_or(0),
+        peak_rss_mib_max: rss.iter().copied().fold(0.0, f64::max),
+        peak_rss_mib_mean: rss.iter().sum::<f64>() / rss.len().max(1) as f64,
+        instance_busy_s: busy_ms as f64 / 1000.0,
+        gb_s_per_1000: per_1000(a.gb_seconds - before.gb_seconds),
+        instance_gb_s_per_1000: per_1000(busy_ms as f64 / 1000.0 * gb),
+        first_invoke_ms: requested.first().copied().unwrap_or(f64::NAN),
+        last_invoke_ms: requested.last().copied().unwrap_or(f64::NAN),
+        invoke_gap_ms: median(gaps),
+        wait_for_instance_ms: median(
+            records
+                .iter()
+                .map(|r| r.started_ms.saturating_sub(r.requested_ms) as f64)
+                .collect(),
+        ),
+        to_first_task_cold_ms: to_first(true),
+        to_first_task_warm_ms: to_first(false),
+        invocations_without_task: records
+            .iter()
+            .filter(|r| !first_task.contains_key(r.request_id.as_str()))
+            .count(),
+        ended_idle: records.iter().filter(|r| ended_idle(r)).count(),
+        ended_idle_before_done: records
+            .iter()
+            .filter(|r| ended_idle(r) && rel(r.ended_ms) < seconds_to_all_done * 1000.0)
+            .count(),
+        worker_cpu_ms_per_wf: worker_cpu_ms as f64 / workflows as f64,
+        timeline: a
+            .timeline
+            .get(before.timeline.len()..)
+            .unwrap_or(&[])
+            .iter()
+            .map(|p| (rel(p.at_ms) / 1000.0, p.in_flight))
+            .collect(),
+        completed_s: completed,
+        ..BurstRun::default()
+    }
+}
+
+/// Whether the invocation's report says the idle exit ended it.
+fn ended_idle(r: &InvocationRecord) -> bool {
+    r.response
+        .as_ref()
+        .and_then(|v| v.get("ended"))
+        .and_then(|v| v.as_str())
+        == Some("idle")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use lw_local::{InstanceStats, TimelinePoint};
+    use std::time::{Duration, SystemTime};
+
+    fn record(
+        id: &str,
+        cold: bool,
+        at: (u64, u64, u64),
+        unix: u64,
+        ended: &str,
+    ) -> InvocationRecord {
+        InvocationRecord {
+            request_id: id.into(),
+            invocation_type: "Event".into(),
+            instance: 0,
+            cold,
+            outcome: "response".into(),
+            billed_ms: at.2 - at.1,
+            requested_ms: at.0,
+            started_ms: at.1,
+            delivered_ms: Some(at.1 + 5),
+            ended_ms: at.2,
+            started_unix_ms: unix,
+            response: Some(serde_json::json!({ "ended": ended })),
+        }
+    }
+
+    fn outcome(closed: SystemTime, starts: &[(&str, SystemTime)]) -> WorkflowOutcome {
+        WorkflowOutcome {
+            id: "w".into(),
+            result: Some("Hello".into()),
+            activity_completions: 1,
+            activity_attempt: Some(1),
+            started_at: None,
+            closed_at: Some(closed),
+            timeline: Vec::new(),
+            task_starts: starts
+                .iter()
+                .map(|(i, t)| (format!("{i}@arn:aws:lambda:x"), *t))
+                .collect(),
+        }
+    }
+
+    /// The figures of a made-up burst: two invocations (one cold, one warm) on the
+    /// function's clock where the burst started at 10 000 ms (wall clock 1 000 000 ms).
+    #[test]
+    fn a_burst_is_measured_from_the_records_and_histories() {
+        let t0 = SystemTime::UNIX_EPOCH + Duration::from_millis(1_000_000);
+        let at = |ms: u64| t0 + Duration::from_millis(ms);
+        let before = Accounting {
+            records: vec![record("validation", true, (0, 0, 500), 990_000, "idle")],
+            per_instance: vec![InstanceStats {
+                cpu_ms: 100,
+                busy_ms: 500,
+                ..Default::default()
+            }],
+            timeline: vec![TimelinePoint {
+                at_ms: 0,
+                in_flight: 1,
+                instances: 1,
+            }],
+            gb_seconds: 1.0,
+            ..Default::default()
+        };
+        let mut a = before.clone();
+        a.records.push(record(
+            "a",
+            true,
+            (10_200, 10_250, 12_000),
+            1_000_250,
+            "idle",
+        ));
+        a.records.push(record(
+            "b",
+            false,
+            (10_600, 10_600, 13_000),
+            1_000_600,
+            "deadline",
+        ));
+        a.per_instance = vec![
+            InstanceStats {
+                cpu_ms: 300,
+                busy_ms: 2_900,
+                peak_rss_kib: 15 * 1024,
+                ..Default::default()
+            },
+            InstanceStats {
+                cpu_ms: 100,
+                busy_ms: 1_750,
+                peak_rss_kib: 14 * 1024,
+                ..Default::default()
+            },
+        ];
+        a.timeline.extend([
+            TimelinePoint {
+                at_ms: 10_250,
+                in_flight: 1,
+                instances: 2,
+            },
+            TimelinePoint {
+                at_ms: 10_600,
+                in_flight: 2,
+                instances: 2,
+            },
+            TimelinePoint {
+                at_ms: 12_000,
+                in_flight: 1,
+                instances: 2,
+            },
+        ]);
+        a.instances = 2;
+        a.gb_seconds = 2.0;
+        let outcomes = [
+            outcome(at(2_500), &[("a", at(290)), ("b", at(700))]),
+            outcome(at(3_000), &[("a", at(400))]),
+        ];
+        let r = measure(&before, &a, 2, &outcomes, t0, 9.0);
+        assert_eq!(r.invocations, 2);
+        assert_eq!(r.cold_starts, 1);
+        assert_eq!(
+            r.seconds_to_all_done, 3.0,
+            "the last close event, not the polled time"
+        );
+        assert_eq!(r.completed_s, vec![2.5, 3.0]);
+        assert_eq!((r.first_invoke_ms, r.last_invoke_ms), (200.0, 600.0));
+        assert_eq!(r.invoke_gap_ms, 400.0);
+        assert_eq!(r.wait_for_instance_ms, 25.0);
+        assert_eq!(r.to_first_task_cold_ms, 40.0);
+        assert_eq!(r.to_first_task_warm_ms, 100.0);
+        assert_eq!(r.invocations_without_task, 0);
+        assert_eq!((r.ended_idle, r.ended_idle_before_done), (1, 1));
+        assert_eq!(r.gb_s_per_1000, 500.0);
+        assert_eq!(r.worker_cpu_ms_per_wf, 150.0);
+        assert_eq!(r.instance_busy_s, 4.15);
+        assert_eq!(r.most_in_flight, 2);
+        assert_eq!(r.timeline.first(), Some(&(0.25, 1)));
+    }
+}
