@@ -176,7 +176,8 @@ pub struct InstanceStats {
     pub peak_in_flight: usize,
     /// Its process's peak resident memory (`VmHWM`), KiB, read as each invocation ended.
     pub peak_rss_kib: u64,
-    /// Its process's CPU time (user + system), ms, read as each invocation ended.
+    /// Its processes' CPU time (user + system), ms, read as each invocation ended (a process
+    /// started again after a kill adds to it).
     pub cpu_ms: u64,
 }
 
@@ -197,6 +198,8 @@ struct Instance {
     in_flight: u32,
     /// Since when it has held at least one.
     busy_since: Option<tokio::time::Instant>,
+    /// Its process's CPU time when last read, ms.
+    cpu_seen: u64,
 }
 
 pub(crate) struct Function {
@@ -274,6 +277,7 @@ impl Function {
                         function,
                         in_flight: 0,
                         busy_since: None,
+                        cpu_seen: 0,
                     });
                     let n = instances.len();
                     self.take(&mut instances, n - 1);
@@ -328,13 +332,16 @@ impl Function {
             }
             _ => None,
         };
+        // A reading below the last one is a new process (the old one was killed).
+        let cpu_delta = cpu.checked_sub(instance.cpu_seen).unwrap_or(cpu);
+        instance.cpu_seen = cpu;
         if instance.in_flight == 0 && self.retired.load(std::sync::atomic::Ordering::SeqCst) {
             instance.function.kill();
         }
         let mut a = self.accounting.lock().unwrap_or_else(|e| e.into_inner());
         if let Some(stats) = a.per_instance.get_mut(i) {
             stats.peak_rss_kib = stats.peak_rss_kib.max(rss);
-            stats.cpu_ms = stats.cpu_ms.max(cpu);
+            stats.cpu_ms += cpu_delta;
             if let Some(busy) = busy {
                 stats.busy_ms += u64::try_from(busy.as_millis()).unwrap_or(u64::MAX);
             }
@@ -375,14 +382,16 @@ impl Function {
                 .map_err(|_| LocalError::Instance("the instance dropped the invocation".into())),
             Err(e) => Err(e),
         };
+        // Booked before it leaves `in_flight`: whoever sees nothing in flight sees its record.
+        if let Ok(r) = &result {
+            self.book(r, invocation_type, index, requested);
+        }
         {
             let mut instances = self.instances.lock().await;
             self.release(&mut instances, index);
         }
         self.freed.notify_waiters();
-        let result = result?;
-        self.book(&result, invocation_type, index, requested);
-        Ok(result)
+        result
     }
 
     fn book(

@@ -84,7 +84,8 @@ impl From<SlotLimits> for WorkerTuner {
 }
 
 /// The SDK's `WorkerOptions` with the Lambda defaults: the fixed [`SlotLimits`], 2 / 1 / 1
-/// pollers, a sticky cache of 100 with a 2 s sticky schedule-to-start timeout, a 5 s stop timeout and eager activities off. The task
+/// pollers, a sticky cache of 100 with a 2 s sticky schedule-to-start timeout, a 5 s stop
+/// timeout and eager activities off. The task
 /// queue, deployment options and identity are filled in for each invocation.
 pub fn worker_options() -> WorkerOptions {
     WorkerOptions::new("")

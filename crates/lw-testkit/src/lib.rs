@@ -38,7 +38,7 @@ pub use lw_local::{
 pub use moto::Moto;
 pub use nginx::{TlsFront, find_nginx};
 pub use otlp::{OtlpReceiver, Received, ReceivedMetric, ReceivedSpan};
-pub use workflows::{GreetingWorkflow, Greetings, WorkflowOutcome};
+pub use workflows::{GreetingWorkflow, Greetings, WorkflowOutcome, first_task_by_request};
 
 /// A free TCP port on 127.0.0.1 (bound then released).
 pub fn free_port() -> Result<u16, TestkitError> {

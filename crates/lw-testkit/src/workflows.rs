@@ -54,6 +54,20 @@ pub struct WorkflowOutcome {
     pub task_starts: Vec<(String, SystemTime)>,
 }
 
+/// The first task each worker picked up over `outcomes`, by the request id in its identity
+/// (a Lambda worker's identity is `<requestId>@<function ARN>`; another identity counts whole).
+pub fn first_task_by_request(
+    outcomes: &[WorkflowOutcome],
+) -> std::collections::HashMap<String, SystemTime> {
+    let mut first = std::collections::HashMap::new();
+    for (identity, at) in outcomes.iter().flat_map(|o| &o.task_starts) {
+        let id = identity.split('@').next().unwrap_or_default().to_owned();
+        let e = first.entry(id).or_insert(*at);
+        *e = (*e).min(*at);
+    }
+    first
+}
+
 /// Greeting workflows on one task queue of a dev server.
 pub struct Greetings {
     client: Client,

@@ -388,6 +388,7 @@ async fn idle_exit_cuts_billed_time_tenfold_through_the_real_loop() {
 /// each invocation answers before its own deadline.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn managed_instances_pack_the_controllers_invocations() {
+    let test_started = std::time::SystemTime::now();
     let Loop { aws, server, .. } = shared();
     let role = "arn:aws:iam::000000000000:role/managed-invoker";
     let ext = unique("ext");
@@ -415,10 +416,10 @@ async fn managed_instances_pack_the_controllers_invocations() {
     })
     .await;
     let a = aws.accounting(name).unwrap();
-    assert_burst_is_attributable(&a, &outcomes);
     println!("{}", aws.report());
     assert_eq!(a.errors + a.timeouts, 0, "{a:?}");
     assert!(a.records.iter().all(|r| r.outcome == "response"), "{a:?}");
+    assert_burst_is_attributable(&a, &outcomes, test_started);
     let peak = a.per_instance.iter().map(|i| i.peak_in_flight).max();
     assert!(
         peak.is_some_and(|p| (2..=4).contains(&p)),
@@ -441,18 +442,18 @@ async fn managed_instances_pack_the_controllers_invocations() {
 }
 
 /// What `cargo xtask bench --burst` reads to say where a burst's time went holds: each
-/// invocation's times are in order, its wall-clock start is this machine's clock, every task
+/// invocation's times are in order, its wall-clock start falls within the test, every task
 /// the server handed out names an invocation lw-local ran (`<requestId>@<ARN>`), and each
-/// invocation that picked up a task did so after it started and before it ended.
+/// invocation that picked up a task did so after it started and before it ended (the server
+/// and lw-local share this machine's clock; 50 ms for rounding and scheduling).
 fn assert_burst_is_attributable(
     a: &lw_local::Accounting,
     outcomes: &[lw_testkit::WorkflowOutcome],
+    since: std::time::SystemTime,
 ) {
     use std::time::{SystemTime, UNIX_EPOCH};
-    let now_ms = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap()
-        .as_millis() as u64;
+    let unix_ms = |t: SystemTime| t.duration_since(UNIX_EPOCH).unwrap().as_millis() as u64;
+    let (since, now) = (unix_ms(since), unix_ms(SystemTime::now()));
     for r in &a.records {
         let delivered = r.delivered_ms.expect("handed out");
         assert!(
@@ -461,33 +462,22 @@ fn assert_burst_is_attributable(
         );
         assert!(delivered <= r.ended_ms, "{r:?}");
         assert!(
-            r.started_unix_ms <= now_ms && r.started_unix_ms + 120_000 > now_ms,
-            "{r:?}"
+            (since..=now).contains(&r.started_unix_ms),
+            "{since}..{now}: {r:?}"
         );
     }
-    let mut first_task = std::collections::HashMap::new();
-    for o in outcomes {
-        for (identity, at) in &o.task_starts {
-            let id = identity.split('@').next().unwrap_or_default().to_owned();
-            let at = at.duration_since(UNIX_EPOCH).unwrap().as_millis() as u64;
-            let e = first_task.entry(id).or_insert(at);
-            *e = (*e).min(at);
-        }
-    }
+    let first_task = lw_testkit::first_task_by_request(outcomes);
     assert!(!first_task.is_empty());
     for (id, at) in &first_task {
         let r = a.records.iter().find(|r| &r.request_id == id);
         let r = r.unwrap_or_else(|| panic!("a task went to {id}, which lw-local never ran"));
-        // The server's clock and ours are the same machine's; 5 ms for rounding.
-        let ended_unix = r.started_unix_ms + (r.ended_ms - r.started_ms);
+        let at = unix_ms(*at);
+        let ended = r.started_unix_ms + r.ended_ms.saturating_sub(r.started_ms);
         assert!(
-            *at + 5 >= r.started_unix_ms && *at <= ended_unix + 5,
+            at + 50 >= r.started_unix_ms && at <= ended + 50,
             "{id}: {at} {r:?}"
         );
     }
-    assert!(
-        a.per_instance.iter().all(|i| i.cpu_ms > 0),
-        "{:?}",
-        a.per_instance
-    );
+    let cpu: u64 = a.per_instance.iter().map(|i| i.cpu_ms).sum();
+    assert!(cpu > 0, "{:?}", a.per_instance);
 }

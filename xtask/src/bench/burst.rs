@@ -289,11 +289,16 @@ fn measure(
     polled_seconds: f64,
 ) -> BurstRun {
     let records: &[InvocationRecord] = a.records.get(before.records.len()..).unwrap_or(&[]);
-    // The burst's start on the function's clock (ms since it was created), from any
-    // invocation's wall-clock time and function-clock time of the same moment.
-    let origin = records.first().map_or(0.0, |r| {
-        r.started_ms as f64 - (r.started_unix_ms as f64 - ms(started))
-    });
+    let timeline = a.timeline.get(before.timeline.len()..).unwrap_or(&[]);
+    // The burst's start on the function's clock (ms since it was created): each record
+    // stamps one moment on both clocks; the median over them.
+    let origin = median(
+        records
+            .iter()
+            .map(|r| r.started_ms as f64 - (r.started_unix_ms as f64 - ms(started)))
+            .collect(),
+    );
+    let origin = if origin.is_finite() { origin } else { 0.0 };
     let rel = |at_ms: u64| (at_ms as f64 - origin).max(0.0);
     // Time to all done by the server's clock: the last workflow's close event.
     let mut completed: Vec<f64> = outcomes
@@ -303,104 +308,93 @@ fn measure(
         .collect();
     completed.sort_by(f64::total_cmp);
     let seconds_to_all_done = completed.last().copied().unwrap_or(polled_seconds);
-    let mut requested: Vec<f64> = records.iter().map(|r| rel(r.requested_ms)).collect();
-    requested.sort_by(f64::total_cmp);
-    let gaps: Vec<f64> = requested.windows(2).map(|w| w[1] - w[0]).collect();
-    // Each invocation's first task: the earliest start event carrying its identity.
-    let mut first_task: std::collections::HashMap<&str, f64> = std::collections::HashMap::new();
-    for o in outcomes {
-        for (identity, at) in &o.task_starts {
-            let id = identity.split('@').next().unwrap_or_default();
-            let t = ms(*at);
-            first_task
-                .entry(id)
-                .and_modify(|v| *v = v.min(t))
-                .or_insert(t);
-        }
-    }
-    let to_first = |cold: bool| {
-        median(
-            records
-                .iter()
-                .filter(|r| r.cold == cold)
-                .filter_map(|r| {
-                    first_task
-                        .get(r.request_id.as_str())
-                        .map(|t| t - r.started_unix_ms as f64)
-                })
-                .collect(),
-        )
-    };
-    let per_instance_cpu =
-        |acc: &Accounting, i: usize| acc.per_instance.get(i).map_or(0, |s| s.cpu_ms);
-    let worker_cpu_ms: u64 = (0..a.per_instance.len())
-        .map(|i| per_instance_cpu(a, i).saturating_sub(per_instance_cpu(before, i)))
-        .sum();
-    let rss: Vec<f64> = a
-        .per_instance
-        .iter()
-        .map(|i| i.peak_rss_kib as f64 / 1024.0)
-        .collect();
-    let busy_ms: u64 = a.per_instance.iter().map(|i| i.busy_ms).sum::<u64>()
-        - before.per_instance.iter().map(|i| i.busy_ms).sum::<u64>();
-    let gb = f64::from(MEMORY_MB) / 1024.0;
-    let per_1000 = |v: f64| v / workflows as f64 * 1000.0;
-    BurstRun {
+    let mut run = BurstRun {
         workflows,
         seconds_to_all_done,
-        instances: a.instances,
         invocations: records.len(),
         cold_starts: records.iter().filter(|r| r.cold).count(),
-        peak_in_flight: a
-            .per_instance
-            .iter()
-            .map(|i| i.peak_in_flight)
-            .max()
-            .unwrap_or(0),
-        most_in_flight: a
-            .timeline
-            .get(before.timeline.len()..)
-            .unwrap_or(&[])
-            .iter()
-            .map(|p| p.in_flight)
-            .max()
-            .unwrap_or(0),
-        peak_rss_mib_max: rss.iter().copied().fold(0.0, f64::max),
-        peak_rss_mib_mean: rss.iter().sum::<f64>() / rss.len().max(1) as f64,
-        instance_busy_s: busy_ms as f64 / 1000.0,
-        gb_s_per_1000: per_1000(a.gb_seconds - before.gb_seconds),
-        instance_gb_s_per_1000: per_1000(busy_ms as f64 / 1000.0 * gb),
-        first_invoke_ms: requested.first().copied().unwrap_or(f64::NAN),
-        last_invoke_ms: requested.last().copied().unwrap_or(f64::NAN),
-        invoke_gap_ms: median(gaps),
-        wait_for_instance_ms: median(
-            records
-                .iter()
-                .map(|r| r.started_ms.saturating_sub(r.requested_ms) as f64)
-                .collect(),
-        ),
-        to_first_task_cold_ms: to_first(true),
-        to_first_task_warm_ms: to_first(false),
-        invocations_without_task: records
-            .iter()
-            .filter(|r| !first_task.contains_key(r.request_id.as_str()))
-            .count(),
+        most_in_flight: timeline.iter().map(|p| p.in_flight).max().unwrap_or(0),
+        gb_s_per_1000: (a.gb_seconds - before.gb_seconds) / workflows as f64 * 1000.0,
         ended_idle: records.iter().filter(|r| ended_idle(r)).count(),
         ended_idle_before_done: records
             .iter()
             .filter(|r| ended_idle(r) && rel(r.ended_ms) < seconds_to_all_done * 1000.0)
             .count(),
-        worker_cpu_ms_per_wf: worker_cpu_ms as f64 / workflows as f64,
-        timeline: a
-            .timeline
-            .get(before.timeline.len()..)
-            .unwrap_or(&[])
+        timeline: timeline
             .iter()
             .map(|p| (rel(p.at_ms) / 1000.0, p.in_flight))
             .collect(),
         completed_s: completed,
         ..BurstRun::default()
+    };
+    invokes(&mut run, records, &rel);
+    first_tasks(&mut run, records, outcomes);
+    instances(&mut run, before, a);
+    run
+}
+
+/// The controller's Invokes and each one's wait for an instance.
+fn invokes(run: &mut BurstRun, records: &[InvocationRecord], rel: &dyn Fn(u64) -> f64) {
+    let mut requested: Vec<f64> = records.iter().map(|r| rel(r.requested_ms)).collect();
+    requested.sort_by(f64::total_cmp);
+    run.first_invoke_ms = requested.first().copied().unwrap_or(f64::NAN);
+    run.last_invoke_ms = requested.last().copied().unwrap_or(f64::NAN);
+    run.invoke_gap_ms = median(requested.windows(2).map(|w| w[1] - w[0]).collect());
+    run.wait_for_instance_ms = median(
+        records
+            .iter()
+            .map(|r| r.started_ms.saturating_sub(r.requested_ms) as f64)
+            .collect(),
+    );
+}
+
+/// Each invocation's time from its start to the first task its worker picked up.
+fn first_tasks(run: &mut BurstRun, records: &[InvocationRecord], outcomes: &[WorkflowOutcome]) {
+    let first = lw_testkit::first_task_by_request(outcomes);
+    let to_first = |cold: bool| {
+        median(
+            records
+                .iter()
+                .filter(|r| r.cold == cold)
+                .filter_map(|r| Some(ms(*first.get(&r.request_id)?) - r.started_unix_ms as f64))
+                .collect(),
+        )
+    };
+    run.to_first_task_cold_ms = to_first(true);
+    run.to_first_task_warm_ms = to_first(false);
+    run.invocations_without_task = records
+        .iter()
+        .filter(|r| !first.contains_key(&r.request_id))
+        .count();
+}
+
+/// Instances: how many, their peak RSS, busy time and CPU over the burst.
+fn instances(run: &mut BurstRun, before: &Accounting, a: &Accounting) {
+    let earlier = |i: usize| before.per_instance.get(i).cloned().unwrap_or_default();
+    let (mut busy_ms, mut cpu_ms) = (0_u64, 0_u64);
+    for (i, s) in a.per_instance.iter().enumerate() {
+        busy_ms += s.busy_ms.saturating_sub(earlier(i).busy_ms);
+        cpu_ms += s.cpu_ms.saturating_sub(earlier(i).cpu_ms);
     }
+    let rss: Vec<f64> = a
+        .per_instance
+        .iter()
+        .map(|i| i.peak_rss_kib as f64 / 1024.0)
+        .collect();
+    let workflows = run.workflows as f64;
+    run.instances = a.instances;
+    run.peak_in_flight = a
+        .per_instance
+        .iter()
+        .map(|i| i.peak_in_flight)
+        .max()
+        .unwrap_or(0);
+    run.peak_rss_mib_max = rss.iter().copied().fold(0.0, f64::max);
+    run.peak_rss_mib_mean = rss.iter().sum::<f64>() / rss.len().max(1) as f64;
+    run.instance_busy_s = busy_ms as f64 / 1000.0;
+    run.instance_gb_s_per_1000 =
+        busy_ms as f64 / 1000.0 * f64::from(MEMORY_MB) / 1024.0 / workflows * 1000.0;
+    run.worker_cpu_ms_per_wf = cpu_ms as f64 / workflows;
 }
 
 /// Whether the invocation's report says the idle exit ended it.

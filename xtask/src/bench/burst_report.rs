@@ -8,7 +8,8 @@ use super::report::{machine, update_section};
 
 /// What was run, for the tables' preamble.
 pub(super) struct Command {
-    /// The command line, e.g. `cargo xtask bench --burst --workflows 200 --runs 3`.
+    /// The command line, e.g. `cargo xtask bench --burst --workflows 200 --per-instance 8
+    /// --runs 3`.
     pub(super) line: String,
     pub(super) workflows: usize,
     pub(super) runs: usize,
@@ -78,7 +79,10 @@ pub(super) fn burst_table(c: &Command, results: &[(Scenario, BurstRun, Vec<Burst
         .filter_map(|(s, r, _)| Some((s, r, &results.get(s.without_idle_exit?)?.1)))
         .collect();
     if !with_idle.is_empty() {
-        t.push_str("\nIdle exit against the same function without it (the median runs):\n\n");
+        t.push_str(
+            "\nIdle exit against the same function without it (for the 4× row: the default \
+             function without idle exit; the median runs):\n\n",
+        );
         for (s, r, base) in with_idle {
             let gb = |r: &BurstRun| {
                 if s.per_instance > 1 {
@@ -115,6 +119,13 @@ pub(super) fn burst_table(c: &Command, results: &[(Scenario, BurstRun, Vec<Burst
          | server CPU / workflow | worker CPU / workflow |\n\
          |---|---|---|---|---|---|---|---|---|\n",
     );
+    let seconds = |v: f64| {
+        if v.is_finite() {
+            format!("{:.1} s", v / 1000.0)
+        } else {
+            "–".into()
+        }
+    };
     let num = |v: f64, unit: &str| {
         if v.is_finite() {
             format!("{v:.0} {unit}")
@@ -124,10 +135,10 @@ pub(super) fn burst_table(c: &Command, results: &[(Scenario, BurstRun, Vec<Burst
     };
     for (s, r, _) in results {
         t.push_str(&format!(
-            "| {} | {:.1} / {:.1} s | {} | {} | {} / {} | {} | {} ({}) | {:.1} ms | {:.1} ms |\n",
+            "| {} | {} / {} | {} | {} | {} / {} | {} | {} ({}) | {:.1} ms | {:.1} ms |\n",
             s.label,
-            r.first_invoke_ms / 1000.0,
-            r.last_invoke_ms / 1000.0,
+            seconds(r.first_invoke_ms),
+            seconds(r.last_invoke_ms),
             num(r.invoke_gap_ms, "ms"),
             num(r.wait_for_instance_ms, "ms"),
             num(r.to_first_task_cold_ms, "ms"),

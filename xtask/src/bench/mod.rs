@@ -109,7 +109,12 @@ fn parse(args: &[String]) -> Result<Args, String> {
                 let n = number(arg)?.max(1);
                 match arg.as_str() {
                     "--workflows" => b.workflows = n,
-                    "--per-instance" => b.per_instance = u32::try_from(n).unwrap_or(8),
+                    "--per-instance" => {
+                        b.per_instance = u32::try_from(n)
+                            .ok()
+                            .filter(|n| *n <= 1600)
+                            .ok_or("--per-instance takes a number from 1 to 1600")?
+                    }
                     _ => b.runs = n,
                 }
             }
@@ -276,7 +281,8 @@ impl Default for BurstArgs {
     }
 }
 
-/// The burst's scenarios: `(label, peer, per-instance concurrency, extra environment)`.
+/// The scenarios of `--burst` (or of `--managed`), each with its label, program,
+/// per-instance concurrency and environment.
 fn burst_scenarios(b: &BurstArgs, rust: &Peer, python: &Peer) -> Vec<burst::Scenario> {
     let scenario =
         |label: String, peer: &Peer, per_instance: u32, extra: &[(&'static str, String)]| {
@@ -324,29 +330,19 @@ fn burst_scenarios(b: &BurstArgs, rust: &Peer, python: &Peer) -> Vec<burst::Scen
     let i = &b.idle_exit;
     let mut wide = idle.to_vec();
     wide.push(("LW_GREETING_SLOT_SCALE", "4".into()));
-    let against = |mut s: burst::Scenario, k: usize| {
-        s.without_idle_exit = Some(k);
-        s
-    };
-    vec![
+    let mut scenarios = vec![
         scenario("rust, one at a time".into(), rust, 1, &[]),
-        against(
-            scenario(
-                format!("rust, one at a time, idle exit {i}"),
-                rust,
-                1,
-                &idle,
-            ),
-            0,
+        scenario(
+            format!("rust, one at a time, idle exit {i}"),
+            rust,
+            1,
+            &idle,
         ),
-        against(
-            scenario(
-                format!("rust, one at a time, idle exit {i}, 4× slots and pollers"),
-                rust,
-                1,
-                &wide,
-            ),
-            0,
+        scenario(
+            format!("rust, one at a time, idle exit {i}, 4× slots and pollers"),
+            rust,
+            1,
+            &wide,
         ),
         scenario(
             format!("rust, Managed Instances, {n} at once per instance"),
@@ -354,14 +350,11 @@ fn burst_scenarios(b: &BurstArgs, rust: &Peer, python: &Peer) -> Vec<burst::Scen
             n,
             &[],
         ),
-        against(
-            scenario(
-                format!("rust, Managed Instances, {n} at once per instance, idle exit {i}"),
-                rust,
-                n,
-                &idle,
-            ),
-            3,
+        scenario(
+            format!("rust, Managed Instances, {n} at once per instance, idle exit {i}"),
+            rust,
+            n,
+            &idle,
         ),
         scenario(
             "python, one at a time (its SDK polls to the deadline)".into(),
@@ -369,7 +362,15 @@ fn burst_scenarios(b: &BurstArgs, rust: &Peer, python: &Peer) -> Vec<burst::Scen
             1,
             &[],
         ),
-    ]
+    ];
+    // Each idle-exit scenario is set against the one named as it is up to ", idle exit".
+    let labels: Vec<String> = scenarios.iter().map(|s| s.label.clone()).collect();
+    for s in &mut scenarios {
+        if let Some((base, _)) = s.label.split_once(", idle exit") {
+            s.without_idle_exit = labels.iter().position(|l| l == base);
+        }
+    }
+    scenarios
 }
 
 /// Runs the burst scenarios and writes their table (and, for `--burst`, the chart).
