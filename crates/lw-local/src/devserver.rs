@@ -3,7 +3,7 @@
 use std::{
     path::PathBuf,
     process::{Command, Stdio},
-    sync::OnceLock,
+    sync::{OnceLock, atomic::Ordering},
     time::{Duration, Instant},
 };
 
@@ -20,9 +20,21 @@ pub struct DevServer {
     /// The namespace (`default`).
     pub namespace: String,
     cli: PathBuf,
+    /// The running process, 0 once it is stopped (or exited and reaped).
     pid: std::sync::atomic::AtomicU32,
+    /// Someone else's server: never signalled or restarted.
+    attached: bool,
     args: Vec<String>,
     env: Vec<(String, String)>,
+}
+
+/// Why a server this fixture started did not answer, in the server's words where it said
+/// any.
+enum NotStarted {
+    /// The process exited.
+    Exited(String),
+    /// It ran but did not answer in time.
+    Silent(String),
 }
 
 static SHARED: OnceLock<Result<DevServer, String>> = OnceLock::new();
@@ -65,6 +77,7 @@ impl DevServer {
             namespace: "default".into(),
             cli: find_cli()?,
             pid: 0.into(),
+            attached: true,
             args: Vec::new(),
             env: Vec::new(),
         };
@@ -87,18 +100,31 @@ impl DevServer {
     }
 
     /// Stops the server and starts it again on the same ports (and database file, if any),
-    /// waiting until it answers.
+    /// waiting until it answers. A start that exits at once (its port held for a moment by
+    /// a connection of the stopped server's) is tried again on the same ports for up to
+    /// 60 s; the error quotes the server's last words.
     pub fn restart(&self) -> Result<(), LocalError> {
+        if self.attached {
+            return Err(LocalError::Command(format!(
+                "the dev server on {} was attached, not started here: restart it where it runs",
+                self.address
+            )));
+        }
         self.stop();
-        let mut cmd = Command::new(&self.cli);
-        cmd.args(&self.args)
-            .envs(self.env.iter().cloned())
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null());
-        let pid = crate::process::spawn_tied(cmd)?;
-        self.pid.store(pid, std::sync::atomic::Ordering::SeqCst);
-        self.wait_ready(Duration::from_secs(60))
+        let until = Instant::now() + Duration::from_secs(60);
+        loop {
+            self.pid.store(self.run()?, Ordering::SeqCst);
+            match self.wait_started(until.saturating_duration_since(Instant::now())) {
+                Ok(()) => return Ok(()),
+                Err(NotStarted::Exited(_)) if Instant::now() < until => {
+                    std::thread::sleep(Duration::from_millis(200));
+                }
+                Err(NotStarted::Exited(why) | NotStarted::Silent(why)) => {
+                    self.stop();
+                    return Err(LocalError::Timeout(why));
+                }
+            }
+        }
     }
 
     /// Starts the server on free ports; a start that fails (a port taken between choosing it
@@ -115,7 +141,7 @@ impl DevServer {
             let server = Self::spawn(&cli, &dynamic_config, &env, db_file)?;
             match server.wait_started(Duration::from_secs(60)) {
                 Ok(()) => return Ok(server),
-                Err(why) => {
+                Err(NotStarted::Exited(why) | NotStarted::Silent(why)) => {
                     server.stop();
                     last = why;
                 }
@@ -156,30 +182,42 @@ impl DevServer {
             args.push("--db-filename".into());
             args.push(db.display().to_string());
         }
-        let log = std::env::temp_dir().join(format!("lw-local-devserver-{port}.log"));
-        let mut cmd = Command::new(cli);
-        cmd.args(&args)
-            .envs(env.iter().cloned())
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(std::fs::File::create(&log)?);
-        let pid = crate::process::spawn_tied(cmd)?;
-        Ok(DevServer {
+        let server = DevServer {
             address: format!("127.0.0.1:{port}"),
             namespace: "default".into(),
             cli: cli.to_path_buf(),
-            pid: pid.into(),
+            pid: 0.into(),
+            attached: false,
             args,
             env: env.to_vec(),
-        })
+        };
+        server.pid.store(server.run()?, Ordering::SeqCst);
+        Ok(server)
+    }
+
+    /// Runs the server process with this server's arguments, its error output going to
+    /// [`DevServer::log_path`]; returns its pid.
+    fn run(&self) -> Result<u32, LocalError> {
+        let mut cmd = Command::new(&self.cli);
+        cmd.args(&self.args)
+            .envs(self.env.iter().cloned())
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(self.log_path())?);
+        crate::process::spawn_tied(cmd)
+    }
+
+    /// Where the server's error output goes until it answers.
+    fn log_path(&self) -> PathBuf {
+        let port = self.address.rsplit(':').next().unwrap_or_default();
+        std::env::temp_dir().join(format!("lw-local-devserver-{port}.log"))
     }
 
     /// Waits until a server this fixture started answers, or says why it did not: it exited
     /// (with the end of its error output) or it did not answer within `limit`.
-    fn wait_started(&self, limit: Duration) -> Result<(), String> {
+    fn wait_started(&self, limit: Duration) -> Result<(), NotStarted> {
         let pid = self.pid() as libc::pid_t;
-        let port = self.address.rsplit(':').next().unwrap_or_default();
-        let log = std::env::temp_dir().join(format!("lw-local-devserver-{port}.log"));
+        let log = self.log_path();
         let output = || {
             let text = std::fs::read_to_string(&log).unwrap_or_default();
             let tail: Vec<&str> = text.lines().rev().take(5).collect();
@@ -194,18 +232,20 @@ impl DevServer {
             let mut status = 0;
             // SAFETY: polling our own child without blocking.
             if unsafe { libc::waitpid(pid, &mut status, libc::WNOHANG) } == pid {
-                return Err(format!(
+                // Reaped: its pid may be reused by anyone, so it is never signalled again.
+                self.pid.store(0, Ordering::SeqCst);
+                return Err(NotStarted::Exited(format!(
                     "the dev server on {} exited at start: {}",
                     self.address,
                     output()
-                ));
+                )));
             }
             if Instant::now() > until {
-                return Err(format!(
+                return Err(NotStarted::Silent(format!(
                     "dev server on {} not ready after {limit:?}: {}",
                     self.address,
                     output()
-                ));
+                )));
             }
             std::thread::sleep(Duration::from_millis(100));
         }
@@ -238,35 +278,29 @@ impl DevServer {
 
     /// Stops the server (SIGTERM, then SIGKILL if it is still there after 5 s).
     pub fn stop(&self) {
-        let pid = self.pid() as libc::pid_t;
+        if self.attached {
+            return;
+        }
+        // Taken, so that a second stop (or a stop after an exit this fixture reaped) signals
+        // nobody: a reaped pid may belong to another process by then.
+        let pid = self.pid.swap(0, Ordering::SeqCst) as libc::pid_t;
         if pid == 0 {
-            return; // attached, not ours
+            return;
         }
-        // SAFETY: signalling the child this fixture started.
+        // SAFETY: signalling the child this fixture started and has not reaped.
         unsafe { libc::kill(pid, libc::SIGTERM) };
-        let until = Instant::now() + Duration::from_secs(5);
-        // Our child: reap it (a zombie would still answer `kill(pid, 0)`).
-        let gone = || {
-            let mut status = 0;
-            // SAFETY: waiting on our own child without blocking.
-            let r = unsafe { libc::waitpid(pid, &mut status, libc::WNOHANG) };
-            r == pid || r == -1
-        };
-        while !gone() && Instant::now() < until {
-            std::thread::sleep(Duration::from_millis(50));
+        if reap_within(pid, Duration::from_secs(5)) {
+            return;
         }
-        // SAFETY: as above.
+        // SAFETY: as above (not reaped yet).
         unsafe { libc::kill(pid, libc::SIGKILL) };
         // Reaped before returning, so its ports are free for a restart.
-        let until = Instant::now() + Duration::from_secs(5);
-        while !gone() && Instant::now() < until {
-            std::thread::sleep(Duration::from_millis(20));
-        }
+        reap_within(pid, Duration::from_secs(5));
     }
 
-    /// The server's process id.
+    /// The server's process id (0 while it is stopped).
     pub fn pid(&self) -> u32 {
-        self.pid.load(std::sync::atomic::Ordering::SeqCst)
+        self.pid.load(Ordering::SeqCst)
     }
 
     /// The server process's memory, threads and CPU time so far (Linux).
@@ -444,5 +478,23 @@ pub fn decode_payload(p: &Value) -> Value {
             .and_then(|b| serde_json::from_slice(&b).ok())
             .unwrap_or_else(|| Value::String(s.clone())),
         other => other.clone(),
+    }
+}
+
+/// Waits up to `limit` for our child `pid` to exit and reaps it (a zombie would still answer
+/// `kill(pid, 0)`); whether it is gone.
+fn reap_within(pid: libc::pid_t, limit: Duration) -> bool {
+    let until = Instant::now() + limit;
+    loop {
+        let mut status = 0;
+        // SAFETY: waiting on our own child without blocking.
+        let r = unsafe { libc::waitpid(pid, &mut status, libc::WNOHANG) };
+        if r == pid || r == -1 {
+            return true;
+        }
+        if Instant::now() >= until {
+            return false;
+        }
+        std::thread::sleep(Duration::from_millis(20));
     }
 }

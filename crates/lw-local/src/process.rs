@@ -52,8 +52,57 @@ pub fn find_program(env_var: &str, name: &str) -> Option<std::path::PathBuf> {
         .find(|p| p.is_file())
 }
 
-/// A free TCP port on 127.0.0.1 (bound then released).
+/// A free TCP port on 127.0.0.1 (bound then released), chosen below the kernel's ephemeral
+/// range where there is room.
+///
+/// A port in the ephemeral range can be taken by any outgoing connection while its server
+/// is down: a client reconnecting to a stopped server can even be given the server's own
+/// port as its local port (a TCP self-connect), and the restarted server then fails to
+/// bind. Ports below the range are only ever taken by an explicit bind.
 pub fn free_port() -> Result<u16, LocalError> {
+    let (low, _) = ephemeral_range();
+    const FLOOR: u16 = 20_000;
+    if low > FLOOR + 1_000 {
+        let span = u128::from(low - FLOOR);
+        for _ in 0..64 {
+            let port = FLOOR + (uuid::Uuid::new_v4().as_u128() % span) as u16;
+            if std::net::TcpListener::bind(("127.0.0.1", port)).is_ok() {
+                return Ok(port);
+            }
+        }
+    }
     let l = std::net::TcpListener::bind("127.0.0.1:0")?;
     Ok(l.local_addr()?.port())
+}
+
+/// The kernel's ephemeral port range (`net.ipv4.ip_local_port_range`); Linux's default
+/// where it cannot be read.
+fn ephemeral_range() -> (u16, u16) {
+    let text =
+        std::fs::read_to_string("/proc/sys/net/ipv4/ip_local_port_range").unwrap_or_default();
+    let mut parts = text.split_whitespace().map(str::parse::<u16>);
+    match (parts.next(), parts.next()) {
+        (Some(Ok(low)), Some(Ok(high))) if low <= high => (low, high),
+        _ => (32_768, 60_999),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn free_ports_are_free_and_outside_the_ephemeral_range() {
+        let (low, high) = ephemeral_range();
+        for _ in 0..20 {
+            let port = free_port().unwrap();
+            assert!(std::net::TcpListener::bind(("127.0.0.1", port)).is_ok());
+            if low > 21_000 {
+                assert!(
+                    port < low,
+                    "{port} is inside the ephemeral range {low}-{high}"
+                );
+            }
+        }
+    }
 }
