@@ -42,7 +42,7 @@ fn main() -> ExitCode {
         Some("test") => test(),
         Some("demo") => demo(&args[1..]),
         Some("bench") => bench::bench(&args[1..]),
-        Some("soak") if args.iter().any(|a| a == "--burst") => bench::soak_burst(&args[1..]),
+        Some("soak") if args.iter().any(|a| a == "--burst") => bench::burst::soak(&args[1..]),
         Some("soak") => soak(),
         Some("package") => package(&args[1..]),
         _ => Err(

@@ -298,38 +298,12 @@ pub(super) async fn loop_run(
     args: &Args,
 ) -> Result<LoopRun, String> {
     let e = |e: &dyn std::fmt::Display| format!("{}: {e}", peer.name);
-    let (deployment, task_queue) = (unique("loop-dep"), unique("loop"));
     let name = format!("loop-{}", peer.name);
-    // A role per run: lw-local matches the first role registered under an ARN.
-    let role = format!(
-        "arn:aws:iam::000000000000:role/bench-invoker-{}",
-        unique(peer.name)
-    );
-    let role = role.as_str();
-    let external_id = unique("ext");
-    aws.add_role(RoleConfig {
-        arn: role.into(),
-        external_id: Some(external_id.clone()),
-    });
-    let mut config = FunctionConfig::new(&name, &peer.program)
-        .timeout(Duration::from_secs(60))
-        .env("TEMPORAL_ADDRESS", server.address.clone())
-        .env("TEMPORAL_NAMESPACE", "default")
-        .env("TEMPORAL_TASK_QUEUE", task_queue.clone())
-        .env("LW_DEPLOYMENT_NAME", deployment.clone())
-        .env("LW_BUILD_ID", BUILD_ID)
-        .env("TEMPORAL_CONFIG_FILE", "");
+    let mut config = FunctionConfig::new(&name, &peer.program).timeout(Duration::from_secs(60));
     config.task_root = peer.task_root.clone();
-    for (k, v) in &peer.env {
-        config = config.env(*k, *v);
-    }
-    let arn = aws.add_function(config);
-    server
-        .create_lambda_version(&deployment, BUILD_ID, &arn, role, &external_id)
-        .map_err(|x| e(&x))?;
-    server
-        .set_current_version(&deployment, BUILD_ID)
-        .map_err(|x| e(&x))?;
+    let env = peer.env.iter().map(|(k, v)| (*k, (*v).to_owned()));
+    let task_queue =
+        super::serverless::register(aws, server, "loop", config, env).map_err(|x| e(&x))?;
     let g = Greetings::connect(server, &task_queue)
         .await
         .map_err(|x| e(&x))?;

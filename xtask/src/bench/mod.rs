@@ -12,7 +12,7 @@ use std::{
     time::{Duration, SystemTime},
 };
 
-use lw_local::{FunctionConfig, LocalLambda, RoleConfig};
+use lw_local::{FunctionConfig, LocalLambda};
 use lw_testkit::{
     DevServer, FunctionSpec, Greetings, GrpcRecorder, InvocationResult, LocalFunction, Outcome,
     WorkflowOutcome, unique,
@@ -20,10 +20,10 @@ use lw_testkit::{
 use serde_json::json;
 use tokio::time::Instant;
 
-mod burst;
-mod burst_report;
+pub(crate) mod burst;
 mod measure;
 mod report;
+mod serverless;
 
 use measure::{loop_run, sample};
 pub(crate) use report::{LoopRows, medians};
@@ -45,7 +45,7 @@ struct Args {
     /// Build the greeting worker without lambdaworker's default features (`kms`, `otel`).
     no_default_features: bool,
     /// Only a burst through the Worker Controller (`--burst`, `--managed`).
-    burst: Option<BurstArgs>,
+    burst: Option<burst::BurstArgs>,
 }
 
 fn parse(args: &[String]) -> Result<Args, String> {
@@ -74,50 +74,16 @@ fn parse(args: &[String]) -> Result<Args, String> {
             "--timeout" => a.timeout = Duration::from_secs(number("--timeout")?.max(10) as u64),
             "--no-default-features" => a.no_default_features = true,
             "--burst" | "--managed" => {
-                a.burst = Some(BurstArgs {
+                a.burst = Some(burst::BurstArgs {
                     managed: arg == "--managed",
-                    ..BurstArgs::default()
+                    ..burst::BurstArgs::default()
                 })
             }
-            "--only" => {
-                let b = a
-                    .burst
-                    .as_mut()
-                    .ok_or("--only goes after --burst or --managed")?;
-                b.only = Some(
-                    it.next()
-                        .ok_or("--only takes part of a scenario's name")?
-                        .clone(),
-                );
-            }
-            "--workflows" | "--per-instance" | "--runs" | "--idle-exit" => {
-                let b = a
-                    .burst
-                    .as_mut()
-                    .ok_or(format!("{arg} goes after --burst or --managed"))?;
-                if arg == "--idle-exit" {
-                    b.idle_exit = it
-                        .next()
-                        .filter(|v| {
-                            let digits = v.strip_suffix("ms").or_else(|| v.strip_suffix('s'));
-                            digits.is_some_and(|d| d.parse::<u64>().is_ok())
-                        })
-                        .ok_or("--idle-exit takes a duration such as 500ms or 2s")?
-                        .clone();
-                    continue;
-                }
-                let n = number(arg)?.max(1);
-                match arg.as_str() {
-                    "--workflows" => b.workflows = n,
-                    "--per-instance" => {
-                        b.per_instance = u32::try_from(n)
-                            .ok()
-                            .filter(|n| *n <= 1600)
-                            .ok_or("--per-instance takes a number from 1 to 1600")?
-                    }
-                    _ => b.runs = n,
-                }
-            }
+            "--only" | "--workflows" | "--per-instance" | "--runs" | "--idle-exit" => a
+                .burst
+                .as_mut()
+                .ok_or(format!("{arg} goes after --burst or --managed"))?
+                .set(arg, it.next().map(String::as_str))?,
             "--smoke" => {
                 // A quick check that the bench works (CI): one sample, small batch, no loop,
                 // the docs left alone.
@@ -203,7 +169,7 @@ pub fn bench(args: &[String]) -> Result<(), String> {
     let (rust, python) = build_peers(&root, args.no_default_features)?;
     let target = target_dir(&root);
     if let Some(b) = &args.burst {
-        return burst_only(b, &rust, &python, &root);
+        return burst::run(b, &rust, &python, &root);
     }
     let micro = criterion()?;
     let runtime = tokio::runtime::Runtime::new().map_err(|e| e.to_string())?;
@@ -247,246 +213,6 @@ pub fn bench(args: &[String]) -> Result<(), String> {
         eprintln!("xtask: docs/performance.md updated");
     }
     Ok(())
-}
-
-/// `--burst`, `--managed` and `soak --burst`.
-pub(crate) struct BurstArgs {
-    /// `--managed`: a worker per invocation against one shared worker (issue 17's choice);
-    /// otherwise the burst comparison.
-    pub(crate) managed: bool,
-    pub(crate) workflows: usize,
-    pub(crate) per_instance: u32,
-    pub(crate) runs: usize,
-    /// The idle exit the idle-exit rows use.
-    pub(crate) idle_exit: String,
-    pub(crate) write_docs: bool,
-    /// `cargo xtask soak --burst`: the command line the tables name.
-    pub(crate) soak: bool,
-    /// `--only TEXT`: the scenarios whose name contains TEXT (the docs are left alone).
-    pub(crate) only: Option<String>,
-}
-
-impl Default for BurstArgs {
-    fn default() -> Self {
-        Self {
-            managed: false,
-            workflows: 200,
-            per_instance: 8,
-            runs: 3,
-            idle_exit: "500ms".into(),
-            write_docs: true,
-            soak: false,
-            only: None,
-        }
-    }
-}
-
-/// The scenarios of `--burst` (or of `--managed`), each with its label, program,
-/// per-instance concurrency and environment.
-fn burst_scenarios(b: &BurstArgs, rust: &Peer, python: &Peer) -> Vec<burst::Scenario> {
-    let scenario =
-        |label: String, peer: &Peer, per_instance: u32, extra: &[(&'static str, String)]| {
-            let mut env: Vec<(&'static str, String)> = peer
-                .env
-                .iter()
-                .map(|(k, v)| (*k, (*v).to_owned()))
-                .collect();
-            env.extend(extra.iter().cloned());
-            burst::Scenario {
-                label,
-                program: peer.program.clone(),
-                task_root: peer.task_root.clone(),
-                per_instance,
-                env,
-                without_idle_exit: None,
-            }
-        };
-    let n = b.per_instance;
-    let idle = [("LAMBDAWORKER_IDLE_EXIT", b.idle_exit.clone())];
-    if b.managed {
-        let slots = [("LW_GREETING_SLOT_SCALE", n.to_string())];
-        return vec![
-            scenario("rust, one at a time (Lambda default)".into(), rust, 1, &[]),
-            scenario(
-                format!("rust, Managed Instances: {n} at once per instance, a worker each"),
-                rust,
-                n,
-                &[],
-            ),
-            scenario(
-                format!("rust, one worker with {n}× the slots and pollers, one at a time"),
-                rust,
-                1,
-                &slots,
-            ),
-            scenario(
-                "python, one at a time (Lambda default)".into(),
-                python,
-                1,
-                &[],
-            ),
-        ];
-    }
-    let i = &b.idle_exit;
-    let mut wide = idle.to_vec();
-    wide.push(("LW_GREETING_SLOT_SCALE", "4".into()));
-    let mut scenarios = vec![
-        scenario("rust, one at a time".into(), rust, 1, &[]),
-        scenario(
-            format!("rust, one at a time, idle exit {i}"),
-            rust,
-            1,
-            &idle,
-        ),
-        scenario(
-            format!("rust, one at a time, idle exit {i}, 4× slots and pollers"),
-            rust,
-            1,
-            &wide,
-        ),
-        scenario(
-            format!("rust, Managed Instances, {n} at once per instance"),
-            rust,
-            n,
-            &[],
-        ),
-        scenario(
-            format!("rust, Managed Instances, {n} at once per instance, idle exit {i}"),
-            rust,
-            n,
-            &idle,
-        ),
-        scenario(
-            "python, one at a time (its SDK polls to the deadline)".into(),
-            python,
-            1,
-            &[],
-        ),
-    ];
-    // Each idle-exit scenario is set against the one named as it is up to ", idle exit".
-    let labels: Vec<String> = scenarios.iter().map(|s| s.label.clone()).collect();
-    for s in &mut scenarios {
-        if let Some((base, _)) = s.label.split_once(", idle exit") {
-            s.without_idle_exit = labels.iter().position(|l| l == base);
-        }
-    }
-    scenarios
-}
-
-/// Runs the burst scenarios and writes their table (and, for `--burst`, the chart).
-fn burst_only(b: &BurstArgs, rust: &Peer, python: &Peer, root: &Path) -> Result<(), String> {
-    let mut scenarios = burst_scenarios(b, rust, python);
-    if let Some(only) = &b.only {
-        let kept: Vec<usize> = (0..scenarios.len())
-            .filter(|&k| scenarios[k].label.contains(only.as_str()))
-            .collect();
-        if kept.is_empty() {
-            return Err(format!("--only {only}: no scenario's name contains it"));
-        }
-        scenarios = kept
-            .iter()
-            .map(|&k| {
-                let mut s = scenarios[k].clone();
-                s.without_idle_exit = s
-                    .without_idle_exit
-                    .and_then(|base| kept.iter().position(|&j| j == base));
-                s
-            })
-            .collect();
-    }
-    let b = &BurstArgs {
-        write_docs: b.write_docs && b.only.is_none(),
-        only: b.only.clone(),
-        idle_exit: b.idle_exit.clone(),
-        ..*b
-    };
-    let runtime = tokio::runtime::Runtime::new().map_err(|e| e.to_string())?;
-    let all = runtime.block_on(burst::run_scenarios(&scenarios, b.workflows, b.runs))?;
-    let results: Vec<_> = scenarios
-        .into_iter()
-        .zip(all)
-        .map(|(s, runs)| (s, burst::median_run(&runs), runs))
-        .collect();
-    let command = burst_report::Command {
-        line: if b.soak {
-            format!("cargo xtask soak --burst --workflows {}", b.workflows)
-        } else {
-            format!(
-                "cargo xtask bench --{} --workflows {} --per-instance {} --runs {}{}",
-                if b.managed { "managed" } else { "burst" },
-                b.workflows,
-                b.per_instance,
-                b.runs,
-                if b.managed || b.idle_exit == "500ms" {
-                    String::new()
-                } else {
-                    format!(" --idle-exit {}", b.idle_exit)
-                }
-            )
-        },
-        workflows: b.workflows,
-        runs: b.runs,
-    };
-    if b.managed {
-        let table = burst_report::managed_table(&command, &results);
-        return burst_report::write(root, "managed", &table, &results, b.write_docs);
-    }
-    let table = burst_report::burst_table(&command, &results);
-    let section = if b.soak { "burst-soak" } else { "burst" };
-    let svg = if b.write_docs && !b.soak {
-        root.join("docs").join("burst.svg")
-    } else {
-        root.join("target")
-            .join("bench")
-            .join(format!("{section}.svg"))
-    };
-    let series: Vec<crate::chart_burst::Series<'_>> = results
-        .iter()
-        .map(|(s, r, _)| crate::chart_burst::Series {
-            label: &s.label,
-            in_flight: &r.timeline,
-            completed: &r.completed_s,
-        })
-        .collect();
-    let until = results
-        .iter()
-        .map(|(_, r, _)| r.seconds_to_all_done)
-        .fold(0.0, f64::max)
-        * 1.3;
-    std::fs::create_dir_all(root.join("target").join("bench")).map_err(|e| e.to_string())?;
-    crate::chart_burst::draw(&svg, &series, until.max(1.0))?;
-    eprintln!("xtask: chart written to {}", svg.display());
-    burst_report::write(root, section, &table, &results, b.write_docs && !b.soak)
-}
-
-/// `cargo xtask soak --burst [--workflows N]`: one larger burst of each scenario, written to
-/// `target/bench/burst-soak.*`.
-pub fn soak_burst(args: &[String]) -> Result<(), String> {
-    let mut b = BurstArgs {
-        workflows: 1000,
-        runs: 1,
-        write_docs: false,
-        soak: true,
-        ..BurstArgs::default()
-    };
-    let mut it = args.iter();
-    while let Some(arg) = it.next() {
-        match arg.as_str() {
-            "--burst" => {}
-            "--workflows" => {
-                b.workflows = it
-                    .next()
-                    .and_then(|n| n.parse().ok())
-                    .filter(|n| *n > 0)
-                    .ok_or("--workflows takes a number")?
-            }
-            other => return Err(format!("soak: unknown argument {other}")),
-        }
-    }
-    let root = crate::workspace_root();
-    crate::ensure_temporal_cli()?;
-    let (rust, python) = build_peers(&root, false)?;
-    burst_only(&b, &rust, &python, &root)
 }
 
 fn target_dir(root: &Path) -> PathBuf {

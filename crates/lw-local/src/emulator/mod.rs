@@ -4,7 +4,6 @@ use std::{
     collections::{HashMap, VecDeque},
     net::SocketAddr,
     path::PathBuf,
-    process::Stdio,
     sync::{Arc, Mutex},
     time::{Duration, SystemTime, UNIX_EPOCH},
 };
@@ -19,111 +18,21 @@ use axum::{
 };
 use serde_json::Value;
 use tokio::{
-    process::Command,
     sync::{Notify, mpsc, oneshot},
     time::Instant,
 };
 
 use crate::LocalError;
 
-/// How to run the function.
-#[derive(Debug, Clone)]
-pub struct FunctionSpec {
-    /// The `bootstrap` program.
-    pub program: PathBuf,
-    /// Function name (`AWS_LAMBDA_FUNCTION_NAME`).
-    pub name: String,
-    /// Function timeout: each invocation's deadline is this long after it is handed out.
-    pub timeout: Duration,
-    /// `AWS_LAMBDA_FUNCTION_MEMORY_SIZE`, MB.
-    pub memory_mb: u32,
-    /// Extra environment.
-    pub env: Vec<(String, String)>,
-    /// Working directory (and `LAMBDA_TASK_ROOT` unless set in `env`).
-    pub task_root: Option<PathBuf>,
-    /// A malformed `/next` answer to give instead of the next queued event.
-    pub next_fault: Option<NextFault>,
-    /// The published version this instance runs (`None`: `$LATEST`): its number goes into
-    /// `AWS_LAMBDA_FUNCTION_VERSION` and the invoked function ARN.
-    pub version: Option<String>,
-    /// Invocations the process may hold at once (Lambda Managed Instances'
-    /// `PerExecutionEnvironmentMaxConcurrency`). Above 1, the process gets
-    /// `AWS_LAMBDA_MAX_CONCURRENCY`, and a timed-out invocation fails alone: the process is
-    /// not killed and its other invocations go on, as on Managed Instances. Default 1.
-    pub max_concurrency: u32,
-}
-
-/// A malformed `/next` answer, as a broken or foreign Runtime API might give.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum NextFault {
-    /// This HTTP status, with a JSON error body and no invocation headers.
-    Status(u16),
-    /// 200 without `Lambda-Runtime-Aws-Request-Id`.
-    MissingRequestId,
-    /// 200 without `Lambda-Runtime-Deadline-Ms`.
-    MissingDeadline,
-    /// 200 with a `Lambda-Runtime-Deadline-Ms` that is not a number.
-    DeadlineNotANumber,
-}
-
-impl FunctionSpec {
-    /// A spec with Lambda-like defaults: 60 s timeout, 256 MB.
-    pub fn new(program: impl Into<PathBuf>, name: &str) -> Self {
-        Self {
-            program: program.into(),
-            name: name.to_owned(),
-            timeout: Duration::from_secs(60),
-            memory_mb: 256,
-            env: Vec::new(),
-            task_root: None,
-            next_fault: None,
-            version: None,
-            max_concurrency: 1,
-        }
-    }
-
-    /// Lets the process hold up to `n` invocations at once (Lambda Managed Instances).
-    pub fn max_concurrency(mut self, n: u32) -> Self {
-        self.max_concurrency = n.max(1);
-        self
-    }
-
-    /// Answers `/next` with `fault` instead of the next queued event.
-    pub fn next_fault(mut self, fault: NextFault) -> Self {
-        self.next_fault = Some(fault);
-        self
-    }
-
-    /// Sets the timeout.
-    pub fn timeout(mut self, t: Duration) -> Self {
-        self.timeout = t;
-        self
-    }
-
-    /// Adds an environment variable.
-    pub fn env(mut self, k: &str, v: impl Into<String>) -> Self {
-        self.env.push((k.to_owned(), v.into()));
-        self
-    }
-
-    /// The function's ARN, qualified with the version when it runs a published one.
-    pub fn arn(&self) -> String {
-        let arn = format!(
-            "arn:aws:lambda:us-east-1:000000000000:function:{}",
-            self.name
-        );
-        match &self.version {
-            Some(v) => format!("{arn}:{v}"),
-            None => arn,
-        }
-    }
-}
-
 mod api;
+mod process;
 mod results;
+mod spec;
 
 use api::{extension_next, init_error, invocation_error, next, register_extension, response};
+use process::{finish, spawn_if_needed};
 pub use results::{InvocationResult, Outcome, ProcStatus};
+pub use spec::{FunctionSpec, NextFault};
 
 struct Pending {
     request_id: String,
@@ -381,140 +290,4 @@ impl LocalFunction {
             let _ = k.send(());
         }
     }
-}
-
-fn spawn_if_needed(shared: &Arc<Shared>) -> Result<(), LocalError> {
-    let mut s = shared.state.lock().unwrap_or_else(|e| e.into_inner());
-    if s.alive {
-        return Ok(());
-    }
-    let spec = &shared.spec;
-    let addr = shared
-        .addr
-        .lock()
-        .unwrap_or_else(|e| e.into_inner())
-        .ok_or_else(|| LocalError::Command("emulator not bound".into()))?;
-    let log = std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(&shared.log_path)?;
-    let mut cmd = Command::new(&spec.program);
-    cmd.env("AWS_LAMBDA_RUNTIME_API", addr.to_string())
-        .env("AWS_LAMBDA_FUNCTION_NAME", &spec.name)
-        .env(
-            "AWS_LAMBDA_FUNCTION_MEMORY_SIZE",
-            spec.memory_mb.to_string(),
-        )
-        .env(
-            "AWS_LAMBDA_FUNCTION_VERSION",
-            spec.version.as_deref().unwrap_or("$LATEST"),
-        )
-        .env(
-            "AWS_LAMBDA_LOG_STREAM_NAME",
-            format!("local/{}", s.generation),
-        )
-        .env(
-            "AWS_LAMBDA_LOG_GROUP_NAME",
-            format!("/aws/lambda/{}", spec.name),
-        )
-        .env("AWS_REGION", "us-east-1")
-        .env("AWS_DEFAULT_REGION", "us-east-1")
-        .env("AWS_LAMBDA_INITIALIZATION_TYPE", "on-demand")
-        .env_remove("AWS_LAMBDA_MAX_CONCURRENCY")
-        .stdin(Stdio::null())
-        .stdout(log.try_clone()?)
-        .stderr(log)
-        .kill_on_drop(true);
-    if spec.max_concurrency > 1 {
-        cmd.env(
-            "AWS_LAMBDA_MAX_CONCURRENCY",
-            spec.max_concurrency.to_string(),
-        );
-    }
-    if let Some(root) = &spec.task_root {
-        cmd.current_dir(root).env("LAMBDA_TASK_ROOT", root);
-    }
-    for (k, v) in &spec.env {
-        cmd.env(k, v);
-    }
-    let mut child = cmd.spawn().map_err(|e| {
-        LocalError::Command(format!("cannot start {}: {e}", spec.program.display()))
-    })?;
-    let (kill_tx, mut kill_rx) = mpsc::unbounded_channel::<()>();
-    s.alive = true;
-    s.generation += 1;
-    s.kill = Some(kill_tx);
-    s.pid = child.id();
-    s.init_error = None;
-    s.spawned_at.push(Instant::now());
-    let generation = s.generation;
-    drop(s);
-    let shared = shared.clone();
-    tokio::spawn(async move {
-        let status = tokio::select! {
-            st = child.wait() => st.map(|s| s.to_string()).unwrap_or_else(|e| e.to_string()),
-            _ = kill_rx.recv() => {
-                let _ = child.kill().await;
-                "killed".to_owned()
-            }
-        };
-        on_exit(&shared, generation, status);
-    });
-    Ok(())
-}
-
-/// The process ended: fail what it held, and restart it for queued work.
-fn on_exit(shared: &Arc<Shared>, generation: u64, status: String) {
-    let mut s = shared.state.lock().unwrap_or_else(|e| e.into_inner());
-    if s.generation != generation {
-        return;
-    }
-    s.alive = false;
-    s.kill = None;
-    s.exits.push(status.clone());
-    let init_error = s.init_error.take();
-    let now = Instant::now();
-    for (_, f) in s.in_flight.drain() {
-        let outcome = if now >= f.deadline {
-            Outcome::Timeout
-        } else {
-            Outcome::Crashed {
-                status: status.clone(),
-                init_error: init_error.clone(),
-            }
-        };
-        finish(f, outcome, now);
-    }
-    // A process that died before taking queued work (an init failure) fails the invocation
-    // that started it, as Lambda does.
-    if let Some(p) = s.queue.pop_front() {
-        let r = InvocationResult {
-            request_id: p.request_id,
-            outcome: Outcome::Crashed { status, init_error },
-            cold: p.cold,
-            queued_at: p.queued_at,
-            delivered_at: None,
-            finished_at: now,
-            deadline: None,
-        };
-        let _ = p.done.send(r);
-    }
-    let more = !s.queue.is_empty();
-    drop(s);
-    if more {
-        let _ = spawn_if_needed(shared);
-    }
-}
-
-fn finish(f: InFlight, outcome: Outcome, now: Instant) {
-    let r = InvocationResult {
-        request_id: f.pending.request_id,
-        outcome,
-        cold: f.pending.cold,
-        queued_at: f.pending.queued_at,
-        delivered_at: Some(f.delivered_at),
-        finished_at: now,
-        deadline: Some(f.deadline),
-    };
-    let _ = f.pending.done.send(r);
 }

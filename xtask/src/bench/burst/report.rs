@@ -3,8 +3,9 @@
 
 use std::path::Path;
 
-use super::burst::{BurstRun, MEMORY_MB, Scenario, TIMEOUT};
-use super::report::{machine, update_section};
+use super::measure::BurstRun;
+use super::runner::{MEMORY_MB, Scenario, TIMEOUT};
+use crate::bench::report::{machine, update_section};
 
 /// What was run, for the tables' preamble.
 pub(super) struct Command {

@@ -1,0 +1,129 @@
+//! Deploy settings from metadata and flags, and their refusals.
+
+use super::*;
+
+fn project(metadata: Value) -> Project {
+    Project {
+        workspace_root: "/w".into(),
+        target_dir: "/w/target".into(),
+        package: "orders".into(),
+        package_dir: "/w".into(),
+        package_manifest: "/w/Cargo.toml".into(),
+        version: "0.1.0".into(),
+        metadata,
+        name: "orders".into(),
+        example: false,
+    }
+}
+
+const ROLE: &str = "arn:aws:iam::123456789012:role/temporal-invoker";
+const PROVIDER: &str = "arn:aws:lambda:us-east-1:123456789012:capacity-provider:workers";
+
+#[test]
+fn managed_instances_from_metadata_or_flags() {
+    let meta = serde_json::json!({"lambdaworker": {
+        "invoke-role": ROLE, "external-id": "x1", "capacity-provider": PROVIDER,
+        "per-instance-concurrency": 8}});
+    let s = Settings::resolve(&project(meta.clone()), Flags::default()).unwrap();
+    let expected = ManagedInstances {
+        capacity_provider: PROVIDER.into(),
+        per_instance_concurrency: Some(8),
+    };
+    assert_eq!(s.managed_instances.as_ref(), Some(&expected));
+    let flags = Flags {
+        per_instance_concurrency: Some(4),
+        ..Flags::default()
+    };
+    let s = Settings::resolve(&project(meta), flags).unwrap();
+    assert_eq!(
+        s.managed_instances.and_then(|m| m.per_instance_concurrency),
+        Some(4)
+    );
+    let plain = serde_json::json!({"lambdaworker": {"invoke-role": ROLE, "external-id": "x1"}});
+    let s = Settings::resolve(&project(plain), Flags::default()).unwrap();
+    assert_eq!(s.managed_instances, None);
+}
+
+#[test]
+fn flags_win_over_metadata_and_names_default_to_the_binary() {
+    let meta = serde_json::json!({"lambdaworker": {
+        "invoke-role": ROLE, "external-id": "from-meta", "memory": 512,
+        "env": {"A": "meta", "B": "meta"}, "include": ["temporal.toml"]}});
+    let flags = Flags {
+        external_id: Some("from-flag".into()),
+        env: vec![("A".into(), "flag".into())],
+        ..Flags::default()
+    };
+    let s = Settings::resolve(&project(meta), flags).unwrap();
+    assert_eq!(s.external_id, "from-flag");
+    assert_eq!(s.invoke_role, ROLE);
+    assert_eq!(s.memory_mb, Some(512));
+    assert_eq!(s.function, "orders");
+    assert_eq!(s.deployment, "orders");
+    assert!(s.env.contains(&("A".into(), "flag".into())));
+    assert!(s.env.contains(&("B".into(), "meta".into())));
+    assert_eq!(
+        s.includes,
+        [(
+            PathBuf::from("/w/temporal.toml"),
+            "temporal.toml".to_owned()
+        )]
+    );
+}
+
+#[test]
+fn each_refusal_names_the_flag_and_the_metadata_key() {
+    let cases = [
+        (
+            serde_json::json!({}),
+            "set --invoke-role ARN or `invoke-role` in [package.metadata.lambdaworker] of /w/Cargo.toml",
+        ),
+        (
+            serde_json::json!({"lambdaworker": {"invoke-role": ROLE}}),
+            "set --external-id ID or `external-id`",
+        ),
+        (
+            serde_json::json!({"lambdaworker": {"invoke-role": "temporal-invoker", "external-id": "x1"}}),
+            "give --invoke-role (or `invoke-role` in",
+        ),
+        (
+            serde_json::json!({"lambdaworker": {"invoke-role": ROLE, "external-id": "has space"}}),
+            "give --external-id",
+        ),
+        (
+            serde_json::json!({"lambdaworker": {"invoke-role": ROLE, "external-id": "ok-id", "memory": 64}}),
+            "set --memory or `memory` in",
+        ),
+        (
+            serde_json::json!({"lambdaworker": {"invoke-role": ROLE, "external-id": "ok-id", "timeout": "long"}}),
+            "make `timeout` in",
+        ),
+        (
+            serde_json::json!({"lambdaworker": {"invoke-role": ROLE, "external-id": "ok-id", "env": {"LW_BUILD_ID": "x"}}}),
+            "remove LW_BUILD_ID",
+        ),
+        (
+            serde_json::json!({"lambdaworker": {"invoke-role": ROLE, "external-id": "ok-id", "arch": "sparc"}}),
+            "`arch` in",
+        ),
+        (
+            serde_json::json!({"lambdaworker": {"invoke-role": ROLE, "external-id": "ok-id", "per-instance-concurrency": 8}}),
+            "set --capacity-provider ARN or `capacity-provider` in",
+        ),
+        (
+            serde_json::json!({"lambdaworker": {"invoke-role": ROLE, "external-id": "ok-id", "capacity-provider": "workers"}}),
+            "set --capacity-provider or `capacity-provider` in",
+        ),
+        (
+            serde_json::json!({"lambdaworker": {"invoke-role": ROLE, "external-id": "ok-id",
+                "capacity-provider": PROVIDER, "per-instance-concurrency": 0}}),
+            "set --per-instance-concurrency or `per-instance-concurrency` in",
+        ),
+    ];
+    for (meta, expected) in cases {
+        let e = Settings::resolve(&project(meta.clone()), Flags::default())
+            .expect_err(&meta.to_string())
+            .to_string();
+        assert!(e.contains(expected), "{meta}: {e}");
+    }
+}
