@@ -132,6 +132,9 @@ fn greet(address: &str, id: &str) -> String {
                 id,
                 "--output",
                 "json",
+                // A deadline: a controller that never invokes fails the test, not CI.
+                "--command-timeout",
+                "180s",
             ],
         ),
         "temporal workflow result",

@@ -59,20 +59,36 @@ pub fn find_program(env_var: &str, name: &str) -> Option<std::path::PathBuf> {
 /// is down: a client reconnecting to a stopped server can even be given the server's own
 /// port as its local port (a TCP self-connect), and the restarted server then fails to
 /// bind. Ports below the range are only ever taken by an explicit bind.
+///
+/// A port is handed out once per process: two fixtures asking one after the other (a
+/// server's three ports, nginx's three fronts) never get the same one.
 pub fn free_port() -> Result<u16, LocalError> {
+    static GIVEN: std::sync::Mutex<Vec<u16>> = std::sync::Mutex::new(Vec::new());
+    let mut given = GIVEN.lock().unwrap_or_else(|e| e.into_inner());
     let (low, _) = ephemeral_range();
     const FLOOR: u16 = 20_000;
     if low > FLOOR + 1_000 {
         let span = u128::from(low - FLOOR);
         for _ in 0..64 {
             let port = FLOOR + (uuid::Uuid::new_v4().as_u128() % span) as u16;
-            if std::net::TcpListener::bind(("127.0.0.1", port)).is_ok() {
+            if !given.contains(&port) && std::net::TcpListener::bind(("127.0.0.1", port)).is_ok() {
+                given.push(port);
                 return Ok(port);
             }
         }
     }
-    let l = std::net::TcpListener::bind("127.0.0.1:0")?;
-    Ok(l.local_addr()?.port())
+    for _ in 0..64 {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")?
+            .local_addr()?
+            .port();
+        if !given.contains(&port) {
+            given.push(port);
+            return Ok(port);
+        }
+    }
+    Err(LocalError::Command(
+        "no free TCP port on 127.0.0.1 after 128 tries".into(),
+    ))
 }
 
 /// The kernel's ephemeral port range (`net.ipv4.ip_local_port_range`); Linux's default
@@ -92,10 +108,12 @@ mod tests {
     use super::*;
 
     #[test]
-    fn free_ports_are_free_and_outside_the_ephemeral_range() {
+    fn free_ports_are_free_distinct_and_outside_the_ephemeral_range() {
         let (low, high) = ephemeral_range();
-        for _ in 0..20 {
+        let mut seen = std::collections::HashSet::new();
+        for _ in 0..200 {
             let port = free_port().unwrap();
+            assert!(seen.insert(port), "{port} was handed out twice");
             assert!(std::net::TcpListener::bind(("127.0.0.1", port)).is_ok());
             if low > 21_000 {
                 assert!(

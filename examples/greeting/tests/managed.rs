@@ -318,8 +318,10 @@ async fn cargo_lambda_watch_with_concurrency_4_serves_four_overlapping_invocatio
         .env("LW_BUILD_ID", BUILD)
         .env("TEMPORAL_CONFIG_FILE", "")
         // cargo lambda sends no usable deadline (the worker then takes a 60 s window): end
-        // each invocation once it has been idle for a second instead.
-        .env("LAMBDAWORKER_IDLE_EXIT", "1s")
+        // each invocation once it has been idle for 3 s instead, long enough that the four
+        // `cargo lambda invoke` processes (started one after another on a busy machine) all
+        // begin before the first invocation ends.
+        .env("LAMBDAWORKER_IDLE_EXIT", "3s")
         .stdout(std::process::Stdio::null())
         .stderr(logs.reopen().unwrap())
         .kill_on_drop(true)

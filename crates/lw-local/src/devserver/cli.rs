@@ -13,11 +13,13 @@ use super::DevServer;
 use crate::LocalError;
 
 impl DevServer {
-    /// Runs a `temporal` CLI command against this server; returns stdout.
+    /// Runs a `temporal` CLI command against this server; returns stdout. The command is
+    /// given a minute (`--command-timeout`): a server that accepts connections and then
+    /// stalls is an error, not a hang.
     pub fn cli(&self, args: &[&str]) -> Result<String, LocalError> {
         let out = Command::new(&self.cli)
             .args(args)
-            .args(["--address", &self.address])
+            .args(["--address", &self.address, "--command-timeout", "60s"])
             .stdin(Stdio::null())
             .output()?;
         if !out.status.success() {
