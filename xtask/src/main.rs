@@ -21,7 +21,9 @@
 //! - `bench --burst [--workflows N] [--per-instance N] [--runs N] [--idle-exit D]`: N
 //!   workflows at once through the Worker Controller, with and without idle exit, one at a
 //!   time and Managed Instances, the Python peer beside them; writes `docs/burst.svg` and
-//!   the burst table. `bench --managed`: a worker per invocation against one shared worker.
+//!   the burst table. `--only TEXT` runs the scenarios whose name contains TEXT and
+//!   `--server-setting KEY=VALUE` adds a dev server setting (either leaves the docs alone).
+//!   `bench --managed`: a worker per invocation against one shared worker.
 //! - `soak`: the long variants of the fault tests (`LW_SOAK=1`): 1000 workflows with 20
 //!   SIGKILLs, 500 warm invocations. `soak --burst [--workflows N]`: the burst at 1000
 //!   workflows (one run each), written to `target/bench/burst-soak.*`.
@@ -46,7 +48,7 @@ fn main() -> ExitCode {
         Some("soak") => soak(),
         Some("package") => package(&args[1..]),
         _ => Err(
-            "usage: cargo xtask <demo [--workflows N] [--port PORT] [--timeout S] | package (--bin|--example) NAME [--include PATH[=ARCHIVE_PATH]]... [--target x86_64|arm64] [--max-size MiB] | test | bench [--samples N] [--batch N] [--loop-workflows N] [--loop-runs N] [--timeout S] [--no-default-features] [--smoke] | bench (--burst|--managed) [--workflows N] [--per-instance N] [--runs N] [--idle-exit D] | soak [--burst [--workflows N]]>\n  bench  Rust vs the Python SDK's Lambda worker, side by side\n  soak  the long fault tests\n  package  a reproducible Lambda zip in target/lambda/NAME/bootstrap.zip\n  demo  \
+            "usage: cargo xtask <demo [--workflows N] [--port PORT] [--timeout S] | package (--bin|--example) NAME [--include PATH[=ARCHIVE_PATH]]... [--target x86_64|arm64] [--max-size MiB] | test | bench [--samples N] [--batch N] [--loop-workflows N] [--loop-runs N] [--timeout S] [--no-default-features] [--smoke] | bench (--burst|--managed) [--workflows N] [--per-instance N] [--runs N] [--idle-exit D] [--only TEXT] [--server-setting KEY=VALUE] | soak [--burst [--workflows N]]>\n  bench  Rust vs the Python SDK's Lambda worker, side by side\n  soak  the long fault tests\n  package  a reproducible Lambda zip in target/lambda/NAME/bootstrap.zip\n  demo  \
                   the serverless loop: a local Temporal server invokes the greeting example as a \
                   Lambda function\n  test  install test prerequisites, check formatting and \
                   lints, run every test"

@@ -79,7 +79,8 @@ fn parse(args: &[String]) -> Result<Args, String> {
                     ..burst::BurstArgs::default()
                 })
             }
-            "--only" | "--workflows" | "--per-instance" | "--runs" | "--idle-exit" => a
+            "--only" | "--workflows" | "--per-instance" | "--runs" | "--idle-exit"
+            | "--server-setting" => a
                 .burst
                 .as_mut()
                 .ok_or(format!("{arg} goes after --burst or --managed"))?
@@ -97,7 +98,8 @@ fn parse(args: &[String]) -> Result<Args, String> {
                     "bench: unknown argument {other}\nusage: cargo xtask bench [--samples N] \
                      [--batch N] [--loop-workflows N] [--loop-runs N] [--timeout SECONDS] \
                      [--no-default-features] [--smoke] | bench (--burst|--managed) [--workflows N] \
-                     [--per-instance N] [--runs N] [--idle-exit DURATION] [--only TEXT]"
+                     [--per-instance N] [--runs N] [--idle-exit DURATION] [--only TEXT] \
+                     [--server-setting KEY=VALUE]"
                 ));
             }
         }

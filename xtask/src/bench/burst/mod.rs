@@ -33,11 +33,14 @@ pub(crate) struct BurstArgs {
     pub(crate) soak: bool,
     /// `--only TEXT`: the scenarios whose name contains TEXT (the docs are left alone).
     pub(crate) only: Option<String>,
+    /// `--server-setting KEY=VALUE`, repeatable: dev server settings on top of the Worker
+    /// Controller's (the docs are left alone).
+    pub(crate) server_settings: Vec<String>,
 }
 
 impl BurstArgs {
     /// Takes one of the burst's flags (`--only`, `--workflows`, `--per-instance`, `--runs`,
-    /// `--idle-exit`) with its value.
+    /// `--idle-exit`, `--server-setting`) with its value.
     pub(crate) fn set(&mut self, flag: &str, value: Option<&str>) -> Result<(), String> {
         let value = value.ok_or(format!("{flag} takes a value"))?;
         let number = || -> Result<usize, String> {
@@ -49,6 +52,19 @@ impl BurstArgs {
         };
         match flag {
             "--only" => self.only = Some(value.to_owned()),
+            "--server-setting" => {
+                if value
+                    .split_once('=')
+                    .is_none_or(|(k, _)| k.trim().is_empty())
+                {
+                    return Err(format!(
+                        "--server-setting takes KEY=VALUE, a dev server dynamic config \
+                         value such as frontend.enableCancelWorkerPollsOnShutdown=true, not \
+                         {value:?}"
+                    ));
+                }
+                self.server_settings.push(value.to_owned());
+            }
             "--workflows" => self.workflows = number()?,
             "--runs" => self.runs = number()?,
             "--per-instance" => {
@@ -83,6 +99,7 @@ impl Default for BurstArgs {
             write_docs: true,
             soak: false,
             only: None,
+            server_settings: Vec::new(),
         }
     }
 }
@@ -185,9 +202,14 @@ pub(super) fn run(b: &BurstArgs, rust: &Peer, python: &Peer, root: &Path) -> Res
         Some(only) => select(scenarios(b, rust, python), only)?,
         None => scenarios(b, rust, python),
     };
-    let write_docs = b.write_docs && b.only.is_none();
+    let write_docs = b.write_docs && b.only.is_none() && b.server_settings.is_empty();
     let runtime = tokio::runtime::Runtime::new().map_err(|e| e.to_string())?;
-    let all = runtime.block_on(runner::run_scenarios(&scenarios, b.workflows, b.runs))?;
+    let all = runtime.block_on(runner::run_scenarios(
+        &scenarios,
+        &b.server_settings,
+        b.workflows,
+        b.runs,
+    ))?;
     let results: Vec<_> = scenarios
         .into_iter()
         .zip(all)
@@ -241,8 +263,13 @@ fn command_line(b: &BurstArgs) -> String {
     if b.soak {
         return format!("cargo xtask soak --burst --workflows {}", b.workflows);
     }
+    let settings: String = b
+        .server_settings
+        .iter()
+        .map(|s| format!(" --server-setting {s}"))
+        .collect();
     format!(
-        "cargo xtask bench --{} --workflows {} --per-instance {} --runs {}{}",
+        "cargo xtask bench --{} --workflows {} --per-instance {} --runs {}{}{settings}",
         if b.managed { "managed" } else { "burst" },
         b.workflows,
         b.per_instance,
@@ -315,6 +342,9 @@ mod tests {
         b.set("--per-instance", Some("4")).unwrap();
         b.set("--idle-exit", Some("2s")).unwrap();
         b.set("--only", Some("python")).unwrap();
+        b.set("--server-setting", Some("a.b=false")).unwrap();
+        assert_eq!(b.server_settings, ["a.b=false"]);
+        assert!(command_line(&b).ends_with(" --server-setting a.b=false"));
         assert_eq!((b.workflows, b.per_instance), (50, 4));
         assert_eq!(
             (b.idle_exit.as_str(), b.only.as_deref()),
@@ -334,6 +364,11 @@ mod tests {
                 "--idle-exit takes a duration such as 500ms",
             ),
             ("--only", None, "--only takes a value"),
+            (
+                "--server-setting",
+                Some("=true"),
+                "--server-setting takes KEY=VALUE",
+            ),
         ] {
             let e = b.set(flag, value).unwrap_err();
             assert!(e.contains(says), "{flag} {value:?}: {e}");

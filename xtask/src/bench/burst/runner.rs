@@ -31,16 +31,18 @@ pub(super) const MEMORY_MB: u32 = 256;
 /// sooner is slower for it (seen as ~0.5 s on a 4 s burst).
 const SINCE_REGISTERED: Duration = Duration::from_secs(15);
 
-/// Runs every scenario `runs` times (interleaved) on one dev server and returns every run,
-/// by scenario.
+/// Runs every scenario `runs` times (interleaved) on one dev server (the Worker
+/// Controller's settings and `settings`) and returns every run, by scenario.
 pub(super) async fn run_scenarios(
     scenarios: &[Scenario],
+    settings: &[String],
     workflows: usize,
     runs: usize,
 ) -> Result<Vec<Vec<BurstRun>>, String> {
     let aws = LocalLambda::start().await.map_err(|e| e.to_string())?;
-    let server = DevServer::start_with(lw_local::worker_controller_config(), aws.server_env())
-        .map_err(|e| e.to_string())?;
+    let mut config = lw_local::worker_controller_config();
+    config.extend(settings.iter().cloned());
+    let server = DevServer::start_with(config, aws.server_env()).map_err(|e| e.to_string())?;
     eprintln!("xtask: dev server at {}", server.address);
     let result = async {
         let mut all: Vec<Vec<BurstRun>> = vec![Vec::new(); scenarios.len()];
