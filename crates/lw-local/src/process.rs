@@ -87,7 +87,7 @@ pub fn free_port() -> Result<u16, LocalError> {
         }
     }
     Err(LocalError::Command(
-        "no free TCP port on 127.0.0.1 after 128 tries".into(),
+        "free some TCP ports on 127.0.0.1: every port tried was taken or already handed out".into(),
     ))
 }
 
