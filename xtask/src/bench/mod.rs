@@ -226,7 +226,20 @@ fn target_dir(root: &Path) -> PathBuf {
 /// Builds the greeting worker (release) and readies the Python peer.
 fn build_peers(root: &Path, no_default_features: bool) -> Result<(Peer, Peer), String> {
     let mut build = crate::cargo();
-    build.args(["build", "--release", "-p", "greeting", "--bin", "greeting"]);
+    // The example, and beside it the benchmark's scaled twin (`lw-e2e`'s `greeting-scaled`,
+    // see [`scaled`]).
+    build.args([
+        "build",
+        "--release",
+        "-p",
+        "greeting",
+        "-p",
+        "lw-e2e",
+        "--bin",
+        "greeting",
+        "--bin",
+        "greeting-scaled",
+    ]);
     if no_default_features {
         build.arg("--no-default-features");
     }
@@ -240,6 +253,15 @@ fn build_peers(root: &Path, no_default_features: bool) -> Result<(Peer, Peer), S
     };
     let python = python_peer(&target.join("bench"), root)?;
     Ok((rust, python))
+}
+
+/// The Rust peer's twin with `LW_GREETING_SLOT_SCALE` times the slots and pollers
+/// (`lw-e2e`'s `greeting-scaled`, built beside the example by [`build_peers`]).
+fn scaled(rust: &Peer) -> Peer {
+    Peer {
+        program: rust.program.with_file_name("greeting-scaled"),
+        ..rust.clone()
+    }
 }
 
 /// Runs the criterion benches of the lifecycle; returns `(bench, median time)`.

@@ -125,6 +125,7 @@ fn scenarios(b: &BurstArgs, rust: &Peer, python: &Peer) -> Vec<runner::Scenario>
             }
         };
     let n = b.per_instance;
+    let scaled = super::scaled(rust);
     let idle = [("LAMBDAWORKER_IDLE_EXIT", b.idle_exit.clone())];
     if b.managed {
         let slots = [("LW_GREETING_SLOT_SCALE", n.to_string())];
@@ -138,7 +139,7 @@ fn scenarios(b: &BurstArgs, rust: &Peer, python: &Peer) -> Vec<runner::Scenario>
             ),
             scenario(
                 format!("rust, one worker with {n}× the slots and pollers, one at a time"),
-                rust,
+                &scaled,
                 1,
                 &slots,
             ),
@@ -163,7 +164,7 @@ fn scenarios(b: &BurstArgs, rust: &Peer, python: &Peer) -> Vec<runner::Scenario>
         ),
         scenario(
             format!("rust, one at a time, idle exit {i}, 4× slots and pollers"),
-            rust,
+            &scaled,
             1,
             &wide,
         ),

@@ -16,8 +16,7 @@ use lw_testkit::{DevServer, Greetings, Outcome, free_port, unique};
 use serde_json::{Value, json};
 use tokio::time::Instant;
 
-mod common;
-use common::*;
+use crate::common::*;
 
 async fn wait_until(limit: Duration, what: &str, mut done: impl FnMut() -> bool) {
     let until = Instant::now() + limit;

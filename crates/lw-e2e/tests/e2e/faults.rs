@@ -11,8 +11,7 @@ use lw_testkit::{DevServer, Greetings, OtlpReceiver, Outcome, unique};
 use serde_json::json;
 use tokio::time::Instant;
 
-mod common;
-use common::*;
+use crate::common::*;
 
 fn soak() -> bool {
     std::env::var_os("LW_SOAK").is_some_and(|v| !v.is_empty() && v != "0")

@@ -1,11 +1,9 @@
 //! A task queue or namespace the server refuses ends the invocation with the server's reason
 //! (errorType `TaskQueueRejected`), not a clean `deadline` after polls retried in silence.
 
-mod common;
-
 use std::time::Duration;
 
-use common::{error_of, fixture};
+use crate::common::{error_of, fixture};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_task_queue_the_server_refuses_is_an_error_with_its_reason() {

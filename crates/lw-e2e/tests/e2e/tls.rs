@@ -13,8 +13,7 @@ use lw_testkit::{
 };
 use serde_json::json;
 
-mod common;
-use common::{BUILD, Fixture, GREETING};
+use crate::common::{BUILD, Fixture, GREETING};
 
 /// The function's bundle (its task root) and the function itself.
 struct Bundled {

@@ -6,8 +6,7 @@ use std::time::Duration;
 use lw_testkit::{DevServer, Outcome};
 use serde_json::{Value, json};
 
-mod common;
-use common::*;
+use crate::common::*;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_workflow_started_before_the_invocation_completes_during_it() {
@@ -50,7 +49,8 @@ async fn a_workflow_started_before_the_invocation_completes_during_it() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn pinned_workflows_are_recorded_as_pinned() {
-    let f = fixture(
+    // The fault-injecting twin takes the behaviour from `LW_GREETING_BEHAVIOR`.
+    let f = faults_fixture(
         Duration::from_secs(10),
         &[("LW_GREETING_BEHAVIOR", "pinned")],
     )
@@ -640,7 +640,7 @@ async fn outside_lambda_the_binary_is_a_long_lived_worker_until_sigterm() {
             .open(logs.path())
             .unwrap()
     };
-    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_greeting"))
+    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_e2e-greeting"))
         .env_clear()
         .env("PATH", std::env::var("PATH").unwrap_or_default())
         .env("TEMPORAL_ADDRESS", server.address.clone())

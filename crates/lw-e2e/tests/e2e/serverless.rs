@@ -49,7 +49,7 @@ fn shared() -> &'static Loop {
 
 fn greeting(name: &str, timeout_s: u64, tq: &str, deployment: &str) -> FunctionConfig {
     function(
-        env!("CARGO_BIN_EXE_greeting"),
+        env!("CARGO_BIN_EXE_e2e-greeting"),
         name,
         timeout_s,
         tq,

@@ -1,6 +1,6 @@
 //! The greeting function under the Runtime API emulator against the dev server: the fixture
 //! the lifecycle and fault tests share.
-#![allow(dead_code)] // each test binary uses part of it
+#![allow(dead_code)] // not every helper is used by every test module
 
 use std::time::Duration;
 
@@ -9,7 +9,7 @@ use serde_json::{Value, json};
 
 pub const BUILD: &str = "b1";
 /// The example itself.
-pub const GREETING: &str = env!("CARGO_BIN_EXE_greeting");
+pub const GREETING: &str = env!("CARGO_BIN_EXE_e2e-greeting");
 /// The same function with fault injection (`slow:<ms>:<name>`, `panic:<name>`).
 pub const GREETING_FAULTS: &str = env!("CARGO_BIN_EXE_greeting-faults");
 

@@ -2,11 +2,9 @@
 //! what to fix, never a panic inside `lambda_runtime`: the real function binary, driven by the
 //! emulator answering `/next` the wrong way, or started with malformed Lambda variables.
 
-mod common;
-
 use std::time::Duration;
 
-use common::{BUILD, GREETING};
+use crate::common::{BUILD, GREETING};
 use lw_testkit::{DevServer, FunctionSpec, LocalFunction, NextFault, Outcome, unique};
 use serde_json::json;
 

@@ -1,0 +1,18 @@
+//! The end-to-end suite, one test binary: the greeting function (the example's own `main.rs`,
+//! built here as `e2e-greeting`) and its fault-injecting twin (`greeting-faults`) driven
+//! through real parts: the `temporal` dev server, the Runtime API emulator, `lw-local` with
+//! the server's Worker Controller, `cargo lambda watch`, nginx as a TLS front, moto as KMS and
+//! an OTLP/gRPC receiver.
+//!
+//! One binary (one link, one shared dev server per process); each module is one subject.
+//! Run one with `cargo test -p lw-e2e --test e2e -- <module>::`.
+
+mod common;
+
+mod faults;
+mod lifecycle;
+mod managed;
+mod rejections;
+mod runtime_api;
+mod serverless;
+mod tls;
