@@ -40,6 +40,7 @@ mod pem;
 mod resolve;
 mod sdk;
 mod secret;
+mod snapshot;
 mod sources;
 
 use std::{
@@ -56,6 +57,7 @@ pub use kms::Kms;
 pub use kms::{DECRYPT_VAR, DEFAULT_KMS_TIMEOUT, KMS_PREFIX, LAMBDA_CONTEXT_KEY};
 pub use loader::Loader;
 pub use secret::Secret;
+pub use snapshot::env_snapshot;
 pub use sources::Sources;
 
 /// Address used when neither a file nor the environment names one.

@@ -256,7 +256,7 @@ fn causes_travel_typed_as_sources() {
 }
 
 /// What `f` logged, as text.
-fn logged(f: impl FnOnce()) -> String {
+pub(crate) fn logged(f: impl FnOnce()) -> String {
     #[derive(Clone, Default)]
     struct Buf(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
     impl std::io::Write for Buf {

@@ -1,5 +1,6 @@
-//! The Lambda-tuned defaults applied before the configure callback runs (the seed's table),
-//! and [`SlotLimits`], the fixed slot counts they are made of.
+//! The Lambda-tuned defaults applied before the configure callback runs (those of the Go
+//! SDK's `lambdaworker`, except the shorter sticky schedule-to-start timeout), and
+//! [`SlotLimits`], the fixed slot counts they are made of.
 
 use std::time::Duration;
 

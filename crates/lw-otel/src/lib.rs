@@ -77,7 +77,7 @@ pub struct Telemetry {
 /// Sets up metrics and traces with the ADOT-layer defaults and registers the per-invocation
 /// flush: what most functions want.
 pub fn apply_defaults(opts: &mut Options, otel: OtelOptions) -> Result<Telemetry, OtelError> {
-    let env: HashMap<String, String> = std::env::vars().collect();
+    let env = lw_config::env_snapshot();
     apply_defaults_from(opts, otel, &env)
 }
 

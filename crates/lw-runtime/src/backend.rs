@@ -1,5 +1,8 @@
+//! The seam between the lifecycle and the Temporal SDK ([`Backend`]), and the real one over
+//! the SDK ([`TemporalBackend`]): connect, check the task queue, create a worker, close.
+
 use std::sync::Arc;
-use temporalio_client::{Client, ClientOptions, Connection, ConnectionOptions, tonic};
+use temporalio_client::{Client, ClientOptions, ConnectionOptions, tonic};
 
 use lw_options::CoreMeter;
 use temporalio_common::telemetry::TelemetryOptions;
@@ -119,8 +122,7 @@ impl Backend for TemporalBackend {
         connection: ConnectionOptions,
         client: ClientOptions,
     ) -> Result<Client, BoxError> {
-        let connection = Connection::connect(connection).await?;
-        Ok(Client::new(connection, client)?)
+        crate::connect::temporal_client(connection, client).await
     }
 
     fn create_worker(&self, client: &Client, options: WorkerOptions) -> Result<Worker, BoxError> {

@@ -6,16 +6,7 @@ use std::collections::HashMap;
 
 use lw_options::{Options, ValidatedOptions, WorkerDeploymentVersion};
 
-use crate::{BoxError, Engine, Error, backend::Backend, lambda::stop_signal};
-
-/// Variables `lambda_runtime` requires; checked up front so their absence is a clear error
-/// rather than a panic inside the runtime.
-const REQUIRED_VARS: &[&str] = &[
-    "AWS_LAMBDA_RUNTIME_API",
-    "AWS_LAMBDA_FUNCTION_NAME",
-    "AWS_LAMBDA_FUNCTION_MEMORY_SIZE",
-    "AWS_LAMBDA_FUNCTION_VERSION",
-];
+use crate::{BoxError, Engine, Error, backend::Backend, runtime_api, stop_signal};
 
 /// Operators turn the idle early exit on without a rebuild: `2s`, `500ms`, `off`.
 pub const IDLE_EXIT_VAR: &str = "LAMBDAWORKER_IDLE_EXIT";
@@ -101,30 +92,32 @@ pub async fn run_worker<F>(version: WorkerDeploymentVersion, configure: F) -> Re
 where
     F: FnOnce(&mut Options) -> Result<(), BoxError>,
 {
-    let result = init_and_serve(version, configure).await;
+    let env = lw_config::env_snapshot();
+    let result = init_and_serve(version, &env, configure).await;
     if let Err(e) = &result {
-        report_init_error(e).await;
+        runtime_api::report_init_error(&env, e).await;
     }
     result
 }
 
-async fn init_and_serve<F>(version: WorkerDeploymentVersion, configure: F) -> Result<(), Error>
+/// The init phase, then serving: Lambda's invocations, or outside Lambda the local worker.
+async fn init_and_serve<F>(
+    version: WorkerDeploymentVersion,
+    env: &HashMap<String, String>,
+    configure: F,
+) -> Result<(), Error>
 where
     F: FnOnce(&mut Options) -> Result<(), BoxError>,
 {
     let init_started = tokio::time::Instant::now();
-    let env = environment();
-    if env
-        .get("AWS_LAMBDA_RUNTIME_API")
-        .is_none_or(|v| v.is_empty())
-    {
-        let options = prepare(version, &env, configure).await?;
+    if !runtime_api::in_lambda(env) {
+        let options = prepare(version, env, configure).await?;
         let engine = Engine::new(options)?;
         return run_local(&engine).await;
     }
-    check_lambda_environment(&env)?;
-    let concurrency = crate::lambda::max_concurrency(&env)?;
-    let options = prepare(version, &env, configure).await?;
+    runtime_api::check_lambda_environment(env)?;
+    let concurrency = crate::lambda::max_concurrency(env)?;
+    let options = prepare(version, env, configure).await?;
     let mut engine = Engine::new(options)?;
     engine.set_init_duration(init_started.elapsed());
     tracing::info!(
@@ -132,75 +125,7 @@ where
         concurrency,
         "lambda worker initialised"
     );
-    crate::lambda::serve_guarded(std::sync::Arc::new(engine), &env).await
-}
-
-/// The process environment; a variable whose name or value is not UTF-8 is left out with a
-/// warning (`std::env::vars` would panic on it).
-fn environment() -> HashMap<String, String> {
-    let mut env = HashMap::new();
-    for (k, v) in std::env::vars_os() {
-        match (k.to_str(), v.to_str()) {
-            (Some(k), Some(v)) => {
-                env.insert(k.to_owned(), v.to_owned());
-            }
-            _ => tracing::warn!(
-                variable = %k.to_string_lossy(),
-                "an environment variable is not UTF-8 text; it is ignored"
-            ),
-        }
-    }
-    env
-}
-
-/// What `lambda_runtime` needs from the environment, checked before it reads it: it panics
-/// on a missing or malformed value.
-fn check_lambda_environment(env: &HashMap<String, String>) -> Result<(), Error> {
-    let missing: Vec<&'static str> = REQUIRED_VARS
-        .iter()
-        .copied()
-        .filter(|v| env.get(*v).is_none_or(|s| s.is_empty()))
-        .collect();
-    if !missing.is_empty() {
-        return Err(Error::NotInLambda { missing });
-    }
-    let get = |name: &str| env.get(name).map(String::as_str).unwrap_or_default();
-    let api = get("AWS_LAMBDA_RUNTIME_API");
-    if runtime_api_base(api).is_none() {
-        return Err(Error::BadLambdaVariable {
-            name: "AWS_LAMBDA_RUNTIME_API",
-            value: api.to_owned(),
-            expected: "the Runtime API's host:port (like 127.0.0.1:9001), or its http URL \
-                       (like http://127.0.0.1:9000/.rt, as cargo lambda watch gives)",
-        });
-    }
-    let memory = get("AWS_LAMBDA_FUNCTION_MEMORY_SIZE");
-    if !memory.parse::<i32>().is_ok_and(|m| m > 0) {
-        return Err(Error::BadLambdaVariable {
-            name: "AWS_LAMBDA_FUNCTION_MEMORY_SIZE",
-            value: memory.to_owned(),
-            expected: "the function's memory in MB (like 256)",
-        });
-    }
-    Ok(())
-}
-
-/// The Runtime API's base URL from `AWS_LAMBDA_RUNTIME_API`: `host:port` as Lambda sets it,
-/// or an `http://host[:port][/prefix]` URL as `lambda_runtime` also accepts (cargo lambda's
-/// `http://127.0.0.1:9000/.rt`). `None` when it is neither.
-pub(crate) fn runtime_api_base(api: &str) -> Option<http::Uri> {
-    let with_scheme = if api.contains("://") {
-        api.to_owned()
-    } else {
-        format!("http://{api}")
-    };
-    let uri = with_scheme.parse::<http::Uri>().ok()?;
-    let authority = uri.authority()?;
-    let plain = !api.contains("://");
-    let path_ok = uri.query().is_none() && (!plain || uri.path() == "/");
-    let plain_ok = !plain || (authority.as_str() == api && authority.port().is_some());
-    // lambda_runtime speaks plain HTTP to the Runtime API.
-    (uri.scheme_str() == Some("http") && path_ok && plain_ok).then_some(uri)
+    crate::lambda::serve_guarded(std::sync::Arc::new(engine), env).await
 }
 
 /// [`run_worker`] for a plain `fn main`: installs Lambda's JSON logs ([`crate::init_logging`])
@@ -243,50 +168,10 @@ where
     eprintln!("lambdaworker: shut down gracefully");
 }
 
+/// Prints `e` as one line on stderr and exits with status 1.
 fn fatal(e: &Error) -> ! {
     eprintln!("lambdaworker: fatal: {}", e.message());
     std::process::exit(1)
-}
-
-/// Posts an init error to `/runtime/init/error` so Lambda shows the reason.
-async fn report_init_error(e: &Error) {
-    if matches!(e, Error::NotInLambda { .. } | Error::Lambda(_)) {
-        return;
-    }
-    let Ok(api) = std::env::var("AWS_LAMBDA_RUNTIME_API") else {
-        return;
-    };
-    let body = serde_json::json!({ "errorType": e.kind(), "errorMessage": e.message() });
-    let Some(base) = runtime_api_base(&api) else {
-        return;
-    };
-    let path = format!(
-        "{}/2018-06-01/runtime/init/error",
-        base.path().trim_end_matches('/')
-    );
-    let request = http::Request::post(path)
-        .header(
-            "lambda-runtime-function-error-type",
-            format!("Runtime.{}", e.kind()),
-        )
-        .body(lambda_runtime_api_client::body::Body::from(
-            body.to_string(),
-        ));
-    let Ok(request) = request else { return };
-    let Ok(endpoint) = format!(
-        "{}://{}",
-        base.scheme_str().unwrap_or("http"),
-        base.authority().map(|a| a.as_str()).unwrap_or_default()
-    )
-    .parse() else {
-        return;
-    };
-    let client = lambda_runtime_api_client::Client::builder()
-        .with_endpoint(endpoint)
-        .build();
-    if let Ok(client) = client {
-        let _ = tokio::time::timeout(std::time::Duration::from_secs(2), client.call(request)).await;
-    }
 }
 
 #[cfg(test)]
@@ -380,34 +265,5 @@ mod tests {
         .await
         .unwrap_err();
         assert!(e.to_string().contains("non-blank"), "{e}");
-    }
-
-    #[test]
-    fn the_runtime_api_is_host_port_or_an_http_url() {
-        for ok in [
-            "127.0.0.1:9001",
-            "localhost:9001",
-            "http://127.0.0.1:9000/.rt",
-            "http://[::1]:9000",
-        ] {
-            assert!(runtime_api_base(ok).is_some(), "{ok}");
-        }
-        for bad in [
-            "",
-            "9001",
-            "127.0.0.1:9001/x",
-            "ftp://h:1",
-            "h:1?x=1",
-            "http://",
-        ] {
-            assert!(runtime_api_base(bad).is_none(), "{bad}");
-        }
-    }
-
-    #[test]
-    fn errors_become_diagnostics_named_after_the_variant() {
-        let d: lambda_runtime::Diagnostic = Error::WorkerStart("x".into()).into();
-        assert_eq!(d.error_type, "WorkerStart");
-        assert!(d.error_message.contains('x'));
     }
 }

@@ -147,48 +147,57 @@ pub enum Error {
     Lambda(#[source] BoxError),
 }
 
-impl Error {
-    /// The variant's name: the Lambda `errorType`.
-    pub fn kind(&self) -> &'static str {
-        match self {
-            Error::Config(_) => "Config",
-            Error::Options(_) => "Options",
-            Error::Configure(_) => "Configure",
-            Error::Runtime(_) => "Runtime",
-            Error::NotInLambda { .. } => "NotInLambda",
-            Error::ShuttingDown => "ShuttingDown",
-            Error::NotEnoughTime { .. } => "NotEnoughTime",
-            Error::ConnectTimeout { .. } => "ConnectTimeout",
-            Error::Connect { .. } => "Connect",
-            Error::TaskQueueRejected { .. } => "TaskQueueRejected",
-            Error::WorkerStart(_) => "WorkerStart",
-            Error::WorkerRun(_) | Error::WorkerStopped => "WorkerRun",
-            Error::Panicked { .. } => "Panicked",
-            Error::Lambda(_) | Error::RuntimeApi { .. } => "Lambda",
-            Error::BadLambdaVariable { .. } => "NotInLambda",
+/// `stringify!`s the variant `$e` is, from a list of every variant: the name cannot differ from
+/// the variant, and the compiler checks the list is complete.
+macro_rules! variant_name {
+    ($e:expr; $($variant:ident),+ $(,)?) => {
+        match $e {
+            $(Error::$variant { .. } => stringify!($variant),)+
         }
+    };
+}
+
+impl Error {
+    /// The variant's own name (`"WorkerStart"` for [`Error::WorkerStart`]): the Lambda
+    /// `errorType` of an invocation or init error.
+    pub fn kind(&self) -> &'static str {
+        variant_name!(
+            self;
+            Config, Options, Configure, Runtime, NotInLambda, BadLambdaVariable, RuntimeApi,
+            ShuttingDown, NotEnoughTime, ConnectTimeout, Connect, TaskQueueRejected,
+            WorkerStart, WorkerRun, WorkerStopped, Panicked, Lambda,
+        )
     }
 
     /// The message and every cause under it, joined with `": "`; a cause whose text the
     /// message already holds is not repeated.
     pub fn message(&self) -> String {
-        chain(self)
+        error_chain(self)
     }
 }
 
-/// `e` and its sources, joined with `": "`, skipping a source whose text is already there.
-pub(crate) fn chain(e: &(dyn std::error::Error + 'static)) -> String {
-    let mut s = e.to_string();
-    let mut src = e.source();
-    while let Some(inner) = src {
-        let m = inner.to_string();
-        if !s.contains(&m) {
-            s.push_str(": ");
-            s.push_str(&m);
+/// `e` and every cause under it ([`source`](std::error::Error::source)), joined with
+/// `": "`; a cause whose text is already in the line is not repeated (many errors print their
+/// source inside their own message). What [`Error::message`] and the logs show, and the one
+/// line a CLI prints for any error.
+///
+/// ```
+/// let io = std::io::Error::other("connection refused");
+/// let e = lw_runtime::Error::WorkerStart(io.into());
+/// assert_eq!(lw_runtime::error_chain(&e), "starting the worker failed: connection refused");
+/// ```
+pub fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut line = e.to_string();
+    let mut source = e.source();
+    while let Some(cause) = source {
+        let text = cause.to_string();
+        if !line.contains(&text) {
+            line.push_str(": ");
+            line.push_str(&text);
         }
-        src = inner.source();
+        source = cause.source();
     }
-    s
+    line
 }
 
 impl std::fmt::Debug for Error {
@@ -215,5 +224,121 @@ impl From<lw_options::OptionsError> for Error {
             lw_options::OptionsError::Config(c) => Error::Config(c),
             other => Error::Options(other),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// One error of each variant.
+    fn one_of_each() -> Vec<Error> {
+        let sources = lw_config::Sources::default();
+        let attempt = crate::connect_error::Attempt {
+            address: "http://h:7233/".into(),
+            tls_on: false,
+            namespace: "default",
+            sources: &sources,
+        };
+        vec![
+            Error::Config(lw_config::ConfigError::Invalid {
+                origin: "test".into(),
+                message: "x".into(),
+            }),
+            Error::Options(lw_options::OptionsError::NothingRegistered),
+            Error::Configure("x".into()),
+            Error::Runtime("x".into()),
+            Error::NotInLambda { missing: vec![] },
+            Error::BadLambdaVariable {
+                name: "V",
+                value: String::new(),
+                expected: "x",
+            },
+            Error::RuntimeApi {
+                api: String::new(),
+                reason: String::new(),
+            },
+            Error::ShuttingDown,
+            Error::NotEnoughTime {
+                remaining: Duration::ZERO,
+                buffer: Duration::ZERO,
+                work: Duration::ZERO,
+            },
+            Error::ConnectTimeout {
+                address: String::new(),
+                address_source: String::new(),
+                window: Duration::ZERO,
+            },
+            crate::connect_error::failed(&attempt, "x".into()),
+            Error::TaskQueueRejected {
+                task_queue: String::new(),
+                namespace: String::new(),
+                code: temporalio_client::tonic::Code::NotFound,
+                reason: String::new(),
+            },
+            Error::WorkerStart("x".into()),
+            Error::WorkerRun("x".into()),
+            Error::WorkerStopped,
+            Error::Panicked {
+                reason: String::new(),
+            },
+            Error::Lambda("x".into()),
+        ]
+    }
+
+    /// The variant names declared in `pub enum Error`, read from this file's source.
+    fn declared_variants() -> Vec<String> {
+        let source = include_str!("error.rs");
+        let body = source
+            .split_once("pub enum Error {\n")
+            .and_then(|(_, rest)| rest.split_once("\n}\n"))
+            .map(|(body, _)| body)
+            .unwrap_or_default();
+        body.lines()
+            .filter_map(|l| l.strip_prefix("    "))
+            .filter(|l| l.starts_with(|c: char| c.is_ascii_uppercase()))
+            .map(|l| {
+                l.split(['(', ' ', ',', '{'])
+                    .next()
+                    .unwrap_or_default()
+                    .to_owned()
+            })
+            .collect()
+    }
+
+    #[test]
+    fn the_error_type_is_the_variant_name_for_every_variant() {
+        let declared = declared_variants();
+        assert!(declared.len() > 10, "{declared:?}");
+        let kinds: Vec<&str> = one_of_each().iter().map(Error::kind).collect();
+        assert_eq!(
+            kinds, declared,
+            "one error of each variant, in declaration order"
+        );
+    }
+
+    #[test]
+    fn errors_become_diagnostics_named_after_the_variant() {
+        for e in one_of_each() {
+            let kind = e.kind();
+            let message = e.message();
+            let d: lambda_runtime::Diagnostic = e.into();
+            assert_eq!(d.error_type, kind);
+            assert_eq!(d.error_message, message);
+        }
+    }
+
+    #[test]
+    fn the_chain_joins_causes_without_repeating_them() {
+        #[derive(Debug, thiserror::Error)]
+        #[error("outer: {0}")]
+        struct Repeats(#[source] std::io::Error);
+        let e = Repeats(std::io::Error::other("inner"));
+        assert_eq!(error_chain(&e), "outer: inner");
+        let e = Error::WorkerRun(Box::new(std::io::Error::other("poll failed")));
+        assert_eq!(
+            error_chain(&e),
+            "the worker failed while polling: poll failed"
+        );
     }
 }

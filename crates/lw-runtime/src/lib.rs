@@ -22,10 +22,14 @@
 //! `lambda_runtime`, so custom runtimes can drive [`Engine`] themselves. The SDK calls sit
 //! behind [`Backend`], so the lifecycle can be tested with fakes under a paused clock.
 //!
-//! Most users call [`run_worker`] (re-exported by the `lambdaworker` crate).
+//! Most users call [`run_worker`] (re-exported by the `lambdaworker` crate). Tools acting on
+//! the same server and process share its pieces: [`connect_client`] (connect as the worker
+//! does, failures explained), [`error_chain`] (an error and its causes as one line) and
+//! [`stop_signal`] (SIGTERM or SIGINT). The environment is read once, with
+//! [`lw_config::env_snapshot`].
 
 mod backend;
-mod client;
+mod connect;
 mod connect_error;
 mod engine;
 mod entry;
@@ -33,15 +37,18 @@ mod error;
 mod invocation;
 pub mod lambda;
 mod logging;
+mod runtime_api;
+mod signals;
 pub mod timing;
 mod tracker;
 
 pub use backend::{Backend, TaskQueueRejected, TemporalBackend, WorkerRunner};
-pub use client::connect_client;
+pub use connect::connect_client;
 pub use connect_error::{ConnectDetail, ConnectProblem};
 pub use engine::Engine;
 pub use entry::{IDLE_EXIT_VAR, prepare, run_local, run_worker, run_worker_blocking};
-pub use error::Error;
+pub use error::{Error, error_chain};
 pub use invocation::Invocation;
 pub use logging::init_logging;
 pub use lw_options::{BoxError, Ended, InvocationReport, Options, RunEnd, ValidatedOptions};
+pub use signals::stop_signal;

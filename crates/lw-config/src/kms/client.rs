@@ -24,7 +24,7 @@ use crate::{ConfigError, KMS_PREFIX, Secret};
 /// ```no_run
 /// # async fn f() -> Result<(), lw_config::ConfigError> {
 /// use std::collections::HashMap;
-/// let env: HashMap<String, String> = std::env::vars().collect();
+/// let env: HashMap<String, String> = lw_config::env_snapshot();
 /// let kms = lw_config::Kms::from_env(&env)?;
 /// let ciphertext = env.get("MY_TOKEN").cloned().unwrap_or_default();
 /// let token = kms

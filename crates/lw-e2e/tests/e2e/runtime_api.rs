@@ -99,7 +99,7 @@ async fn a_malformed_memory_size_is_an_init_error_naming_the_variable() {
     };
     assert!(status.contains("exit status: 1"), "{status}");
     let init_error = init_error.as_ref().expect("init error posted");
-    assert_eq!(init_error["errorType"], json!("NotInLambda"));
+    assert_eq!(init_error["errorType"], json!("BadLambdaVariable"));
     let message = init_error["errorMessage"].as_str().unwrap_or_default();
     assert!(
         message.starts_with("set AWS_LAMBDA_FUNCTION_MEMORY_SIZE to the function's memory in MB")

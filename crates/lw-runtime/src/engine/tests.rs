@@ -1,5 +1,6 @@
-//! The lifecycle checklist of `shared/reference/behaviours.md`, with a fake backend under
-//! tokio's paused clock.
+//! The invocation lifecycle of the crate documentation (deadline check, connect, start,
+//! poll, drain, shutdown hooks, close), step by step, with a fake backend under tokio's
+//! paused clock.
 
 #![allow(dead_code)] // the #[activities] macro generates constants only tests read
 
@@ -8,7 +9,7 @@ use std::{
     time::Duration,
 };
 
-use lw_options::{Options, ValidatedOptions, Warning, WorkerDeploymentVersion};
+use lw_options::{Options, RunEnd, ValidatedOptions, Warning, WorkerDeploymentVersion};
 use temporalio_client::{ClientOptions, ConnectionOptions, Url};
 use temporalio_macros::activities;
 use temporalio_sdk::{
@@ -18,7 +19,7 @@ use temporalio_sdk::{
 use tokio::{sync::Notify, time::Instant};
 
 use super::*;
-use crate::BoxError;
+use crate::{BoxError, backend::WorkerRunner};
 
 struct Acts;
 #[allow(dead_code)]
