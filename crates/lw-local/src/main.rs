@@ -18,87 +18,93 @@ const USAGE: &str = "usage: lw-local [--port PORT] --function NAME=BOOTSTRAP [--
                      [--env KEY=VALUE]... \
                      [--role ARN[=EXTERNAL_ID]]...";
 
-fn parse(args: &[String]) -> Result<(u16, Vec<FunctionConfig>, Vec<RoleConfig>), String> {
+/// What the command line asks for: the port, the functions and the roles.
+type Parsed = (u16, Vec<FunctionConfig>, Vec<RoleConfig>);
+
+/// Flags that set something on the `--function` before them.
+const FUNCTION_FLAGS: [&str; 5] = [
+    "--timeout",
+    "--memory",
+    "--concurrency",
+    "--per-instance-concurrency",
+    "--env",
+];
+
+fn parse(args: &[String]) -> Result<Parsed, String> {
     let mut port = 9001u16;
     let mut functions: Vec<FunctionConfig> = Vec::new();
     let mut roles = Vec::new();
     let mut it = args.iter();
     while let Some(flag) = it.next() {
-        let mut value = || {
-            it.next()
-                .cloned()
-                .ok_or(format!("{flag} needs a value\n{USAGE}"))
-        };
-        let last = |functions: &mut Vec<FunctionConfig>| -> Result<FunctionConfig, String> {
-            functions
-                .pop()
-                .ok_or(format!("{flag} must follow a --function\n{USAGE}"))
-        };
-        let number = |v: String| -> Result<u64, String> {
-            v.parse()
-                .map_err(|_| format!("{flag} takes a number, not `{v}`"))
-        };
-        match flag.as_str() {
+        let flag = flag.as_str();
+        match flag {
+            "-h" | "--help" => return Err(USAGE.to_owned()),
+            "--port" | "--function" | "--role" => {}
+            f if FUNCTION_FLAGS.contains(&f) => {}
+            other => return Err(format!("unknown argument {other}\n{USAGE}")),
+        }
+        let value = it.next().ok_or(format!("{flag} needs a value\n{USAGE}"))?;
+        match flag {
             "--port" => {
-                port = u16::try_from(number(value()?)?).map_err(|_| "--port: not a port")?;
+                port = u16::try_from(number(flag, value)?).map_err(|_| "--port: not a port")?;
             }
             "--function" => {
-                let v = value()?;
-                let (name, path) = v
+                let (name, path) = value
                     .split_once('=')
-                    .ok_or(format!("--function takes NAME=BOOTSTRAP, not `{v}`"))?;
+                    .ok_or(format!("--function takes NAME=BOOTSTRAP, not `{value}`"))?;
                 functions.push(FunctionConfig::new(name, path));
             }
-            "--timeout" => {
-                let s = number(value()?)?;
-                let f = last(&mut functions)?.timeout(Duration::from_secs(s));
-                functions.push(f);
+            "--role" => roles.push(role(value)),
+            _ => {
+                let f = functions
+                    .pop()
+                    .ok_or(format!("{flag} must follow a --function\n{USAGE}"))?;
+                functions.push(set(f, flag, value)?);
             }
-            "--memory" => {
-                let mb = u32::try_from(number(value()?)?).map_err(|_| "--memory: too large")?;
-                let f = last(&mut functions)?.memory_mb(mb);
-                functions.push(f);
-            }
-            "--concurrency" => {
-                let n = number(value()?)? as usize;
-                let f = last(&mut functions)?.concurrency(n);
-                functions.push(f);
-            }
-            "--per-instance-concurrency" => {
-                let n = u32::try_from(number(value()?)?)
-                    .ok()
-                    .filter(|n| (1..=1600).contains(n))
-                    .ok_or("--per-instance-concurrency: from 1 to 1600")?;
-                let f = last(&mut functions)?.per_instance_concurrency(n);
-                functions.push(f);
-            }
-            "--env" => {
-                let v = value()?;
-                let (k, val) = v
-                    .split_once('=')
-                    .ok_or(format!("--env takes KEY=VALUE, not `{v}`"))?;
-                let f = last(&mut functions)?.env(k, val);
-                functions.push(f);
-            }
-            "--role" => {
-                let v = value()?;
-                let (arn, ext) = match v.split_once('=') {
-                    Some((a, e)) => (a.to_owned(), Some(e.to_owned())),
-                    None => (v, None),
-                };
-                roles.push(RoleConfig {
-                    arn,
-                    external_id: ext,
-                });
-            }
-            "-h" | "--help" => return Err(USAGE.to_owned()),
-            other => return Err(format!("unknown argument {other}\n{USAGE}")),
         }
     }
     if functions.is_empty() {
         return Err(format!("no --function given\n{USAGE}"));
     }
     Ok((port, functions, roles))
+}
+
+fn number(flag: &str, v: &str) -> Result<u64, String> {
+    v.parse()
+        .map_err(|_| format!("{flag} takes a number, not `{v}`"))
+}
+
+/// `--role ARN[=EXTERNAL_ID]`.
+fn role(v: &str) -> RoleConfig {
+    let (arn, external_id) = match v.split_once('=') {
+        Some((a, e)) => (a.to_owned(), Some(e.to_owned())),
+        None => (v.to_owned(), None),
+    };
+    RoleConfig { arn, external_id }
+}
+
+/// One of [`FUNCTION_FLAGS`] applied to `f`.
+fn set(f: FunctionConfig, flag: &str, value: &str) -> Result<FunctionConfig, String> {
+    Ok(match flag {
+        "--timeout" => f.timeout(Duration::from_secs(number(flag, value)?)),
+        "--memory" => {
+            f.memory_mb(u32::try_from(number(flag, value)?).map_err(|_| "--memory: too large")?)
+        }
+        "--concurrency" => f.concurrency(number(flag, value)? as usize),
+        "--per-instance-concurrency" => {
+            let n = u32::try_from(number(flag, value)?)
+                .ok()
+                .filter(|n| (1..=1600).contains(n))
+                .ok_or("--per-instance-concurrency: from 1 to 1600")?;
+            f.per_instance_concurrency(n)
+        }
+        _ => {
+            let (k, v) = value
+                .split_once('=')
+                .ok_or(format!("--env takes KEY=VALUE, not `{value}`"))?;
+            f.env(k, v)
+        }
+    })
 }
 
 fn main() -> ExitCode {
@@ -113,45 +119,43 @@ fn main() -> ExitCode {
     tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
         .init();
-    let runtime = match tokio::runtime::Runtime::new() {
-        Ok(r) => r,
+    match tokio::runtime::Runtime::new() {
+        Ok(runtime) => runtime.block_on(serve(port, functions, roles)),
         Err(e) => {
             eprintln!("lw-local: cannot start tokio: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Serves until Ctrl-C, then prints the accounting and stops the instances.
+async fn serve(port: u16, functions: Vec<FunctionConfig>, roles: Vec<RoleConfig>) -> ExitCode {
+    let aws = match LocalLambda::bind(&format!("127.0.0.1:{port}")).await {
+        Ok(a) => a,
+        Err(e) => {
+            eprintln!("{e}");
             return ExitCode::FAILURE;
         }
     };
-    runtime.block_on(async move {
-        let aws = match LocalLambda::bind(&format!("127.0.0.1:{port}")).await {
-            Ok(a) => a,
-            Err(e) => {
-                eprintln!("{e}");
-                return ExitCode::FAILURE;
-            }
+    for r in roles {
+        let trust = match r.external_id {
+            Some(_) => "ExternalId required",
+            None => "no ExternalId: Temporal will reject it",
         };
-        for r in roles {
-            eprintln!(
-                "lw-local: role {} ({})",
-                r.arn,
-                if r.external_id.is_some() {
-                    "ExternalId required"
-                } else {
-                    "no ExternalId: Temporal will reject it"
-                }
-            );
-            aws.add_role(r);
-        }
-        for f in functions {
-            eprintln!("lw-local: function {}", aws.add_function(f));
-        }
-        eprintln!(
-            "lw-local: serving STS and Lambda at {} (AWS_ENDPOINT_URL); Ctrl-C to stop",
-            aws.endpoint()
-        );
-        let _ = tokio::signal::ctrl_c().await;
-        println!("{}", aws.report());
-        aws.stop().await;
-        ExitCode::SUCCESS
-    })
+        eprintln!("lw-local: role {} ({trust})", r.arn);
+        aws.add_role(r);
+    }
+    for f in functions {
+        eprintln!("lw-local: function {}", aws.add_function(f));
+    }
+    eprintln!(
+        "lw-local: serving STS and Lambda at {} (AWS_ENDPOINT_URL); Ctrl-C to stop",
+        aws.endpoint()
+    );
+    let _ = tokio::signal::ctrl_c().await;
+    println!("{}", aws.report());
+    aws.stop().await;
+    ExitCode::SUCCESS
 }
 
 #[cfg(test)]

@@ -1,5 +1,6 @@
-//! Child processes and ports: what the dev server, the function instances and the test
-//! fixtures share.
+//! Child processes and ports for the dev server (and, public with the `testing` feature,
+//! for the repository's test fixtures): a child that dies with this process, a program
+//! found on PATH, and a free loopback port.
 
 use crate::LocalError;
 
@@ -60,8 +61,8 @@ pub fn find_program(env_var: &str, name: &str) -> Option<std::path::PathBuf> {
 /// port as its local port (a TCP self-connect), and the restarted server then fails to
 /// bind. Ports below the range are only ever taken by an explicit bind.
 ///
-/// A port is handed out once per process: two fixtures asking one after the other (a
-/// server's three ports, nginx's three fronts) never get the same one.
+/// A port is handed out once per process: two callers asking one after the other (a dev
+/// server's three ports, say) never get the same one.
 pub fn free_port() -> Result<u16, LocalError> {
     static GIVEN: std::sync::Mutex<Vec<u16>> = std::sync::Mutex::new(Vec::new());
     let mut given = GIVEN.lock().unwrap_or_else(|e| e.into_inner());

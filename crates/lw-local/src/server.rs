@@ -1,44 +1,24 @@
-//! The HTTP side: STS (query protocol, XML) and Lambda (REST-JSON) on one port, as
-//! `AWS_ENDPOINT_URL` sends both there.
+//! The HTTP side: one router for STS (query protocol, XML; see `sts`) and Lambda
+//! (REST-JSON; see `lambda_api`) on one port, as `AWS_ENDPOINT_URL` sends both there, and
+//! the state every handler shares. Requests for any other API are answered with an error
+//! and remembered ([`crate::LocalLambda::unknown_requests`]).
 
 use std::{
-    collections::HashMap,
     sync::{Arc, Mutex},
-    time::{Duration, SystemTime, UNIX_EPOCH},
+    time::{SystemTime, UNIX_EPOCH},
 };
 
 use axum::{
     Router,
-    body::Bytes,
     extract::State,
-    http::{StatusCode, header},
-    response::{IntoResponse, Response},
+    http::StatusCode,
+    response::Response,
     routing::{any, get, post, put},
 };
 
-use crate::functions::Registry;
+use crate::{AssumeRoleCall, RoleConfig, functions::Registry};
 
-/// A role Temporal may assume.
-#[derive(Debug, Clone)]
-pub struct RoleConfig {
-    /// The role's ARN.
-    pub arn: String,
-    /// The ExternalId its trust policy requires; `None` means the trust policy does not
-    /// require one (Temporal rejects such a role).
-    pub external_id: Option<String>,
-}
-
-/// One STS call as seen, for tests.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct AssumeRoleCall {
-    /// `RoleArn`.
-    pub role_arn: String,
-    /// `ExternalId`, if sent.
-    pub external_id: Option<String>,
-    /// Whether credentials were issued.
-    pub granted: bool,
-}
-
+/// What every handler reads and writes: the functions, the roles and what was asked.
 #[derive(Clone)]
 pub(crate) struct AppState {
     pub(crate) registry: Registry,
@@ -47,10 +27,11 @@ pub(crate) struct AppState {
     pub(crate) unknown: Arc<Mutex<Vec<String>>>,
 }
 
+/// Every route lw-local answers; anything else goes to `unknown`.
 pub(crate) fn router(state: AppState) -> Router {
     use crate::lambda_api as l;
     Router::new()
-        .route("/", post(sts))
+        .route("/", post(crate::sts::assume_role))
         .route("/2015-03-31/functions", post(l::create_function))
         .route("/2015-03-31/functions/{id}", get(l::get_function))
         .route(
@@ -69,7 +50,8 @@ pub(crate) fn router(state: AppState) -> Router {
         .with_state(state)
 }
 
-fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+/// Locks `m`, taking the data of a holder that panicked.
+pub(crate) fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
@@ -82,88 +64,6 @@ async fn unknown(State(s): State<AppState>, req: axum::extract::Request) -> Resp
         "InvalidRequestContentException",
         &format!("lw-local does not emulate {what}"),
     )
-}
-
-// ---- STS --------------------------------------------------------------------------------
-
-const STS_NS: &str = "https://sts.amazonaws.com/doc/2011-06-15/";
-
-async fn sts(State(s): State<AppState>, body: Bytes) -> Response {
-    let form: HashMap<String, String> = url::form_urlencoded::parse(&body).into_owned().collect();
-    match form.get("Action").map(String::as_str) {
-        Some("AssumeRole") => {}
-        other => {
-            return sts_error(
-                StatusCode::BAD_REQUEST,
-                "InvalidAction",
-                &format!(
-                    "lw-local emulates only STS AssumeRole, not {}",
-                    other.unwrap_or("(no Action)")
-                ),
-            );
-        }
-    }
-    let role_arn = form.get("RoleArn").cloned().unwrap_or_default();
-    let external_id = form.get("ExternalId").cloned().filter(|e| !e.is_empty());
-    let session = form
-        .get("RoleSessionName")
-        .cloned()
-        .unwrap_or_else(|| "session".into());
-    let role = lock(&s.roles).iter().find(|r| r.arn == role_arn).cloned();
-    let granted = match &role {
-        None => false,
-        Some(r) => match &r.external_id {
-            None => true,
-            Some(required) => external_id.as_deref() == Some(required.as_str()),
-        },
-    };
-    lock(&s.sts_calls).push(AssumeRoleCall {
-        role_arn: role_arn.clone(),
-        external_id,
-        granted,
-    });
-    if !granted {
-        return sts_error(
-            StatusCode::FORBIDDEN,
-            "AccessDenied",
-            &format!("User is not authorized to perform: sts:AssumeRole on resource: {role_arn}"),
-        );
-    }
-    let role_name = role_arn.rsplit('/').next().unwrap_or("role");
-    let account = role_arn.split(':').nth(4).unwrap_or("000000000000");
-    let id = uuid::Uuid::new_v4().simple().to_string().to_uppercase();
-    let expiration = iso8601(SystemTime::now() + Duration::from_secs(3600));
-    let body = format!(
-        "<AssumeRoleResponse xmlns=\"{STS_NS}\"><AssumeRoleResult><Credentials>\
-         <AccessKeyId>ASIA{}</AccessKeyId><SecretAccessKey>{}</SecretAccessKey>\
-         <SessionToken>{}</SessionToken><Expiration>{expiration}</Expiration></Credentials>\
-         <AssumedRoleUser><AssumedRoleId>AROA{}:{session}</AssumedRoleId>\
-         <Arn>arn:aws:sts::{account}:assumed-role/{role_name}/{session}</Arn></AssumedRoleUser>\
-         </AssumeRoleResult><ResponseMetadata><RequestId>{}</RequestId></ResponseMetadata>\
-         </AssumeRoleResponse>",
-        &id[..16],
-        uuid::Uuid::new_v4().simple(),
-        uuid::Uuid::new_v4().simple(),
-        &id[16..],
-        uuid::Uuid::new_v4()
-    );
-    ([(header::CONTENT_TYPE, "text/xml")], body).into_response()
-}
-
-fn sts_error(status: StatusCode, code: &str, message: &str) -> Response {
-    let body = format!(
-        "<ErrorResponse xmlns=\"{STS_NS}\"><Error><Type>Sender</Type><Code>{code}</Code>\
-         <Message>{}</Message></Error><RequestId>{}</RequestId></ErrorResponse>",
-        xml_escape(message),
-        uuid::Uuid::new_v4()
-    );
-    (status, [(header::CONTENT_TYPE, "text/xml")], body).into_response()
-}
-
-fn xml_escape(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
 }
 
 /// `2026-11-29T17:00:00Z`.

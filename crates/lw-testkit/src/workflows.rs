@@ -10,7 +10,10 @@ use temporalio_client::{
 };
 use temporalio_common::{
     HasWorkflowDefinition, WorkflowDefinition,
-    protos::temporal::api::{enums::v1::EventType, history::v1::history_event::Attributes},
+    protos::temporal::api::{
+        enums::v1::EventType,
+        history::v1::{HistoryEvent, history_event::Attributes},
+    },
 };
 
 use crate::{DevServer, TestkitError};
@@ -187,45 +190,49 @@ impl Greetings {
             task_starts: Vec::new(),
         };
         for e in &events {
-            let at = e.event_time.and_then(|t| {
-                let secs = u64::try_from(t.seconds).ok()?;
-                let nanos = u32::try_from(t.nanos).ok()?;
-                Some(SystemTime::UNIX_EPOCH + Duration::new(secs, nanos))
-            });
-            if let Some(at) = at {
-                out.timeline.push((e.event_type().as_str_name(), at));
-            }
-            let identity = match &e.attributes {
-                Some(Attributes::WorkflowTaskStartedEventAttributes(a)) => Some(&a.identity),
-                Some(Attributes::ActivityTaskStartedEventAttributes(a)) => Some(&a.identity),
-                _ => None,
-            };
-            if let (Some(identity), Some(at)) = (identity, at) {
-                out.task_starts.push((identity.clone(), at));
-            }
-            match e.event_type() {
-                EventType::WorkflowExecutionStarted => out.started_at = at,
-                EventType::ActivityTaskCompleted => out.activity_completions += 1,
-                EventType::ActivityTaskStarted => {
-                    if let Some(Attributes::ActivityTaskStartedEventAttributes(a)) = &e.attributes {
-                        out.activity_attempt = Some(a.attempt);
-                    }
-                }
-                EventType::WorkflowExecutionCompleted => {
-                    out.closed_at = at;
-                    if let Some(Attributes::WorkflowExecutionCompletedEventAttributes(a)) =
-                        &e.attributes
-                    {
-                        out.result = a
-                            .result
-                            .as_ref()
-                            .and_then(|p| p.payloads.first())
-                            .and_then(|p| serde_json::from_slice::<String>(&p.data).ok());
-                    }
-                }
-                _ => {}
-            }
+            out.add(e);
         }
         Ok(out)
+    }
+}
+
+impl WorkflowOutcome {
+    /// Takes in one history event.
+    fn add(&mut self, e: &HistoryEvent) {
+        let at = e.event_time.and_then(|t| {
+            let secs = u64::try_from(t.seconds).ok()?;
+            let nanos = u32::try_from(t.nanos).ok()?;
+            Some(SystemTime::UNIX_EPOCH + Duration::new(secs, nanos))
+        });
+        if let Some(at) = at {
+            self.timeline.push((e.event_type().as_str_name(), at));
+        }
+        let identity = match &e.attributes {
+            Some(Attributes::WorkflowTaskStartedEventAttributes(a)) => Some(&a.identity),
+            Some(Attributes::ActivityTaskStartedEventAttributes(a)) => Some(&a.identity),
+            _ => None,
+        };
+        if let (Some(identity), Some(at)) = (identity, at) {
+            self.task_starts.push((identity.clone(), at));
+        }
+        match (e.event_type(), &e.attributes) {
+            (EventType::WorkflowExecutionStarted, _) => self.started_at = at,
+            (EventType::ActivityTaskCompleted, _) => self.activity_completions += 1,
+            (
+                EventType::ActivityTaskStarted,
+                Some(Attributes::ActivityTaskStartedEventAttributes(a)),
+            ) => self.activity_attempt = Some(a.attempt),
+            (EventType::WorkflowExecutionCompleted, attributes) => {
+                self.closed_at = at;
+                if let Some(Attributes::WorkflowExecutionCompletedEventAttributes(a)) = attributes {
+                    self.result = a
+                        .result
+                        .as_ref()
+                        .and_then(|p| p.payloads.first())
+                        .and_then(|p| serde_json::from_slice::<String>(&p.data).ok());
+                }
+            }
+            _ => {}
+        }
     }
 }

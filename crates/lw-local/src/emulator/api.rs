@@ -3,6 +3,8 @@
 
 use super::*;
 
+/// `GET /2018-06-01/runtime/invocation/next`: waits for a queued invocation and hands it
+/// out with Lambda's headers (request id, deadline, function ARN, trace id).
 pub(super) async fn next(State(shared): State<Arc<Shared>>) -> Response {
     loop {
         let notified = shared.wake.notified();
@@ -11,72 +13,85 @@ pub(super) async fn next(State(shared): State<Arc<Shared>>) -> Response {
         {
             let mut s = shared.state.lock().unwrap_or_else(|e| e.into_inner());
             s.next_calls.push(Instant::now());
-            if let Some(fault) = shared.spec.next_fault
-                && let Some(p) = s.queue.pop_front()
-            {
-                // In flight, so the process's exit is reported as its outcome.
-                let now = Instant::now();
-                let id = hand_out(&mut s, p, now, now + shared.spec.timeout);
-                return faulty_next(fault, &shared.spec, &id);
+            #[cfg(feature = "testing")]
+            if let Some(answer) = super::fault::faulty_next(&shared, &mut s) {
+                return answer;
             }
             if let Some(p) = s.queue.pop_front() {
-                let now = Instant::now();
-                let deadline = now + shared.spec.timeout;
-                let deadline_ms = (SystemTime::now() + shared.spec.timeout)
-                    .duration_since(UNIX_EPOCH)
-                    .unwrap_or_default()
-                    .as_millis();
-                let mut headers = HeaderMap::new();
-                let h =
-                    |v: String| HeaderValue::from_str(&v).unwrap_or(HeaderValue::from_static(""));
-                headers.insert("lambda-runtime-aws-request-id", h(p.request_id.clone()));
-                headers.insert("lambda-runtime-deadline-ms", h(deadline_ms.to_string()));
-                headers.insert("lambda-runtime-invoked-function-arn", h(shared.spec.arn()));
-                headers.insert(
-                    "lambda-runtime-trace-id",
-                    h(format!(
-                        "Root=1-{:08x}-{};Parent={};Sampled=1",
-                        SystemTime::now()
-                            .duration_since(UNIX_EPOCH)
-                            .unwrap_or_default()
-                            .as_secs(),
-                        &uuid::Uuid::new_v4().simple().to_string()[..24],
-                        &uuid::Uuid::new_v4().simple().to_string()[..16],
-                    )),
-                );
-                headers.insert("content-type", HeaderValue::from_static("application/json"));
-                let body = p.payload.to_string();
-                let id = hand_out(&mut s, p, now, deadline);
-                let generation = s.generation;
-                drop(s);
-                // Lambda kills a function that passes its deadline; on Managed Instances
-                // (concurrency above 1) only that invocation fails.
-                let watchdog = shared.clone();
-                let kill_on_timeout = shared.spec.max_concurrency <= 1;
-                tokio::spawn(async move {
-                    tokio::time::sleep_until(deadline).await;
-                    let mut s = watchdog.state.lock().unwrap_or_else(|e| e.into_inner());
-                    if s.generation == generation
-                        && let Some(f) = s.in_flight.remove(&id)
-                    {
-                        if kill_on_timeout && let Some(k) = s.kill.take() {
-                            let _ = k.send(());
-                        }
-                        if !kill_on_timeout {
-                            s.ended_by_timeout.insert(id);
-                        }
-                        finish(f, Outcome::Timeout, Instant::now());
-                    }
-                });
-                return (StatusCode::OK, headers, body).into_response();
+                return deliver(&shared, s, p);
             }
         }
         notified.await;
     }
 }
 
+/// Hands `p` out: records it in flight, arms its deadline, and answers `/next` with it.
+fn deliver(
+    shared: &Arc<Shared>,
+    mut s: std::sync::MutexGuard<'_, FunctionState>,
+    p: Pending,
+) -> Response {
+    let now = Instant::now();
+    let deadline = now + shared.spec.timeout;
+    let headers = invocation_headers(&shared.spec, &p.request_id);
+    let body = p.payload.to_string();
+    let id = hand_out(&mut s, p, now, deadline);
+    let generation = s.generation;
+    drop(s);
+    tokio::spawn(watch_deadline(shared.clone(), id, generation, deadline));
+    (StatusCode::OK, headers, body).into_response()
+}
+
+/// The headers Lambda sends with an invocation on `/next`.
+fn invocation_headers(spec: &FunctionSpec, request_id: &str) -> HeaderMap {
+    let since_epoch = |t: SystemTime| t.duration_since(UNIX_EPOCH).unwrap_or_default();
+    let deadline_ms = since_epoch(SystemTime::now() + spec.timeout).as_millis();
+    let trace_id = format!(
+        "Root=1-{:08x}-{};Parent={};Sampled=1",
+        since_epoch(SystemTime::now()).as_secs(),
+        &uuid::Uuid::new_v4().simple().to_string()[..24],
+        &uuid::Uuid::new_v4().simple().to_string()[..16],
+    );
+    let mut headers = HeaderMap::new();
+    let h = |v: String| HeaderValue::from_str(&v).unwrap_or(HeaderValue::from_static(""));
+    headers.insert("lambda-runtime-aws-request-id", h(request_id.to_owned()));
+    headers.insert("lambda-runtime-deadline-ms", h(deadline_ms.to_string()));
+    headers.insert("lambda-runtime-invoked-function-arn", h(spec.arn()));
+    headers.insert("lambda-runtime-trace-id", h(trace_id));
+    headers.insert("content-type", HeaderValue::from_static("application/json"));
+    headers
+}
+
+/// At `deadline`, ends invocation `id` as timed out if the process of `generation` still
+/// holds it. Lambda kills a function that passes its deadline; on Managed Instances
+/// (concurrency above 1) only that invocation fails, and its late answer is noted.
+async fn watch_deadline(shared: Arc<Shared>, id: String, generation: u64, deadline: Instant) {
+    tokio::time::sleep_until(deadline).await;
+    let kill_on_timeout = shared.spec.max_concurrency <= 1;
+    let mut s = shared.state.lock().unwrap_or_else(|e| e.into_inner());
+    if s.generation != generation {
+        return;
+    }
+    let Some(f) = s.in_flight.remove(&id) else {
+        return;
+    };
+    if kill_on_timeout {
+        if let Some(k) = s.kill.take() {
+            let _ = k.send(());
+        }
+    } else {
+        s.ended_by_timeout.insert(id);
+    }
+    finish(f, Outcome::Timeout, Instant::now());
+}
+
 /// Records `p` as handed out at `now`, due by `deadline`; returns its request id.
-fn hand_out(s: &mut FunctionState, p: Pending, now: Instant, deadline: Instant) -> String {
+pub(super) fn hand_out(
+    s: &mut FunctionState,
+    p: Pending,
+    now: Instant,
+    deadline: Instant,
+) -> String {
     let id = p.request_id.clone();
     s.in_flight.insert(
         id.clone(),
@@ -88,43 +103,6 @@ fn hand_out(s: &mut FunctionState, p: Pending, now: Instant, deadline: Instant) 
     );
     s.peak_in_flight = s.peak_in_flight.max(s.in_flight.len());
     id
-}
-
-/// The malformed answer `fault` describes.
-fn faulty_next(fault: NextFault, spec: &FunctionSpec, request_id: &str) -> Response {
-    let deadline_ms = (SystemTime::now() + spec.timeout)
-        .duration_since(UNIX_EPOCH)
-        .unwrap_or_default()
-        .as_millis()
-        .to_string();
-    let mut headers = HeaderMap::new();
-    let mut set = |name: &'static str, value: &str| {
-        if let Ok(v) = HeaderValue::from_str(value) {
-            headers.insert(name, v);
-        }
-    };
-    let status = match fault {
-        NextFault::Status(code) => {
-            let status = StatusCode::from_u16(code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-            let body = r#"{"errorMessage":"emulated failure","errorType":"ServiceException"}"#;
-            return (status, body).into_response();
-        }
-        NextFault::MissingRequestId => {
-            set("lambda-runtime-deadline-ms", &deadline_ms);
-            StatusCode::OK
-        }
-        NextFault::MissingDeadline => {
-            set("lambda-runtime-aws-request-id", request_id);
-            StatusCode::OK
-        }
-        NextFault::DeadlineNotANumber => {
-            set("lambda-runtime-aws-request-id", request_id);
-            set("lambda-runtime-deadline-ms", "soon");
-            StatusCode::OK
-        }
-    };
-    set("lambda-runtime-invoked-function-arn", &spec.arn());
-    (status, headers, "{}").into_response()
 }
 
 fn take_in_flight(shared: &Shared, id: &str) -> Option<InFlight> {

@@ -1,4 +1,9 @@
-//! The Lambda Runtime API, served on 127.0.0.1 to one function process.
+//! [`LocalFunction`]: one function instance. The Lambda Runtime API (and the Extensions
+//! API's registration) served on 127.0.0.1 to one function process, which is started when
+//! work arrives and none runs, and killed at a deadline as Lambda does.
+//!
+//! `api` holds the HTTP handlers, `process` starts the process and reads its end, `spec`
+//! says how it is run and `results` what came of each invocation.
 
 use std::{
     collections::{HashMap, VecDeque},
@@ -25,14 +30,20 @@ use tokio::{
 use crate::LocalError;
 
 mod api;
+#[cfg(feature = "testing")]
+mod fault;
 mod process;
 mod results;
 mod spec;
+#[cfg(test)]
+mod tests;
 
 use api::{extension_next, init_error, invocation_error, next, register_extension, response};
+#[cfg(feature = "testing")]
+pub use fault::NextFault;
 use process::{finish, spawn_if_needed};
 pub use results::{InvocationResult, Outcome, ProcStatus};
-pub use spec::{FunctionSpec, NextFault};
+pub use spec::FunctionSpec;
 
 struct Pending {
     request_id: String,

@@ -5,15 +5,16 @@ use std::{process::Stdio, sync::Arc};
 
 use tokio::{process::Command, sync::mpsc, time::Instant};
 
-use super::{InFlight, InvocationResult, Outcome, Shared};
+use super::{FunctionSpec, InFlight, InvocationResult, Outcome, Shared};
 use crate::LocalError;
 
+/// Starts the function's process unless one is alive: a cold start. Its exit is watched
+/// (see `on_exit`); [`super::LocalFunction::kill`] ends it.
 pub(super) fn spawn_if_needed(shared: &Arc<Shared>) -> Result<(), LocalError> {
     let mut s = shared.state.lock().unwrap_or_else(|e| e.into_inner());
     if s.alive {
         return Ok(());
     }
-    let spec = &shared.spec;
     let addr = shared
         .addr
         .lock()
@@ -23,48 +24,12 @@ pub(super) fn spawn_if_needed(shared: &Arc<Shared>) -> Result<(), LocalError> {
         .create(true)
         .append(true)
         .open(&shared.log_path)?;
-    let mut cmd = Command::new(&spec.program);
-    cmd.env("AWS_LAMBDA_RUNTIME_API", addr.to_string())
-        .env("AWS_LAMBDA_FUNCTION_NAME", &spec.name)
-        .env(
-            "AWS_LAMBDA_FUNCTION_MEMORY_SIZE",
-            spec.memory_mb.to_string(),
-        )
-        .env(
-            "AWS_LAMBDA_FUNCTION_VERSION",
-            spec.version.as_deref().unwrap_or("$LATEST"),
-        )
-        .env(
-            "AWS_LAMBDA_LOG_STREAM_NAME",
-            format!("local/{}", s.generation),
-        )
-        .env(
-            "AWS_LAMBDA_LOG_GROUP_NAME",
-            format!("/aws/lambda/{}", spec.name),
-        )
-        .env("AWS_REGION", "us-east-1")
-        .env("AWS_DEFAULT_REGION", "us-east-1")
-        .env("AWS_LAMBDA_INITIALIZATION_TYPE", "on-demand")
-        .env_remove("AWS_LAMBDA_MAX_CONCURRENCY")
-        .stdin(Stdio::null())
-        .stdout(log.try_clone()?)
-        .stderr(log)
-        .kill_on_drop(true);
-    if spec.max_concurrency > 1 {
-        cmd.env(
-            "AWS_LAMBDA_MAX_CONCURRENCY",
-            spec.max_concurrency.to_string(),
-        );
-    }
-    if let Some(root) = &spec.task_root {
-        cmd.current_dir(root).env("LAMBDA_TASK_ROOT", root);
-    }
-    for (k, v) in &spec.env {
-        cmd.env(k, v);
-    }
-    let mut child = cmd.spawn().map_err(|e| {
-        LocalError::Command(format!("cannot start {}: {e}", spec.program.display()))
-    })?;
+    let spec = &shared.spec;
+    let mut child = command(spec, &addr.to_string(), s.generation, log)?
+        .spawn()
+        .map_err(|e| {
+            LocalError::Command(format!("cannot start {}: {e}", spec.program.display()))
+        })?;
     let (kill_tx, mut kill_rx) = mpsc::unbounded_channel::<()>();
     s.alive = true;
     s.generation += 1;
@@ -86,6 +51,50 @@ pub(super) fn spawn_if_needed(shared: &Arc<Shared>) -> Result<(), LocalError> {
         on_exit(&shared, generation, status);
     });
     Ok(())
+}
+
+/// The function's program with the environment Lambda gives a custom runtime
+/// (`AWS_LAMBDA_RUNTIME_API` = `runtime_api`, the function's name, memory, version, log
+/// stream `local/<generation>`, region) and the spec's own, its output into `log`.
+fn command(
+    spec: &FunctionSpec,
+    runtime_api: &str,
+    generation: u64,
+    log: std::fs::File,
+) -> Result<Command, LocalError> {
+    let mut cmd = Command::new(&spec.program);
+    let version = spec.version.as_deref().unwrap_or("$LATEST");
+    cmd.env("AWS_LAMBDA_RUNTIME_API", runtime_api)
+        .env("AWS_LAMBDA_FUNCTION_NAME", &spec.name)
+        .env(
+            "AWS_LAMBDA_FUNCTION_MEMORY_SIZE",
+            spec.memory_mb.to_string(),
+        )
+        .env("AWS_LAMBDA_FUNCTION_VERSION", version)
+        .env("AWS_LAMBDA_LOG_STREAM_NAME", format!("local/{generation}"))
+        .env(
+            "AWS_LAMBDA_LOG_GROUP_NAME",
+            format!("/aws/lambda/{}", spec.name),
+        )
+        .env("AWS_REGION", "us-east-1")
+        .env("AWS_DEFAULT_REGION", "us-east-1")
+        .env("AWS_LAMBDA_INITIALIZATION_TYPE", "on-demand")
+        .env_remove("AWS_LAMBDA_MAX_CONCURRENCY")
+        .stdin(Stdio::null())
+        .stdout(log.try_clone()?)
+        .stderr(log)
+        .kill_on_drop(true);
+    if spec.max_concurrency > 1 {
+        cmd.env(
+            "AWS_LAMBDA_MAX_CONCURRENCY",
+            spec.max_concurrency.to_string(),
+        );
+    }
+    if let Some(root) = &spec.task_root {
+        cmd.current_dir(root).env("LAMBDA_TASK_ROOT", root);
+    }
+    cmd.envs(spec.env.iter().map(|(k, v)| (k, v)));
+    Ok(cmd)
 }
 
 /// The process ended: fail what it held, and restart it for queued work.
@@ -131,6 +140,7 @@ fn on_exit(shared: &Arc<Shared>, generation: u64, status: String) {
     }
 }
 
+/// Ends a handed-out invocation with `outcome` and sends its result to whoever waits.
 pub(super) fn finish(f: InFlight, outcome: Outcome, now: Instant) {
     let r = InvocationResult {
         request_id: f.pending.request_id,

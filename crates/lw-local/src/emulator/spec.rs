@@ -1,10 +1,11 @@
-//! How a function is run: its program, name, memory, timeout, environment and the
-//! faults a test asks the Runtime API for.
+//! [`FunctionSpec`]: how one function instance is run: its program, name, memory, timeout,
+//! environment, version and per-instance concurrency.
 
 use std::{path::PathBuf, time::Duration};
 
-/// How to run the function.
+/// How to run the function (build it with [`FunctionSpec::new`] and the setters).
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub struct FunctionSpec {
     /// The `bootstrap` program.
     pub program: PathBuf,
@@ -19,7 +20,8 @@ pub struct FunctionSpec {
     /// Working directory (and `LAMBDA_TASK_ROOT` unless set in `env`).
     pub task_root: Option<PathBuf>,
     /// A malformed `/next` answer to give instead of the next queued event.
-    pub next_fault: Option<NextFault>,
+    #[cfg(feature = "testing")]
+    pub(super) next_fault: Option<super::NextFault>,
     /// The published version this instance runs (`None`: `$LATEST`): its number goes into
     /// `AWS_LAMBDA_FUNCTION_VERSION` and the invoked function ARN.
     pub version: Option<String>,
@@ -28,19 +30,6 @@ pub struct FunctionSpec {
     /// `AWS_LAMBDA_MAX_CONCURRENCY`, and a timed-out invocation fails alone: the process is
     /// not killed and its other invocations go on, as on Managed Instances. Default 1.
     pub max_concurrency: u32,
-}
-
-/// A malformed `/next` answer, as a broken or foreign Runtime API might give.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum NextFault {
-    /// This HTTP status, with a JSON error body and no invocation headers.
-    Status(u16),
-    /// 200 without `Lambda-Runtime-Aws-Request-Id`.
-    MissingRequestId,
-    /// 200 without `Lambda-Runtime-Deadline-Ms`.
-    MissingDeadline,
-    /// 200 with a `Lambda-Runtime-Deadline-Ms` that is not a number.
-    DeadlineNotANumber,
 }
 
 impl FunctionSpec {
@@ -53,6 +42,7 @@ impl FunctionSpec {
             memory_mb: 256,
             env: Vec::new(),
             task_root: None,
+            #[cfg(feature = "testing")]
             next_fault: None,
             version: None,
             max_concurrency: 1,
@@ -62,12 +52,6 @@ impl FunctionSpec {
     /// Lets the process hold up to `n` invocations at once (Lambda Managed Instances).
     pub fn max_concurrency(mut self, n: u32) -> Self {
         self.max_concurrency = n.max(1);
-        self
-    }
-
-    /// Answers `/next` with `fault` instead of the next queued event.
-    pub fn next_fault(mut self, fault: NextFault) -> Self {
-        self.next_fault = Some(fault);
         self
     }
 

@@ -1,0 +1,121 @@
+//! STS `AssumeRole`, the one STS call lw-local answers: credentials (placeholders nothing
+//! checks) for a registered role, refused unless the caller sends the `ExternalId` the
+//! role requires. Every call is recorded ([`crate::LocalLambda::assume_role_calls`]).
+
+use std::{
+    collections::HashMap,
+    time::{Duration, SystemTime},
+};
+
+use axum::{
+    body::Bytes,
+    extract::State,
+    http::{StatusCode, header},
+    response::{IntoResponse, Response},
+};
+
+use crate::server::{AppState, iso8601, lock};
+
+/// A role Temporal may assume.
+#[derive(Debug, Clone)]
+pub struct RoleConfig {
+    /// The role's ARN.
+    pub arn: String,
+    /// The ExternalId its trust policy requires; `None` means the trust policy does not
+    /// require one (Temporal rejects such a role).
+    pub external_id: Option<String>,
+}
+
+/// One `AssumeRole` call as lw-local saw it ([`crate::LocalLambda::assume_role_calls`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AssumeRoleCall {
+    /// `RoleArn`.
+    pub role_arn: String,
+    /// `ExternalId`, if sent.
+    pub external_id: Option<String>,
+    /// Whether credentials were issued.
+    pub granted: bool,
+}
+
+const STS_NS: &str = "https://sts.amazonaws.com/doc/2011-06-15/";
+
+/// `POST /` with `Action=AssumeRole`: credentials for a registered role whose `ExternalId`
+/// (if it requires one) the caller sent; `AccessDenied` otherwise.
+pub(crate) async fn assume_role(State(s): State<AppState>, body: Bytes) -> Response {
+    let form: HashMap<String, String> = url::form_urlencoded::parse(&body).into_owned().collect();
+    match form.get("Action").map(String::as_str) {
+        Some("AssumeRole") => {}
+        other => {
+            return sts_error(
+                StatusCode::BAD_REQUEST,
+                "InvalidAction",
+                &format!(
+                    "lw-local emulates only STS AssumeRole, not {}",
+                    other.unwrap_or("(no Action)")
+                ),
+            );
+        }
+    }
+    let role_arn = form.get("RoleArn").cloned().unwrap_or_default();
+    let external_id = form.get("ExternalId").cloned().filter(|e| !e.is_empty());
+    let role = lock(&s.roles).iter().find(|r| r.arn == role_arn).cloned();
+    let granted = role.is_some_and(|r| match &r.external_id {
+        None => true,
+        Some(required) => external_id.as_deref() == Some(required.as_str()),
+    });
+    lock(&s.sts_calls).push(AssumeRoleCall {
+        role_arn: role_arn.clone(),
+        external_id,
+        granted,
+    });
+    if !granted {
+        return sts_error(
+            StatusCode::FORBIDDEN,
+            "AccessDenied",
+            &format!("User is not authorized to perform: sts:AssumeRole on resource: {role_arn}"),
+        );
+    }
+    let session = form
+        .get("RoleSessionName")
+        .map_or("session", String::as_str);
+    let body = credentials(&role_arn, session);
+    ([(header::CONTENT_TYPE, "text/xml")], body).into_response()
+}
+
+/// The `AssumeRoleResponse` XML: fresh placeholder credentials for an hour.
+fn credentials(role_arn: &str, session: &str) -> String {
+    let role_name = role_arn.rsplit('/').next().unwrap_or("role");
+    let account = role_arn.split(':').nth(4).unwrap_or("000000000000");
+    let id = uuid::Uuid::new_v4().simple().to_string().to_uppercase();
+    let expiration = iso8601(SystemTime::now() + Duration::from_secs(3600));
+    format!(
+        "<AssumeRoleResponse xmlns=\"{STS_NS}\"><AssumeRoleResult><Credentials>\
+         <AccessKeyId>ASIA{}</AccessKeyId><SecretAccessKey>{}</SecretAccessKey>\
+         <SessionToken>{}</SessionToken><Expiration>{expiration}</Expiration></Credentials>\
+         <AssumedRoleUser><AssumedRoleId>AROA{}:{session}</AssumedRoleId>\
+         <Arn>arn:aws:sts::{account}:assumed-role/{role_name}/{session}</Arn></AssumedRoleUser>\
+         </AssumeRoleResult><ResponseMetadata><RequestId>{}</RequestId></ResponseMetadata>\
+         </AssumeRoleResponse>",
+        &id[..16],
+        uuid::Uuid::new_v4().simple(),
+        uuid::Uuid::new_v4().simple(),
+        &id[16..],
+        uuid::Uuid::new_v4()
+    )
+}
+
+fn sts_error(status: StatusCode, code: &str, message: &str) -> Response {
+    let body = format!(
+        "<ErrorResponse xmlns=\"{STS_NS}\"><Error><Type>Sender</Type><Code>{code}</Code>\
+         <Message>{}</Message></Error><RequestId>{}</RequestId></ErrorResponse>",
+        xml_escape(message),
+        uuid::Uuid::new_v4()
+    );
+    (status, [(header::CONTENT_TYPE, "text/xml")], body).into_response()
+}
+
+fn xml_escape(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+}
