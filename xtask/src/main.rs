@@ -126,43 +126,24 @@ fn run(step: &str, mut cmd: Command) -> Result<(), String> {
 }
 
 /// `cargo xtask package`: `cargo lambdaworker package` on this workspace's binaries and
-/// examples (`--bin NAME` or `--example NAME`, then `package`'s own flags).
+/// examples (`--bin NAME` or `--example NAME`, then `package`'s own flags, parsed by the same
+/// [`PackageArgs`](cargo_lambdaworker::package::PackageArgs)); errors print with their causes.
 fn package(args: &[String]) -> Result<(), String> {
-    use cargo_lambdaworker::package::{Request, parse_include};
+    use cargo_lambdaworker::{error_chain, package::PackageArgs};
     const USAGE: &str = "usage: cargo xtask package (--bin NAME | --example NAME) [--include \
                          PATH[=ARCHIVE_PATH]]... [--target x86_64|arm64] [--max-size MiB]";
-    let mut selection = cargo_lambdaworker::Selection {
-        manifest_path: Some(workspace_root().join("Cargo.toml")),
-        ..Default::default()
+    let mut parsed = match PackageArgs::try_parse_from("cargo xtask package", args) {
+        Ok(parsed) => parsed,
+        // `--help`: printed, not an error.
+        Err(e) if !e.use_stderr() => return e.print().map_err(|e| e.to_string()),
+        Err(e) => return Err(error_chain(&e).trim_end().to_owned()),
     };
-    let mut request = Request::default();
-    let mut it = args.iter();
-    while let Some(a) = it.next() {
-        let mut value = || {
-            it.next()
-                .cloned()
-                .ok_or(format!("{a} needs a value\n{USAGE}"))
-        };
-        match a.as_str() {
-            "--bin" => selection.bin = Some(value()?),
-            "--example" => selection.example = Some(value()?),
-            "--include" => request.includes.push(parse_include(&value()?)?),
-            "--target" => request.arch = value()?.parse()?,
-            "--max-size" => {
-                let v = value()?;
-                let mib: f64 = v
-                    .parse()
-                    .map_err(|_| format!("--max-size takes MiB, not `{v}`"))?;
-                request.max_zip_bytes = Some((mib * 1024.0 * 1024.0) as u64);
-            }
-            other => return Err(format!("package: unknown argument {other}\n{USAGE}")),
-        }
-    }
-    if selection.bin.is_none() && selection.example.is_none() {
+    let select = &mut parsed.select;
+    if select.bin.is_none() && select.example.is_none() {
         return Err(format!("package: name a --bin or --example\n{USAGE}"));
     }
-    let project = cargo_lambdaworker::Project::locate(&selection).map_err(|e| e.to_string())?;
-    cargo_lambdaworker::package::package(&project, &request)
-        .map(|_| ())
-        .map_err(|e| e.to_string())
+    select
+        .manifest_path
+        .get_or_insert_with(|| workspace_root().join("Cargo.toml"));
+    parsed.run().map(drop).map_err(|e| error_chain(&e))
 }

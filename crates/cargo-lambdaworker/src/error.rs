@@ -1,24 +1,108 @@
-//! [`Error`]: what can go wrong, each message leading with what to do.
+//! [`Error`]: what can go wrong, each message leading with what to do and naming where the
+//! bad value came from (the flag, the `[package.metadata.lambdaworker]` key, the file). The
+//! underlying error, when there is one, is the [`source`](std::error::Error::source), not
+//! repeated in the message: print an error with [`crate::error_chain`].
 
-use std::path::PathBuf;
+use std::{ops::RangeInclusive, path::PathBuf, process::ExitStatus};
+
+use crate::{
+    MetadataKey,
+    package::{Arch, MissingFile},
+};
 
 /// Why a `cargo lambdaworker` command failed.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
-    /// The project could not be read (`cargo metadata` failed or found no such target).
-    #[error("{0}")]
-    Project(String),
+    // The project and the binary.
     /// `cargo metadata` failed to run or answered something unreadable.
     #[error("cargo metadata failed; check the manifest path and that `cargo` is on PATH")]
     Metadata(#[source] cargo_metadata::Error),
+    /// The selected package does not depend on `lambdaworker` (or `lw-runtime`).
+    #[error(
+        "add `lambdaworker` to [dependencies] of `{package}` and call `lambdaworker::run_worker` \
+         from its main: without it the binary cannot serve Lambda invocations"
+    )]
+    NotAWorker {
+        /// The package.
+        package: String,
+    },
+    /// `--package` names no package of the workspace.
+    #[error(
+        "name a package of this workspace with --package: there is no `{name}` (packages: {})",
+        .packages.join(", ")
+    )]
+    NoSuchPackage {
+        /// The name given.
+        name: String,
+        /// The workspace's packages.
+        packages: Vec<String>,
+    },
+    /// `--bin` or `--example` names no target.
+    #[error("check the name: no {kind} target named `{name}` in {place}")]
+    NoSuchTarget {
+        /// `binary` or `example`.
+        kind: &'static str,
+        /// The name given.
+        name: String,
+        /// The package or manifest searched.
+        place: String,
+    },
+    /// The package has no binary target.
+    #[error(
+        "add a binary (src/main.rs calling lambdaworker::run_worker), or run `cargo \
+         lambdaworker new`: no binary target in {place}"
+    )]
+    NoBinary {
+        /// The package or manifest searched.
+        place: String,
+    },
+    /// Several binaries could be the function.
+    #[error(
+        "choose one with --bin (or --package): {place} has several binaries: {}",
+        .names.join(", ")
+    )]
+    SeveralBinaries {
+        /// The package or manifest searched.
+        place: String,
+        /// The binaries.
+        names: Vec<String>,
+    },
+
+    // `new`.
+    /// `new` was given a name cargo would refuse.
+    #[error(
+        "choose a name of ASCII letters, digits, `-` and `_`, starting with a letter: `{name}` \
+         is not a valid package name"
+    )]
+    InvalidName {
+        /// The name given.
+        name: String,
+    },
+    /// `new`'s folder exists and is not empty.
+    #[error("choose another name or folder: {} exists and is not empty", .dir.display())]
+    FolderNotEmpty {
+        /// The folder.
+        dir: PathBuf,
+    },
+
+    // Builds and files.
+    /// A build could not start (no `cargo`, or `cargo zigbuild`, to run).
+    #[error("check that cargo runs (`$CARGO` or `cargo` on PATH): `{command}` could not start")]
+    BuildStart {
+        /// The command.
+        command: String,
+        /// Why it could not start.
+        #[source]
+        source: std::io::Error,
+    },
     /// A build failed.
     #[error("fix the build errors above: `{command}` failed ({status})")]
     Build {
         /// The command that ran.
         command: String,
         /// How it ended.
-        status: String,
+        status: ExitStatus,
     },
     /// A file could not be read or written.
     #[error("{}: {action}", path.display())]
@@ -31,18 +115,198 @@ pub enum Error {
         #[source]
         source: std::io::Error,
     },
-    /// The package was refused by a check (config references, glibc, size).
-    #[error("not packaged: {0}")]
-    Package(String),
-    /// `new` refused the name or the folder.
-    #[error("{0}")]
-    New(String),
+
+    // `package`: a refusal writes nothing.
+    /// `--include` names no file, or no archive path after `=`.
+    #[error(
+        "name a file or folder to include, and optionally where it goes: PATH or \
+         PATH=ARCHIVE_PATH, not `{value}`"
+    )]
+    IncludeWithoutName {
+        /// The value given.
+        value: String,
+    },
+    /// An included file or folder could not be read.
+    #[error("not packaged: check --include {}: it cannot be read", .path.display())]
+    Include {
+        /// The file or folder.
+        path: PathBuf,
+        /// The cause.
+        #[source]
+        source: std::io::Error,
+    },
+    /// An include would take the binary's place in the zip.
+    #[error(
+        "not packaged: include {} under another name: it would be archived as `bootstrap`, \
+         which is the binary's place",
+        .path.display()
+    )]
+    IncludeAsBootstrap {
+        /// The file.
+        path: PathBuf,
+    },
+    /// The packaged `temporal.toml` is not UTF-8.
+    #[error("not packaged: save the included temporal.toml as UTF-8 text")]
+    ConfigNotUtf8(#[source] std::str::Utf8Error),
+    /// The packaged `temporal.toml` is not TOML.
+    #[error("not packaged: fix the TOML of the included temporal.toml")]
+    ConfigToml(#[source] toml::de::Error),
+    /// Files the packaged `temporal.toml` references are not in the package.
+    #[error("not packaged:{}", .files.iter().map(|f| format!("\n{f}")).collect::<String>())]
+    NotInPackage {
+        /// Each reference and where it points.
+        files: Vec<MissingFile>,
+    },
+    /// arm64 needs `cargo zigbuild`.
+    #[error(
+        "not packaged: arm64 (Graviton) needs a cross linker: install cargo-zigbuild and zig \
+         (`cargo install cargo-zigbuild` and `pip install ziglang`) and `rustup target add \
+         aarch64-unknown-linux-gnu`, or package for --target x86_64"
+    )]
+    NoCrossLinker,
+    /// The binary needs a newer glibc than Lambda's `provided.al2023` has.
+    #[error(
+        "not packaged: {} needs glibc {}.{}, newer than provided.al2023's {}.{}; build for musl \
+         (x86_64-unknown-linux-musl) or with cargo-zigbuild targeting {}.{}.{}",
+        .binary.display(), .needs.0, .needs.1, .has.0, .has.1, .arch.triple(), .has.0, .has.1
+    )]
+    GlibcTooNew {
+        /// The binary.
+        binary: PathBuf,
+        /// The glibc version it needs.
+        needs: (u32, u32),
+        /// The one `provided.al2023` has.
+        has: (u32, u32),
+        /// The architecture it was built for.
+        arch: Arch,
+    },
+    /// The zip could not be written.
+    #[error("not packaged: cannot write {entry} into the zip")]
+    Zip {
+        /// The entry being written.
+        entry: String,
+        /// The cause.
+        #[source]
+        source: zip::result::ZipError,
+    },
+    /// The zip is over `--max-size` (it is written, for inspection).
+    #[error(
+        "make the package smaller or raise --max-size: {} is {:.2} MiB, over the budget of \
+         {:.2} MiB",
+        .zip.display(), mib(*.bytes), mib(*.max_bytes)
+    )]
+    TooLarge {
+        /// The zip.
+        zip: PathBuf,
+        /// Its size.
+        bytes: u64,
+        /// The budget.
+        max_bytes: u64,
+    },
+
+    // Flag values and deploy settings.
+    /// `--env` without `=`.
+    #[error("write NAME=VALUE, not `{value}`")]
+    EnvWithoutValue {
+        /// The value given.
+        value: String,
+    },
+    /// An architecture other than x86_64 or arm64.
+    #[error("use x86_64 or arm64, not `{value}`")]
+    UnknownArch {
+        /// The value given.
+        value: String,
+    },
+    /// A setting `deploy` needs is neither a flag nor in the metadata.
+    #[error("set {flag} or {at}: {why} (`cargo lambdaworker policies` prints the IAM setup)")]
+    MissingSetting {
+        /// The flag, with its value's placeholder (`--invoke-role ARN`).
+        flag: &'static str,
+        /// The metadata key.
+        at: MetadataKey,
+        /// Why it is needed.
+        why: &'static str,
+    },
+    /// A metadata value has the wrong type.
+    #[error("make {at} {expected}, not `{found}`")]
+    MetadataValue {
+        /// The key (`env.NAME`, `include[2]` for an entry).
+        at: MetadataKey,
+        /// What it must be (`a string`).
+        expected: &'static str,
+        /// What it is.
+        found: String,
+    },
+    /// A number, from a flag or the metadata, is out of range.
+    #[error(
+        "set {flag} or {at} between {} and {}{unit}, not {value}",
+        .range.start(), .range.end()
+    )]
+    OutOfRange {
+        /// The flag.
+        flag: &'static str,
+        /// The metadata key.
+        at: MetadataKey,
+        /// What is allowed.
+        range: RangeInclusive<u64>,
+        /// The unit, after the range (` (MB)`), or empty.
+        unit: &'static str,
+        /// The value given.
+        value: u64,
+    },
+    /// A role ARN, ExternalId or capacity provider ARN that is not one.
+    #[error("give {flag} (or {at}) {expected}, not `{value}`")]
+    InvalidValue {
+        /// The flag.
+        flag: &'static str,
+        /// The metadata key.
+        at: MetadataKey,
+        /// What it must be (`a role ARN like arn:aws:iam::123456789012:role/NAME`).
+        expected: &'static str,
+        /// The value given.
+        value: String,
+    },
+    /// A per-instance concurrency without a capacity provider.
+    #[error(
+        "set --capacity-provider ARN or {at} too: a per-instance concurrency applies to Lambda \
+         Managed Instances, which run on a capacity provider"
+    )]
+    ConcurrencyWithoutProvider {
+        /// The capacity provider's metadata key.
+        at: MetadataKey,
+    },
+    /// `--env` or the metadata's `env` sets a variable `deploy` sets.
+    #[error(
+        "remove {name} from --env and the metadata's env: deploy sets it to the version it \
+         registers (use --build-id / --deployment)"
+    )]
+    ReservedEnv {
+        /// The variable.
+        name: String,
+    },
+    /// A percentage outside 0 to 100.
+    #[error("give {flag} a percentage between 0 and 100, not {value}")]
+    Percent {
+        /// The flag (`--ramp`, `--percent`).
+        flag: &'static str,
+        /// The value given.
+        value: f32,
+    },
+    /// The function must be created and no execution role is set.
+    #[error(
+        "to create the function {function}, set --execution-role ARN or `execution-role` in \
+         [package.metadata.lambdaworker] (the role it runs as; `cargo lambdaworker policies` \
+         prints its trust policy), or deploy to an existing function with --function-name"
+    )]
+    NoExecutionRole {
+        /// The function.
+        function: String,
+    },
+
+    // The services.
     /// The local AWS or dev server failed.
     #[error(transparent)]
     Local(#[from] lw_local::LocalError),
-    /// A deploy setting is missing or wrong (the message names the flag and metadata key).
-    #[error("{0}")]
-    Settings(String),
     /// AWS refused or failed a step.
     #[error("{fix}: {step} failed: {detail}")]
     Aws {
@@ -69,9 +333,51 @@ pub enum Error {
     /// it.
     #[error(transparent)]
     Connect(#[from] lw_runtime::Error),
-    /// The request conflicts with what is deployed.
-    #[error("{0}")]
-    Refused(String),
+
+    // What is deployed.
+    /// The build id exists without a Lambda compute config.
+    #[error(
+        "give this build another --build-id: {deployment}/{build_id} already exists without a \
+         Lambda compute config (a worker polling with that build id created it), so Temporal \
+         would never invoke the function for it"
+    )]
+    BuildIdPolled {
+        /// The Worker Deployment.
+        deployment: String,
+        /// The build id.
+        build_id: String,
+    },
+    /// The build id is registered with another Lambda version.
+    #[error(
+        "give this build another --build-id: {deployment}/{build_id} is already registered \
+         with {arn}, which does not run this package (a build id must keep meaning one code, \
+         or Pinned workflows would change code mid-run)"
+    )]
+    BuildIdTaken {
+        /// The Worker Deployment.
+        deployment: String,
+        /// The build id.
+        build_id: String,
+        /// The Lambda version it is registered with.
+        arn: String,
+    },
+    /// `promote` or `ramp` of a version that is not registered.
+    #[error(
+        "deploy {deployment}/{build_id} first (`cargo lambdaworker deploy`): no such version in \
+         namespace {namespace} (`cargo lambdaworker status` lists them)"
+    )]
+    NoSuchVersion {
+        /// The Worker Deployment.
+        deployment: String,
+        /// The build id.
+        build_id: String,
+        /// The namespace.
+        namespace: String,
+    },
+}
+
+fn mib(bytes: u64) -> f64 {
+    bytes as f64 / 1024.0 / 1024.0
 }
 
 impl Error {

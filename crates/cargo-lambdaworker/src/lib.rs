@@ -13,8 +13,11 @@
 //!   Deployment Version pointing at that version's qualified ARN; `status`, `promote`,
 //!   `ramp` and the IAM `policies`.
 //!
-//! The binary is a thin command line over these modules; this repository's `xtask` calls the
-//! same functions.
+//! Each command's flags are a [`clap::Args`] struct beside its code, whose `run` the binary
+//! calls: [`new::NewArgs`], [`dev::DevArgs`], [`package::PackageArgs`] and
+//! [`deploy::cli`]'s. Their fields are the library's own options ([`Selection`],
+//! [`dev::DevOptions`], [`package::Request`], [`deploy::Flags`]), so a flag is declared
+//! once. This repository's `xtask` parses [`package::PackageArgs`] too.
 
 pub mod deploy;
 pub mod dev;
@@ -25,7 +28,9 @@ pub mod project;
 
 use std::process::Command;
 
+pub use deploy::settings::MetadataKey;
 pub use error::Error;
+pub use lw_runtime::error_chain;
 pub use project::{Project, Selection};
 
 /// The cargo that runs us (`$CARGO` under `cargo lambdaworker`), else `cargo` from PATH.
@@ -33,18 +38,14 @@ pub fn cargo() -> Command {
     Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()))
 }
 
-/// An error and its causes, each `Display`ed once, joined with `: ` (never a `Debug` dump).
-pub fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
-    let mut text = e.to_string();
-    let mut source = e.source();
-    while let Some(s) = source {
-        let t = s.to_string();
-        if !text.contains(&t) {
-            text = format!("{text}: {t}");
-        }
-        source = s.source();
-    }
-    text
+/// Parses `--env NAME=VALUE`.
+pub fn parse_env(value: &str) -> Result<(String, String), Error> {
+    value
+        .split_once('=')
+        .map(|(k, v)| (k.to_owned(), v.to_owned()))
+        .ok_or_else(|| Error::EnvWithoutValue {
+            value: value.to_owned(),
+        })
 }
 
 /// One progress line on stderr, as cargo prints them.
@@ -61,16 +62,18 @@ pub(crate) fn run_build(mut cmd: Command) -> Result<(), Error> {
             .collect::<Vec<_>>()
             .join(" ")
     );
-    let status = cmd.status().map_err(|e| Error::Build {
-        command: command.clone(),
-        status: e.to_string(),
-    })?;
-    if status.success() {
-        Ok(())
-    } else {
-        Err(Error::Build {
-            command,
-            status: status.to_string(),
-        })
+    match cmd.status() {
+        Ok(status) if status.success() => Ok(()),
+        Ok(status) => Err(Error::Build { command, status }),
+        Err(source) => Err(Error::BuildStart { command, source }),
     }
+}
+
+/// Runs a command's async work on a runtime of its own.
+pub(crate) fn block_on<T>(
+    work: impl std::future::Future<Output = Result<T, Error>>,
+) -> Result<T, Error> {
+    let runtime =
+        tokio::runtime::Runtime::new().map_err(Error::io(".", "cannot start the async runtime"))?;
+    runtime.block_on(work)
 }

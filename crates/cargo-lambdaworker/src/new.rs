@@ -2,7 +2,31 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::Error;
+use crate::{Error, progress};
+
+/// `new`'s arguments.
+#[derive(Debug, Clone, clap::Args)]
+pub struct NewArgs {
+    /// The package name (and folder).
+    pub name: String,
+}
+
+impl NewArgs {
+    /// Creates the project in the current folder and prints the next steps.
+    pub fn run(self) -> Result<(), Error> {
+        let name = self.name;
+        let here =
+            std::env::current_dir().map_err(Error::io(".", "cannot read the current folder"))?;
+        let dir = create(&here, &name)?;
+        progress(&format!("created {}", dir.display()));
+        println!(
+            "Next:\n  cd {name}\n  cargo lambdaworker dev --watch\n  temporal workflow \
+             execute --address <the address dev prints> --task-queue {name} --type Greeting \
+             --input '\"World\"'"
+        );
+        Ok(())
+    }
+}
 
 /// The files of a new project: path → template.
 const FILES: &[(&str, &str)] = &[
@@ -23,10 +47,7 @@ pub fn create(parent: &Path, name: &str) -> Result<PathBuf, Error> {
     check_name(name)?;
     let dir = parent.join(name);
     if dir.read_dir().is_ok_and(|mut d| d.next().is_some()) {
-        return Err(Error::New(format!(
-            "choose another name or folder: {} exists and is not empty",
-            dir.display()
-        )));
+        return Err(Error::FolderNotEmpty { dir });
     }
     let major_minor = env!("CARGO_PKG_VERSION")
         .rsplit_once('.')
@@ -55,10 +76,9 @@ fn check_name(name: &str) -> Result<(), Error> {
     if ok {
         Ok(())
     } else {
-        Err(Error::New(format!(
-            "choose a name of ASCII letters, digits, `-` and `_`, starting with a letter: \
-             `{name}` is not a valid package name"
-        )))
+        Err(Error::InvalidName {
+            name: name.to_owned(),
+        })
     }
 }
 

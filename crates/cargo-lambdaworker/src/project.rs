@@ -7,17 +7,23 @@ use cargo_metadata::{Metadata, MetadataCommand, Package, Target, TargetKind};
 
 use crate::Error;
 
-/// Which project and binary: the usual cargo selection flags.
-#[derive(Debug, Clone, Default)]
+/// Which project and binary: the usual cargo selection flags (`--manifest-path`,
+/// `--package`, `--bin`, `--example`), flattened into every command's flags. Without
+/// `--manifest-path`, the current folder's project; without `--package`, the workspace's
+/// default members.
+#[derive(Debug, Clone, Default, clap::Args)]
 pub struct Selection {
-    /// `--manifest-path`: the project's (or workspace's) `Cargo.toml`; the current folder's
-    /// otherwise.
+    /// The project's (or workspace's) Cargo.toml.
+    #[arg(long)]
     pub manifest_path: Option<PathBuf>,
-    /// `--package`: the package holding the binary, when the workspace has several.
+    /// The package holding the function's binary.
+    #[arg(long, short)]
     pub package: Option<String>,
-    /// `--bin`: the binary, when the package has several.
+    /// The function's binary.
+    #[arg(long)]
     pub bin: Option<String>,
-    /// `--example`: an example instead of a binary.
+    /// An example as the function.
+    #[arg(long, conflicts_with = "bin")]
     pub example: Option<String>,
 }
 
@@ -61,11 +67,9 @@ impl Project {
             .iter()
             .any(|d| d.name == "lambdaworker" || d.name == "lw-runtime");
         if !serves {
-            return Err(Error::Project(format!(
-                "add `lambdaworker` to [dependencies] of `{}` and call `lambdaworker::run_worker` \
-                 from its main: without it the binary cannot serve Lambda invocations",
-                package.name
-            )));
+            return Err(Error::NotAWorker {
+                package: package.name.to_string(),
+            });
         }
         Ok(Project {
             workspace_root: meta.workspace_root.clone().into(),
@@ -129,12 +133,13 @@ fn pick<'m>(meta: &'m Metadata, sel: &Selection) -> Result<(&'m Package, &'m Tar
                 .workspace_packages()
                 .into_iter()
                 .find(|p| p.name == name.as_str())
-                .ok_or_else(|| {
-                    Error::Project(format!(
-                        "name a package of this workspace with --package: there is no `{name}` \
-                         (packages: {})",
-                        names(meta.workspace_packages().iter().map(|p| p.name.to_string()))
-                    ))
+                .ok_or_else(|| Error::NoSuchPackage {
+                    name: name.clone(),
+                    packages: meta
+                        .workspace_packages()
+                        .iter()
+                        .map(|p| p.name.to_string())
+                        .collect(),
                 })?;
             vec![p]
         }
@@ -152,23 +157,18 @@ fn pick<'m>(meta: &'m Metadata, sel: &Selection) -> Result<(&'m Package, &'m Tar
         .collect();
     match candidates.as_slice() {
         [one] => Ok(*one),
-        [] => Err(Error::Project(match wanted {
-            Some(w) => format!(
-                "check the name: no {} target named `{w}` in {}",
-                kind_word(&kind),
-                where_(sel)
-            ),
-            None => format!(
-                "add a binary (src/main.rs calling lambdaworker::run_worker), or run `cargo \
-                 lambdaworker new`: no binary target in {}",
-                where_(sel)
-            ),
-        })),
-        many => Err(Error::Project(format!(
-            "choose one with --bin (or --package): {} has several binaries: {}",
-            where_(sel),
-            names(many.iter().map(|(_, t)| t.name.clone()))
-        ))),
+        [] => Err(match wanted {
+            Some(w) => Error::NoSuchTarget {
+                kind: kind_word(&kind),
+                name: w.to_owned(),
+                place: where_(sel),
+            },
+            None => Error::NoBinary { place: where_(sel) },
+        }),
+        many => Err(Error::SeveralBinaries {
+            place: where_(sel),
+            names: many.iter().map(|(_, t)| t.name.clone()).collect(),
+        }),
     }
 }
 
@@ -186,10 +186,6 @@ fn where_(sel: &Selection) -> String {
         (None, Some(m)) => format!("{}", m.display()),
         (None, None) => "this project".to_owned(),
     }
-}
-
-fn names(it: impl Iterator<Item = String>) -> String {
-    it.collect::<Vec<_>>().join(", ")
 }
 
 /// Whether `dir` (a package folder) changed since `since`: any file under `src/`, `build.rs`

@@ -264,12 +264,9 @@ async fn create(
 ) -> Result<(), Error> {
     let function = s.function.as_str();
     let Some(role) = &s.execution_role else {
-        return Err(Error::Settings(format!(
-            "to create the function {function}, set --execution-role ARN or `execution-role` \
-             in [package.metadata.lambdaworker] (the role it runs as; `cargo lambdaworker \
-             policies` prints its trust policy), or deploy to an existing function with \
-             --function-name"
-        )));
+        return Err(Error::NoExecutionRole {
+            function: function.to_owned(),
+        });
     };
     // Managed Instances' execution environments start at 2 GB.
     let default_memory = if s.managed_instances.is_some() {

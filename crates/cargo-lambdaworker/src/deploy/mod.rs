@@ -8,6 +8,7 @@
 //! and publish; register the Worker Deployment Version (the server validates the function
 //! and the role); then make it current, ramp it, or leave it for `promote`.
 
+pub mod cli;
 pub mod lambda;
 pub mod policies;
 pub mod settings;
@@ -18,7 +19,7 @@ use std::path::PathBuf;
 use base64::Engine;
 use sha2::Digest;
 
-pub use settings::{Flags, Rollout, Settings};
+pub use settings::{Flags, FunctionFlags, Rollout, Settings};
 pub use temporal::{DeploymentStatus, Temporal};
 
 use crate::{
@@ -118,24 +119,7 @@ pub async fn deploy(project: &Project, s: &Settings) -> Result<Deployed, Error> 
     let registered_arn = temporal.version_arn(&s.deployment, &build_id).await?;
     let aws = lambda::client().await;
     let found = lambda::find_published(&aws, &s.function, &package, &build_id).await?;
-    if let Some(None) = &registered_arn {
-        return Err(Error::Refused(format!(
-            "give this build another --build-id: {}/{build_id} already exists without a Lambda \
-             compute config (a worker polling with that build id created it), so Temporal \
-             would never invoke the function for it",
-            s.deployment
-        )));
-    }
-    if let Some(Some(arn)) = &registered_arn
-        && found.as_ref().is_none_or(|f| &f.arn != arn)
-    {
-        return Err(Error::Refused(format!(
-            "give this build another --build-id: {}/{build_id} is already registered with \
-             {arn}, which does not run this package (a build id must keep meaning one code, \
-             or Pinned workflows would change code mid-run)",
-            s.deployment
-        )));
-    }
+    check_build_id(s, &build_id, registered_arn.as_ref(), found.as_ref())?;
     let published = match found {
         Some(f) => {
             progress(&format!(
@@ -164,16 +148,53 @@ pub async fn deploy(project: &Project, s: &Settings) -> Result<Deployed, Error> 
             .await?;
     }
     route(&mut temporal, &s.deployment, &build_id, s.rollout).await?;
+    let deployed = Deployed {
+        build_id,
+        arn: published.arn,
+        version: published.version,
+        published: published.new,
+        registered,
+    };
+    report(s, &deployed);
+    Ok(deployed)
+}
+
+/// Refuses a build id that already names something else: a version without a Lambda compute
+/// config (`registered` is `Some(None)`), or one registered with a Lambda version that does
+/// not run this package.
+fn check_build_id(
+    s: &Settings,
+    build_id: &str,
+    registered: Option<&Option<String>>,
+    found: Option<&lambda::Published>,
+) -> Result<(), Error> {
+    match registered {
+        Some(None) => Err(Error::BuildIdPolled {
+            deployment: s.deployment.clone(),
+            build_id: build_id.to_owned(),
+        }),
+        Some(Some(arn)) if found.is_none_or(|f| &f.arn != arn) => Err(Error::BuildIdTaken {
+            deployment: s.deployment.clone(),
+            build_id: build_id.to_owned(),
+            arn: arn.clone(),
+        }),
+        _ => Ok(()),
+    }
+}
+
+/// What the deploy did, and how to route the version if it was not.
+fn report(s: &Settings, d: &Deployed) {
+    let build_id = &d.build_id;
     println!(
         "deployed {}/{build_id}: {} ({}; {})",
         s.deployment,
-        published.arn,
-        if published.new {
+        d.arn,
+        if d.published {
             "published now"
         } else {
             "already published"
         },
-        if registered {
+        if d.registered {
             "registered now"
         } else {
             "already registered"
@@ -187,13 +208,6 @@ pub async fn deploy(project: &Project, s: &Settings) -> Result<Deployed, Error> 
              current, `cargo lambdaworker ramp --build-id {build_id} --percent 10` ramps it"
         ),
     }
-    Ok(Deployed {
-        build_id,
-        arn: published.arn,
-        version: published.version,
-        published: published.new,
-        registered,
-    })
 }
 
 /// Applies a rollout to a registered version.
@@ -209,9 +223,10 @@ pub async fn route(
         Rollout::Ramp(p) if (0.0..=100.0).contains(&p) => {
             temporal.set_ramping(deployment, build_id, p).await
         }
-        Rollout::Ramp(p) => Err(Error::Settings(format!(
-            "give --percent between 0 and 100, not {p}"
-        ))),
+        Rollout::Ramp(value) => Err(Error::Percent {
+            flag: "--percent",
+            value,
+        }),
     }
 }
 
@@ -224,11 +239,11 @@ pub async fn promote(
 ) -> Result<(), Error> {
     let mut temporal = Temporal::connect(project).await?;
     if temporal.version_arn(deployment, build_id).await?.is_none() {
-        return Err(Error::Refused(format!(
-            "deploy {deployment}/{build_id} first (`cargo lambdaworker deploy`): no such \
-             version in namespace {} (`cargo lambdaworker status` lists them)",
-            temporal.namespace
-        )));
+        return Err(Error::NoSuchVersion {
+            deployment: deployment.to_owned(),
+            build_id: build_id.to_owned(),
+            namespace: temporal.namespace.clone(),
+        });
     }
     route(&mut temporal, deployment, build_id, rollout).await?;
     match rollout {
@@ -286,4 +301,44 @@ pub async fn policies(s: &Settings, temporal_principals: &[String]) -> String {
         .map(|r| r.to_string())
         .unwrap_or_else(|| "REGION".into());
     policies::render(s, &region, temporal_principals)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_build_id_naming_other_code_is_refused() {
+        let project = Project {
+            workspace_root: "/w".into(),
+            target_dir: "/w/target".into(),
+            package: "orders".into(),
+            package_dir: "/w".into(),
+            package_manifest: "/w/Cargo.toml".into(),
+            version: "0.1.0".into(),
+            metadata: serde_json::json!({"lambdaworker": {
+                "invoke-role": "arn:aws:iam::123456789012:role/r", "external-id": "x1"}}),
+            name: "orders".into(),
+            example: false,
+        };
+        let s = Settings::resolve(&project, Flags::default()).unwrap();
+        let ours = lambda::Published {
+            arn: "arn:aws:lambda:r:1:function:orders:3".into(),
+            version: "3".into(),
+            new: false,
+        };
+        let check = |registered: Option<Option<String>>, found| {
+            check_build_id(&s, "b1", registered.as_ref(), found)
+        };
+        assert!(check(None, None).is_ok());
+        assert!(check(Some(Some(ours.arn.clone())), Some(&ours)).is_ok());
+        let e = check(Some(None), None).unwrap_err();
+        assert!(matches!(e, Error::BuildIdPolled { .. }), "{e}");
+        let e = check(Some(Some("arn:other".into())), Some(&ours)).unwrap_err();
+        assert!(
+            e.to_string()
+                .starts_with("give this build another --build-id: orders/b1 is already"),
+            "{e}"
+        );
+    }
 }

@@ -6,41 +6,88 @@ use std::path::PathBuf;
 
 use serde_json::Value;
 
-use crate::Error;
+use crate::{
+    Error,
+    package::{Arch, parse_include},
+};
+
+/// What an `include` entry must be.
+const INCLUDE: &str = "a file or folder, as PATH or PATH=ARCHIVE_PATH";
+
+/// A key of `[package.metadata.lambdaworker]` and the manifest holding it; displayed as
+/// `` `memory` in [package.metadata.lambdaworker] of /path/Cargo.toml ``.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MetadataKey {
+    /// The key (`memory`, `env.NAME`, `include[2]`).
+    pub key: String,
+    /// The package's `Cargo.toml`.
+    pub manifest: PathBuf,
+}
+
+impl std::fmt::Display for MetadataKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "`{}` in [package.metadata.lambdaworker] of {}",
+            self.key,
+            self.manifest.display()
+        )
+    }
+}
 
 /// `[package.metadata.lambdaworker]` of the function's package, and where it is.
 pub(super) struct Metadata<'a> {
     pub(super) table: Option<&'a serde_json::Map<String, Value>>,
-    pub(super) manifest: String,
+    /// The package's `Cargo.toml`.
+    pub(super) manifest: &'a std::path::Path,
     /// The package's folder: relative `include` paths are relative to it.
     pub(super) dir: &'a std::path::Path,
 }
 
-impl Metadata<'_> {
-    pub(super) fn at(&self, key: &str) -> String {
-        format!(
-            "`{key}` in [package.metadata.lambdaworker] of {}",
-            self.manifest
-        )
+impl<'a> Metadata<'a> {
+    /// The project's table (none: every key unset).
+    pub(super) fn of(project: &'a crate::Project) -> Self {
+        Metadata {
+            table: project
+                .metadata
+                .get("lambdaworker")
+                .and_then(Value::as_object),
+            manifest: &project.package_manifest,
+            dir: &project.package_dir,
+        }
+    }
+
+    pub(super) fn at(&self, key: &str) -> MetadataKey {
+        MetadataKey {
+            key: key.to_owned(),
+            manifest: self.manifest.to_owned(),
+        }
+    }
+
+    /// `key` is not `expected`.
+    fn wrong_type(&self, key: &str, expected: &'static str, found: &Value) -> Error {
+        Error::MetadataValue {
+            at: self.at(key),
+            expected,
+            found: found.to_string(),
+        }
     }
 
     pub(super) fn string(&self, key: &str) -> Result<Option<String>, Error> {
         match self.table.and_then(|t| t.get(key)) {
             None => Ok(None),
             Some(Value::String(s)) => Ok(Some(s.clone())),
-            Some(other) => Err(Error::Settings(format!(
-                "make {} a string, not `{other}`",
-                self.at(key)
-            ))),
+            Some(other) => Err(self.wrong_type(key, "a string", other)),
         }
     }
 
     pub(super) fn number(&self, key: &str) -> Result<Option<u64>, Error> {
         match self.table.and_then(|t| t.get(key)) {
             None => Ok(None),
-            Some(v) => v.as_u64().map(Some).ok_or_else(|| {
-                Error::Settings(format!("make {} a whole number, not `{v}`", self.at(key)))
-            }),
+            Some(v) => v
+                .as_u64()
+                .map(Some)
+                .ok_or_else(|| self.wrong_type(key, "a whole number", v)),
         }
     }
 
@@ -48,23 +95,35 @@ impl Metadata<'_> {
     /// the range in the message, like ` (MB)`).
     pub(super) fn number_in(
         &self,
-        flag: Option<u64>,
-        (flag_name, key): (&str, &str),
+        given: Option<u64>,
+        (flag, key): (&'static str, &str),
         range: std::ops::RangeInclusive<u64>,
-        unit: &str,
+        unit: &'static str,
     ) -> Result<Option<u64>, Error> {
-        let value = match flag {
+        let value = match given {
             Some(v) => Some(v),
             None => self.number(key)?,
         };
         match value {
-            Some(v) if !range.contains(&v) => Err(Error::Settings(format!(
-                "set {flag_name} or {} between {} and {}{unit}, not {v}",
-                self.at(key),
-                range.start(),
-                range.end()
-            ))),
+            Some(value) if !range.contains(&value) => Err(Error::OutOfRange {
+                flag,
+                at: self.at(key),
+                range,
+                unit,
+                value,
+            }),
             _ => Ok(value),
+        }
+    }
+
+    pub(super) fn arch(&self) -> Result<Option<Arch>, Error> {
+        match self.table.and_then(|t| t.get("arch")) {
+            None => Ok(None),
+            Some(v) => v
+                .as_str()
+                .and_then(|a| a.parse().ok())
+                .map(Some)
+                .ok_or_else(|| self.wrong_type("arch", "x86_64 or arm64", v)),
         }
     }
 
@@ -75,16 +134,12 @@ impl Metadata<'_> {
                 .iter()
                 .map(|(k, v)| match v {
                     Value::String(s) => Ok((k.clone(), s.clone())),
-                    other => Err(Error::Settings(format!(
-                        "make {} a string, not `{other}`",
-                        self.at(&format!("env.{k}"))
-                    ))),
+                    other => Err(self.wrong_type(&format!("env.{k}"), "a string", other)),
                 })
                 .collect(),
-            Some(other) => Err(Error::Settings(format!(
-                "make {} a table (env = {{ NAME = \"value\" }}), not `{other}`",
-                self.at("env")
-            ))),
+            Some(other) => {
+                Err(self.wrong_type("env", "a table (env = { NAME = \"value\" })", other))
+            }
         }
     }
 
@@ -93,28 +148,23 @@ impl Metadata<'_> {
             None => Ok(Vec::new()),
             Some(Value::Array(items)) => items
                 .iter()
-                .map(|item| {
-                    let text = item.as_str().ok_or_else(|| {
-                        Error::Settings(format!(
-                            "make each entry of {} a string (PATH or PATH=ARCHIVE_PATH)",
-                            self.at("include")
-                        ))
-                    })?;
-                    let (path, at) = crate::package::parse_include(text)
-                        .map_err(|e| Error::Settings(format!("{}: {e}", self.at("include"))))?;
+                .enumerate()
+                .map(|(i, item)| {
+                    let key = format!("include[{i}]");
+                    let (path, at) = item
+                        .as_str()
+                        .and_then(|text| parse_include(text).ok())
+                        .ok_or_else(|| self.wrong_type(&key, INCLUDE, item))?;
                     Ok((self.dir.join(path), at))
                 })
                 .collect(),
-            Some(other) => Err(Error::Settings(format!(
-                "make {} a list of paths, not `{other}`",
-                self.at("include")
-            ))),
+            Some(other) => Err(self.wrong_type("include", "a list of paths", other)),
         }
     }
 }
 
 /// An IAM role ARN: `arn:aws:iam::123456789012:role/NAME` (any partition).
-pub(super) fn check_role(arn: &str, flag: &str, key: &str) -> Result<(), Error> {
+pub(super) fn check_role(arn: &str, flag: &'static str, at: MetadataKey) -> Result<(), Error> {
     let parts: Vec<&str> = arn.splitn(6, ':').collect();
     let ok = parts.len() == 6
         && parts[0] == "arn"
@@ -127,15 +177,17 @@ pub(super) fn check_role(arn: &str, flag: &str, key: &str) -> Result<(), Error> 
     if ok {
         Ok(())
     } else {
-        Err(Error::Settings(format!(
-            "give {flag} (or {key}) a role ARN like arn:aws:iam::123456789012:role/NAME, not \
-             `{arn}`"
-        )))
+        Err(Error::InvalidValue {
+            flag,
+            at,
+            expected: "a role ARN like arn:aws:iam::123456789012:role/NAME",
+            value: arn.to_owned(),
+        })
     }
 }
 
 /// IAM's rule for an ExternalId: 2 to 1224 of `[A-Za-z0-9+=,.@:/_-]`.
-pub(super) fn check_external_id(id: &str, key: &str) -> Result<(), Error> {
+pub(super) fn check_external_id(id: &str, at: MetadataKey) -> Result<(), Error> {
     let ok = (2..=1224).contains(&id.len())
         && id
             .bytes()
@@ -143,9 +195,11 @@ pub(super) fn check_external_id(id: &str, key: &str) -> Result<(), Error> {
     if ok {
         Ok(())
     } else {
-        Err(Error::Settings(format!(
-            "give --external-id (or {key}) 2 to 1224 letters, digits or +=,.@:/_- (IAM's rule \
-             for an ExternalId); `{id}` is not one"
-        )))
+        Err(Error::InvalidValue {
+            flag: "--external-id",
+            at,
+            expected: "2 to 1224 letters, digits or +=,.@:/_- (IAM's rule for an ExternalId)",
+            value: id.to_owned(),
+        })
     }
 }

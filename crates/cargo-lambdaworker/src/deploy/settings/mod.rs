@@ -4,12 +4,11 @@
 
 use std::path::PathBuf;
 
-use serde_json::Value;
-
 use crate::{Error, Project, package::Arch};
 
 mod metadata;
 
+pub use metadata::MetadataKey;
 use metadata::{Metadata, check_external_id, check_role};
 
 /// What to do with the new version once it is registered.
@@ -24,41 +23,105 @@ pub enum Rollout {
     Ramp(f32),
 }
 
-/// The flags of `deploy` (each `None` or empty when not given).
-#[derive(Debug, Clone, Default)]
+/// `deploy`'s two rollout flags, read into a [`Rollout`].
+#[derive(clap::Args)]
+struct RolloutFlags {
+    /// Make the new version current.
+    #[arg(long, conflicts_with = "ramp")]
+    current: bool,
+    /// Ramp the new version to this percentage of new workflows.
+    #[arg(long, value_name = "PERCENT")]
+    ramp: Option<f32>,
+}
+
+impl clap::FromArgMatches for Rollout {
+    fn from_arg_matches(matches: &clap::ArgMatches) -> Result<Self, clap::Error> {
+        let flags = RolloutFlags::from_arg_matches(matches)?;
+        Ok(match (flags.current, flags.ramp) {
+            (true, _) => Rollout::Current,
+            (false, Some(percent)) => Rollout::Ramp(percent),
+            (false, None) => Rollout::Register,
+        })
+    }
+
+    fn update_from_arg_matches(&mut self, matches: &clap::ArgMatches) -> Result<(), clap::Error> {
+        *self = Self::from_arg_matches(matches)?;
+        Ok(())
+    }
+}
+
+impl clap::Args for Rollout {
+    fn augment_args(command: clap::Command) -> clap::Command {
+        RolloutFlags::augment_args(command)
+    }
+
+    fn augment_args_for_update(command: clap::Command) -> clap::Command {
+        RolloutFlags::augment_args_for_update(command)
+    }
+}
+
+/// The flags of `deploy` (each `None` or empty when not given; each field's doc is its
+/// `--help` line).
+#[derive(Debug, Clone, Default, clap::Args)]
 pub struct Flags {
-    /// `--function-name`.
-    pub function: Option<String>,
-    /// `--execution-role`: the role the function runs as (needed to create it).
-    pub execution_role: Option<String>,
-    /// `--invoke-role`: the role Temporal assumes to invoke the function.
-    pub invoke_role: Option<String>,
-    /// `--external-id`: the ExternalId the invoke role's trust policy requires.
-    pub external_id: Option<String>,
-    /// `--deployment`: the Worker Deployment name.
-    pub deployment: Option<String>,
-    /// `--build-id`.
+    /// The function, its roles and its deployment (`policies` takes these too).
+    #[command(flatten)]
+    pub function: FunctionFlags,
+    /// The Build ID (default: the crate's version and the package's hash).
+    #[arg(long)]
     pub build_id: Option<String>,
-    /// `--memory` (MB).
-    pub memory_mb: Option<u32>,
-    /// `--timeout` (seconds).
-    pub timeout_s: Option<u64>,
-    /// `--env NAME=VALUE`.
-    pub env: Vec<(String, String)>,
-    /// `--include`.
-    pub includes: Vec<(PathBuf, String)>,
-    /// `--target`.
-    pub arch: Option<Arch>,
-    /// `--capacity-provider ARN`: run on Lambda Managed Instances.
-    pub capacity_provider: Option<String>,
-    /// `--per-instance-concurrency N`: invocations one execution environment serves at once.
-    pub per_instance_concurrency: Option<u32>,
-    /// `--profile`: the cargo profile to build with (`release` by default).
-    pub profile: Option<String>,
-    /// `--zip`: deploy this package instead of building one.
-    pub zip: Option<PathBuf>,
-    /// `--current` / `--ramp`.
+    /// `--current` or `--ramp PERCENT`; neither: leave the version for `promote`.
+    #[command(flatten)]
     pub rollout: Rollout,
+    /// The function memory, in MB.
+    #[arg(long = "memory", value_name = "MEMORY")]
+    pub memory_mb: Option<u32>,
+    /// The function timeout, in seconds.
+    #[arg(long = "timeout", value_name = "TIMEOUT")]
+    pub timeout_s: Option<u64>,
+    /// Environment for the function: NAME=VALUE.
+    #[arg(long = "env", value_parser = crate::parse_env)]
+    pub env: Vec<(String, String)>,
+    /// A file or folder to add: PATH or PATH=ARCHIVE_PATH.
+    #[arg(long = "include", value_name = "INCLUDE", value_parser = crate::package::parse_include)]
+    pub includes: Vec<(PathBuf, String)>,
+    /// x86_64 or arm64.
+    #[arg(long = "target")]
+    pub arch: Option<Arch>,
+    /// Run on Lambda Managed Instances: the capacity provider's ARN (at creation).
+    #[arg(long, value_name = "ARN")]
+    pub capacity_provider: Option<String>,
+    /// Invocations one Managed Instances execution environment serves at once.
+    #[arg(long, value_name = "N")]
+    pub per_instance_concurrency: Option<u32>,
+    /// The cargo profile to build with (release by default).
+    #[arg(long)]
+    pub profile: Option<String>,
+    /// Deploy this package instead of building one.
+    #[arg(long)]
+    pub zip: Option<PathBuf>,
+}
+
+/// Where the function goes and how Temporal invokes it (each also read from
+/// `[package.metadata.lambdaworker]`: `function-name`, `execution-role`, `invoke-role`,
+/// `external-id`, `deployment`).
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct FunctionFlags {
+    /// The Lambda function's name (the binary's by default).
+    #[arg(long)]
+    pub function_name: Option<String>,
+    /// The role the function runs as (needed to create it).
+    #[arg(long)]
+    pub execution_role: Option<String>,
+    /// The role Temporal assumes to invoke the function.
+    #[arg(long)]
+    pub invoke_role: Option<String>,
+    /// The ExternalId the invoke role's trust policy requires.
+    #[arg(long)]
+    pub external_id: Option<String>,
+    /// The Worker Deployment name (the binary's by default).
+    #[arg(long)]
+    pub deployment: Option<String>,
 }
 
 /// Everything `deploy` acts on, resolved.
@@ -111,50 +174,17 @@ impl Settings {
     /// Flags over metadata over defaults (the function and deployment are named after the
     /// binary); the invoke role and external id have no default.
     pub fn resolve(project: &Project, flags: Flags) -> Result<Settings, Error> {
-        let meta = Metadata {
-            table: project
-                .metadata
-                .get("lambdaworker")
-                .and_then(Value::as_object),
-            manifest: project.package_manifest.display().to_string(),
-            dir: &project.package_dir,
-        };
-        let pick = |flag: Option<String>, key: &str| -> Result<Option<String>, Error> {
-            Ok(match flag {
-                Some(v) => Some(v),
-                None => meta.string(key)?,
-            })
-        };
-        let required = |value: Option<String>, flag: &str, key: &str, why: &str| {
-            value.filter(|v| !v.is_empty()).ok_or_else(|| {
-                Error::Settings(format!(
-                    "set {flag} or {}: {why} (`cargo lambdaworker policies` prints the IAM \
-                     setup)",
-                    meta.at(key)
-                ))
-            })
-        };
-        let invoke_role = required(
-            pick(flags.invoke_role, "invoke-role")?,
-            "--invoke-role ARN",
-            "invoke-role",
-            "Temporal assumes this role to invoke the function",
-        )?;
-        check_role(&invoke_role, "--invoke-role", &meta.at("invoke-role"))?;
-        let external_id = required(
-            pick(flags.external_id, "external-id")?,
-            "--external-id ID",
-            "external-id",
-            "the invoke role's trust policy requires it of Temporal",
-        )?;
-        check_external_id(&external_id, &meta.at("external-id"))?;
-        let execution_role = pick(flags.execution_role, "execution-role")?;
-        if let Some(r) = &execution_role {
-            check_role(r, "--execution-role", &meta.at("execution-role"))?;
-        }
+        let meta = Metadata::of(project);
+        let Identity {
+            function,
+            deployment,
+            execution_role,
+            invoke_role,
+            external_id,
+        } = identity(&meta, flags.function, &project.name)?;
         let managed_instances = managed_instances(
             &meta,
-            flags.capacity_provider.clone(),
+            flags.capacity_provider,
             flags.per_instance_concurrency,
         )?;
         let memory_mb = meta.number_in(
@@ -169,55 +199,108 @@ impl Settings {
             1..=900,
             " (seconds)",
         )?;
-        let mut env = meta.env()?;
-        for (k, v) in flags.env {
-            env.retain(|(name, _)| *name != k);
-            env.push((k, v));
-        }
-        if let Some((k, _)) = env
-            .iter()
-            .find(|(k, _)| k == "LW_BUILD_ID" || k == "LW_DEPLOYMENT_NAME")
+        if let Rollout::Ramp(value) = flags.rollout
+            && !(0.0..=100.0).contains(&value)
         {
-            return Err(Error::Settings(format!(
-                "remove {k} from --env and the metadata's env: deploy sets it to the version \
-                 it registers (use --build-id / --deployment)"
-            )));
+            return Err(Error::Percent {
+                flag: "--ramp",
+                value,
+            });
         }
-        let includes = merge_includes(meta.includes()?, flags.includes);
-        let arch = match (flags.arch, meta.string("arch")?) {
-            (Some(a), _) => a,
-            (None, Some(a)) => a
-                .parse()
-                .map_err(|e| Error::Settings(format!("{}: {e}", meta.at("arch"))))?,
-            (None, None) => Arch::default(),
-        };
-        if let Rollout::Ramp(p) = flags.rollout
-            && !(0.0..=100.0).contains(&p)
-        {
-            return Err(Error::Settings(format!(
-                "give --ramp a percentage between 0 and 100, not {p}"
-            )));
-        }
-        let memory_mb = memory_mb.map(|m| m as u32);
         Ok(Settings {
-            function: pick(flags.function, "function-name")?
-                .unwrap_or_else(|| project.name.clone()),
-            deployment: pick(flags.deployment, "deployment")?
-                .unwrap_or_else(|| project.name.clone()),
+            function,
+            deployment,
             build_id: flags.build_id,
             execution_role,
             invoke_role,
             external_id,
-            memory_mb,
+            memory_mb: memory_mb.map(|m| m as u32),
             timeout_s,
-            env,
-            includes,
-            arch,
+            env: environment(&meta, flags.env)?,
+            includes: merge_includes(meta.includes()?, flags.includes),
+            arch: match flags.arch {
+                Some(a) => a,
+                None => meta.arch()?.unwrap_or_default(),
+            },
             managed_instances,
             profile: flags.profile,
             zip: flags.zip,
             rollout: flags.rollout,
         })
+    }
+}
+
+/// The function's and the deployment's names and the roles, resolved.
+struct Identity {
+    function: String,
+    deployment: String,
+    execution_role: Option<String>,
+    invoke_role: String,
+    external_id: String,
+}
+
+/// Flags over metadata; the names default to the binary's, the invoke role and external id
+/// have no default, and each role ARN and the external id are checked.
+fn identity(meta: &Metadata, flags: FunctionFlags, binary: &str) -> Result<Identity, Error> {
+    let pick = |flag: Option<String>, key: &str| -> Result<Option<String>, Error> {
+        Ok(match flag {
+            Some(v) => Some(v),
+            None => meta.string(key)?,
+        })
+    };
+    let required = |value: Option<String>, flag, key, why| {
+        value
+            .filter(|v| !v.is_empty())
+            .ok_or_else(|| Error::MissingSetting {
+                flag,
+                at: meta.at(key),
+                why,
+            })
+    };
+    let invoke_role = required(
+        pick(flags.invoke_role, "invoke-role")?,
+        "--invoke-role ARN",
+        "invoke-role",
+        "Temporal assumes this role to invoke the function",
+    )?;
+    check_role(&invoke_role, "--invoke-role", meta.at("invoke-role"))?;
+    let external_id = required(
+        pick(flags.external_id, "external-id")?,
+        "--external-id ID",
+        "external-id",
+        "the invoke role's trust policy requires it of Temporal",
+    )?;
+    check_external_id(&external_id, meta.at("external-id"))?;
+    let execution_role = pick(flags.execution_role, "execution-role")?;
+    if let Some(r) = &execution_role {
+        check_role(r, "--execution-role", meta.at("execution-role"))?;
+    }
+    Ok(Identity {
+        function: pick(flags.function_name, "function-name")?.unwrap_or_else(|| binary.into()),
+        deployment: pick(flags.deployment, "deployment")?.unwrap_or_else(|| binary.into()),
+        execution_role,
+        invoke_role,
+        external_id,
+    })
+}
+
+/// The metadata's `env`, then the flags' (a flag naming the same variable wins); the two
+/// variables `deploy` sets are refused.
+fn environment(
+    meta: &Metadata,
+    flags: Vec<(String, String)>,
+) -> Result<Vec<(String, String)>, Error> {
+    let mut env = meta.env()?;
+    for (k, v) in flags {
+        env.retain(|(name, _)| *name != k);
+        env.push((k, v));
+    }
+    match env
+        .iter()
+        .find(|(k, _)| k == "LW_BUILD_ID" || k == "LW_DEPLOYMENT_NAME")
+    {
+        Some((name, _)) => Err(Error::ReservedEnv { name: name.clone() }),
+        None => Ok(env),
     }
 }
 
@@ -239,11 +322,9 @@ fn managed_instances(
     )?;
     let Some(provider) = provider else {
         if per_instance.is_some() {
-            return Err(Error::Settings(format!(
-                "set --capacity-provider ARN or {} too: a per-instance concurrency applies to \
-                 Lambda Managed Instances, which run on a capacity provider",
-                meta.at("capacity-provider")
-            )));
+            return Err(Error::ConcurrencyWithoutProvider {
+                at: meta.at("capacity-provider"),
+            });
         }
         return Ok(None);
     };
@@ -254,11 +335,13 @@ fn managed_instances(
         && parts[5] == "capacity-provider"
         && !parts[6].is_empty();
     if !well_formed {
-        return Err(Error::Settings(format!(
-            "set --capacity-provider or {} to a capacity provider's ARN \
-             (arn:aws:lambda:REGION:ACCOUNT:capacity-provider:NAME), not `{provider}`",
-            meta.at("capacity-provider")
-        )));
+        return Err(Error::InvalidValue {
+            flag: "--capacity-provider",
+            at: meta.at("capacity-provider"),
+            expected: "a capacity provider's ARN \
+                       (arn:aws:lambda:REGION:ACCOUNT:capacity-provider:NAME)",
+            value: provider,
+        });
     }
     Ok(Some(ManagedInstances {
         capacity_provider: provider,
@@ -272,15 +355,7 @@ pub fn package_includes(
     project: &Project,
     flags: Vec<(PathBuf, String)>,
 ) -> Result<Vec<(PathBuf, String)>, Error> {
-    let meta = Metadata {
-        table: project
-            .metadata
-            .get("lambdaworker")
-            .and_then(Value::as_object),
-        manifest: project.package_manifest.display().to_string(),
-        dir: &project.package_dir,
-    };
-    Ok(merge_includes(meta.includes()?, flags))
+    Ok(merge_includes(Metadata::of(project).includes()?, flags))
 }
 
 fn merge_includes(

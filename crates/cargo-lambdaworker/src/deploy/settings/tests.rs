@@ -1,5 +1,7 @@
 //! Deploy settings from metadata and flags, and their refusals.
 
+use serde_json::Value;
+
 use super::*;
 
 fn project(metadata: Value) -> Project {
@@ -50,7 +52,10 @@ fn flags_win_over_metadata_and_names_default_to_the_binary() {
         "invoke-role": ROLE, "external-id": "from-meta", "memory": 512,
         "env": {"A": "meta", "B": "meta"}, "include": ["temporal.toml"]}});
     let flags = Flags {
-        external_id: Some("from-flag".into()),
+        function: FunctionFlags {
+            external_id: Some("from-flag".into()),
+            ..FunctionFlags::default()
+        },
         env: vec![("A".into(), "flag".into())],
         ..Flags::default()
     };
@@ -104,7 +109,15 @@ fn each_refusal_names_the_flag_and_the_metadata_key() {
         ),
         (
             serde_json::json!({"lambdaworker": {"invoke-role": ROLE, "external-id": "ok-id", "arch": "sparc"}}),
-            "`arch` in",
+            "make `arch` in [package.metadata.lambdaworker] of /w/Cargo.toml x86_64 or arm64, not `\"sparc\"`",
+        ),
+        (
+            serde_json::json!({"lambdaworker": {"invoke-role": ROLE, "external-id": "ok-id", "include": ["certs", 3]}}),
+            "make `include[1]` in [package.metadata.lambdaworker] of /w/Cargo.toml a file or folder",
+        ),
+        (
+            serde_json::json!({"lambdaworker": {"invoke-role": ROLE, "external-id": "ok-id", "include": ["certs="]}}),
+            "make `include[0]` in [package.metadata.lambdaworker] of /w/Cargo.toml a file or folder, as PATH or PATH=ARCHIVE_PATH, not `\"certs=\"`",
         ),
         (
             serde_json::json!({"lambdaworker": {"invoke-role": ROLE, "external-id": "ok-id", "per-instance-concurrency": 8}}),
@@ -112,7 +125,7 @@ fn each_refusal_names_the_flag_and_the_metadata_key() {
         ),
         (
             serde_json::json!({"lambdaworker": {"invoke-role": ROLE, "external-id": "ok-id", "capacity-provider": "workers"}}),
-            "set --capacity-provider or `capacity-provider` in",
+            "give --capacity-provider (or `capacity-provider` in",
         ),
         (
             serde_json::json!({"lambdaworker": {"invoke-role": ROLE, "external-id": "ok-id",
@@ -126,4 +139,30 @@ fn each_refusal_names_the_flag_and_the_metadata_key() {
             .to_string();
         assert!(e.contains(expected), "{meta}: {e}");
     }
+}
+
+#[test]
+fn the_rollout_flags_parse_into_a_rollout() {
+    use clap::{Args, FromArgMatches};
+    let parse = |args: &[&str]| {
+        let command = Flags::augment_args(clap::Command::new("deploy").no_binary_name(true));
+        let matches = command.try_get_matches_from(args)?;
+        Flags::from_arg_matches(&matches).map(|f| f.rollout)
+    };
+    assert_eq!(parse(&[]).unwrap(), Rollout::Register);
+    assert_eq!(parse(&["--current"]).unwrap(), Rollout::Current);
+    assert_eq!(parse(&["--ramp", "25"]).unwrap(), Rollout::Ramp(25.0));
+    assert!(parse(&["--current", "--ramp", "25"]).is_err());
+    let e = Settings::resolve(
+        &project(serde_json::json!({"lambdaworker": {"invoke-role": ROLE, "external-id": "x1"}})),
+        Flags {
+            rollout: Rollout::Ramp(150.0),
+            ..Flags::default()
+        },
+    )
+    .unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        "give --ramp a percentage between 0 and 100, not 150"
+    );
 }

@@ -6,7 +6,6 @@
 
 use std::{
     collections::HashMap,
-    path::PathBuf,
     time::{Duration, SystemTime},
 };
 
@@ -14,52 +13,9 @@ use lw_local::{Code, DevServer, FunctionConfig, LocalLambda, RoleConfig, unique}
 
 use crate::{Error, Project, progress, project::changed_since};
 
-/// How to run the loop.
-#[derive(Debug, Clone)]
-pub struct DevOptions {
-    /// A running server (`host:port`) to use instead of starting one. It must run with the
-    /// Worker Controller on and `AWS_ENDPOINT_URL` set to the local AWS (see `--aws-port`).
-    pub address: Option<String>,
-    /// The `temporal` CLI; from `PATH` (or `$TEMPORAL_CLI`) otherwise.
-    pub temporal: Option<PathBuf>,
-    /// The local AWS port; a free one otherwise.
-    pub aws_port: Option<u16>,
-    /// The task queue the function polls (`TEMPORAL_TASK_QUEUE`); the binary's own default
-    /// otherwise.
-    pub task_queue: Option<String>,
-    /// The deployment name (`LW_DEPLOYMENT_NAME`); the binary's name otherwise.
-    pub deployment: Option<String>,
-    /// The function timeout.
-    pub timeout: Duration,
-    /// The function memory, MB.
-    pub memory_mb: u32,
-    /// Invocations one instance serves at once (Lambda Managed Instances); 1 by default.
-    pub per_instance_concurrency: u32,
-    /// More environment for the function.
-    pub env: Vec<(String, String)>,
-    /// Rebuild and register a new version on every change.
-    pub watch: bool,
-    /// Print the function's own log lines (stderr), prefixed with version and instance.
-    pub show_logs: bool,
-}
+mod options;
 
-impl Default for DevOptions {
-    fn default() -> Self {
-        Self {
-            address: None,
-            temporal: None,
-            aws_port: None,
-            task_queue: None,
-            deployment: None,
-            timeout: Duration::from_secs(30),
-            memory_mb: 256,
-            per_instance_concurrency: 1,
-            env: Vec::new(),
-            watch: false,
-            show_logs: true,
-        }
-    }
-}
+pub use options::{DevArgs, DevOptions};
 
 /// The running loop.
 pub struct Dev {
@@ -326,7 +282,7 @@ pub async fn run(project: Project, options: DevOptions) -> Result<(), Error> {
 
 async fn serve(dev: &mut Dev, watch: bool) -> Result<(), Error> {
     let mut tick = tokio::time::interval(Duration::from_millis(300));
-    let stop = stop_signal();
+    let stop = lw_runtime::stop_signal();
     tokio::pin!(stop);
     loop {
         tokio::select! {
@@ -343,23 +299,10 @@ async fn serve(dev: &mut Dev, watch: bool) -> Result<(), Error> {
             println!("{line}");
         }
         if watch && let Err(e) = dev.reload_if_changed() {
-            progress(&format!("{e}; still serving the previous version"));
-        }
-    }
-}
-
-/// Ctrl-C or SIGTERM.
-async fn stop_signal() {
-    use tokio::signal::unix::{SignalKind, signal};
-    match signal(SignalKind::terminate()) {
-        Ok(mut term) => {
-            tokio::select! {
-                _ = tokio::signal::ctrl_c() => {}
-                _ = term.recv() => {}
-            }
-        }
-        Err(_) => {
-            let _ = tokio::signal::ctrl_c().await;
+            progress(&format!(
+                "{}; still serving the previous version",
+                crate::error_chain(&e)
+            ));
         }
     }
 }
