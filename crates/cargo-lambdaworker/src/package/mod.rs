@@ -77,9 +77,8 @@ pub struct Request {
     /// Fail when the zip is larger than this many MiB.
     #[arg(long = "max-size", value_name = "MAX_SIZE", value_parser = mib_to_bytes)]
     pub max_zip_bytes: Option<u64>,
-    /// The cargo profile to build with; `release` when `None` (`deploy --profile`; not a
-    /// flag of `package`).
-    #[arg(skip)]
+    /// The cargo profile to build with (release by default).
+    #[arg(long = "profile", value_name = "PROFILE")]
     pub profile: Option<String>,
 }
 

@@ -18,3 +18,11 @@ pub fn target_dir() -> PathBuf {
         .map(PathBuf::from)
         .unwrap_or_else(|| workspace().join("target"))
 }
+
+/// Lowers this test process's CPU priority, and so its cargo builds': a build takes what the
+/// timing-sensitive end-to-end tests running beside it (`cargo xtask test` runs several at
+/// once) leave.
+pub fn yield_cpu() {
+    // SAFETY: nice(2) only changes this process's scheduling priority.
+    let _ = unsafe { libc::nice(10) };
+}
