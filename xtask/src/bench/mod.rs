@@ -20,11 +20,13 @@ use lw_testkit::{
 use serde_json::json;
 use tokio::time::Instant;
 
+mod args;
 pub(crate) mod burst;
 mod measure;
 mod report;
 mod serverless;
 
+use args::{Args, parse};
 use measure::{loop_run, sample};
 pub(crate) use report::{LoopRows, medians};
 use report::{loop_rows, machine, median, table, update_performance_md};
@@ -34,78 +36,6 @@ const PY_PACKAGES: &[&str] = &["temporalio==1.35.0", "awslambdaric==4.2.2"];
 /// Both workers' default shutdown deadline buffer (stop timeout 5 s + 2 s for hooks).
 const BUFFER: Duration = Duration::from_secs(7);
 const BUILD_ID: &str = "b1";
-
-struct Args {
-    samples: usize,
-    batch: usize,
-    loop_workflows: usize,
-    loop_runs: usize,
-    timeout: Duration,
-    write_docs: bool,
-    /// Build the greeting worker without lambdaworker's default features (`kms`, `otel`).
-    no_default_features: bool,
-    /// Only a burst through the Worker Controller (`--burst`, `--managed`).
-    burst: Option<burst::BurstArgs>,
-}
-
-fn parse(args: &[String]) -> Result<Args, String> {
-    let mut a = Args {
-        samples: 5,
-        batch: 50,
-        loop_workflows: 30,
-        loop_runs: 3,
-        timeout: Duration::from_secs(25),
-        write_docs: true,
-        no_default_features: false,
-        burst: None,
-    };
-    let mut it = args.iter();
-    while let Some(arg) = it.next() {
-        let mut number = |what: &str| -> Result<usize, String> {
-            it.next()
-                .and_then(|n| n.parse().ok())
-                .ok_or(format!("{what} takes a number"))
-        };
-        match arg.as_str() {
-            "--samples" => a.samples = number("--samples")?.max(1),
-            "--batch" => a.batch = number("--batch")?.max(1),
-            "--loop-workflows" => a.loop_workflows = number("--loop-workflows")?,
-            "--loop-runs" => a.loop_runs = number("--loop-runs")?.max(1),
-            "--timeout" => a.timeout = Duration::from_secs(number("--timeout")?.max(10) as u64),
-            "--no-default-features" => a.no_default_features = true,
-            "--burst" | "--managed" => {
-                a.burst = Some(burst::BurstArgs {
-                    managed: arg == "--managed",
-                    ..burst::BurstArgs::default()
-                })
-            }
-            "--only" | "--workflows" | "--per-instance" | "--runs" | "--idle-exit"
-            | "--server-setting" => a
-                .burst
-                .as_mut()
-                .ok_or(format!("{arg} goes after --burst or --managed"))?
-                .set(arg, it.next().map(String::as_str))?,
-            "--smoke" => {
-                // A quick check that the bench works (CI): one sample, small batch, no loop,
-                // the docs left alone.
-                a.samples = 1;
-                a.batch = 10;
-                a.loop_workflows = 0;
-                a.write_docs = false;
-            }
-            other => {
-                return Err(format!(
-                    "bench: unknown argument {other}\nusage: cargo xtask bench [--samples N] \
-                     [--batch N] [--loop-workflows N] [--loop-runs N] [--timeout SECONDS] \
-                     [--no-default-features] [--smoke] | bench (--burst|--managed) [--workflows N] \
-                     [--per-instance N] [--runs N] [--idle-exit DURATION] [--only TEXT] \
-                     [--server-setting KEY=VALUE]"
-                ));
-            }
-        }
-    }
-    Ok(a)
-}
 
 /// One side of the comparison.
 #[derive(Clone)]
@@ -168,7 +98,7 @@ pub fn bench(args: &[String]) -> Result<(), String> {
     let args = parse(args)?;
     let root = crate::workspace_root();
     crate::ensure_temporal_cli()?;
-    let (rust, python) = build_peers(&root, args.no_default_features)?;
+    let (rust, python) = build_peers(&root, args.no_default_features, args.burst.is_some())?;
     let target = target_dir(&root);
     if let Some(b) = &args.burst {
         return burst::run(b, &rust, &python, &root);
@@ -223,23 +153,18 @@ fn target_dir(root: &Path) -> PathBuf {
         .unwrap_or_else(|_| root.join("target"))
 }
 
-/// Builds the greeting worker (release) and readies the Python peer.
-fn build_peers(root: &Path, no_default_features: bool) -> Result<(Peer, Peer), String> {
+/// Builds the greeting worker (release), with its scaled twin when `scaled` (the bursts
+/// run it, see [`scaled`]), and readies the Python peer.
+fn build_peers(
+    root: &Path,
+    no_default_features: bool,
+    scaled: bool,
+) -> Result<(Peer, Peer), String> {
     let mut build = crate::cargo();
-    // The example, and beside it the benchmark's scaled twin (`lw-e2e`'s `greeting-scaled`,
-    // see [`scaled`]).
-    build.args([
-        "build",
-        "--release",
-        "-p",
-        "greeting",
-        "-p",
-        "lw-e2e",
-        "--bin",
-        "greeting",
-        "--bin",
-        "greeting-scaled",
-    ]);
+    build.args(["build", "--release", "-p", "greeting", "--bin", "greeting"]);
+    if scaled {
+        build.args(["-p", "lw-e2e", "--bin", "greeting-scaled"]);
+    }
     if no_default_features {
         build.arg("--no-default-features");
     }
