@@ -7,7 +7,7 @@
 //! shutdown buffer, drains, runs your shutdown hooks and closes.
 //!
 //! ```no_run
-//! use lambdaworker::{RegisterOptions, VersioningBehavior, WorkerDeploymentVersion};
+//! use lambdaworker::{RegisterOptions, VersioningBehavior};
 //! # #[temporalio_macros::workflow] #[derive(Default)] struct MyWorkflow;
 //! # #[temporalio_macros::workflow_methods] impl MyWorkflow { #[run] async fn run(_c: &mut temporalio_sdk::WorkflowContext<Self>) -> temporalio_sdk::WorkflowResult<()> { Ok(()) } }
 //! # struct MyActivities;
@@ -16,12 +16,14 @@
 //! #[tokio::main]
 //! async fn main() -> Result<(), lambdaworker::Error> {
 //!     lambdaworker::init_logging();
-//!     let version = WorkerDeploymentVersion::builder()
-//!         .deployment_name("my-app")
-//!         .build_id("build-1")
-//!         .build();
+//!     // LW_DEPLOYMENT_NAME / LW_BUILD_ID when set (`cargo lambdaworker dev` and `deploy`
+//!     // set them), else these.
+//!     let version = lambdaworker::version_from_env_or("my-app", "build-1");
 //!     lambdaworker::run_worker(version, |opts| {
-//!         opts.task_queue = "my-task-queue".into();
+//!         // TEMPORAL_TASK_QUEUE when set, else this.
+//!         if opts.task_queue.is_empty() {
+//!             opts.task_queue = "my-task-queue".into();
+//!         }
 //!         opts.register_workflow_with_options::<MyWorkflow>(
 //!             RegisterOptions::versioning_behavior(VersioningBehavior::AutoUpgrade),
 //!         )?;
@@ -31,6 +33,13 @@
 //!     .await
 //! }
 //! ```
+//!
+//! The function serves the Worker Deployment Version and task queue its environment names
+//! (`LW_DEPLOYMENT_NAME`, `LW_BUILD_ID`, `TEMPORAL_TASK_QUEUE`: what `cargo lambdaworker dev`
+//! and `deploy` register and route tasks to), so build the version with
+//! [`version_from_env_or`] and set the task queue only when it is empty: code that serves
+//! another one fails init with an error naming both ([`Error::VersionMismatch`],
+//! [`Error::TaskQueueMismatch`]) instead of polling what nobody routes to.
 //!
 //! [`run_worker`] is async and returns its error, as `lambda_runtime::run` does; a plain
 //! `fn main` can call [`run_worker_blocking`] instead, which starts a tokio runtime and JSON
@@ -79,7 +88,10 @@ pub use lw_options::{
     BoxError, Ended, InvocationReport, InvocationStart, Options, RegisterOptions, ShutdownContext,
     VersioningBehavior, Warning, WorkerDeploymentVersion, WorkerOptions, defaults::SlotLimits,
 };
-pub use lw_runtime::{Error, init_logging, run_worker, run_worker_blocking};
+pub use lw_runtime::{
+    BUILD_ID_VAR, DEPLOYMENT_NAME_VAR, Error, TASK_QUEUE_VAR, init_logging, run_worker,
+    run_worker_blocking, version_from_env_or,
+};
 
 /// The repository README's example, compiled as a doctest so it cannot go stale.
 #[cfg(doctest)]

@@ -6,7 +6,12 @@ use std::collections::HashMap;
 
 use lw_options::{Options, ValidatedOptions, WorkerDeploymentVersion};
 
-use crate::{BoxError, Engine, Error, backend::Backend, runtime_api, stop_signal};
+use crate::{
+    BoxError, Engine, Error,
+    backend::Backend,
+    runtime_api, stop_signal,
+    version::{self, TASK_QUEUE_VAR},
+};
 
 /// Operators turn the idle early exit on without a rebuild: `2s`, `500ms`, `off`.
 pub const IDLE_EXIT_VAR: &str = "LAMBDAWORKER_IDLE_EXIT";
@@ -14,6 +19,13 @@ pub const IDLE_EXIT_VAR: &str = "LAMBDAWORKER_IDLE_EXIT";
 /// Resolves configuration (decrypting KMS-encrypted values), runs the configure callback and
 /// validates the result: the init phase. `env` is the process environment (injectable for
 /// tests and custom runtimes).
+///
+/// When the environment names a Worker Deployment Version (`LW_DEPLOYMENT_NAME`,
+/// `LW_BUILD_ID`) or task queue (`TEMPORAL_TASK_QUEUE`) and the options after the callback
+/// hold another, init fails ([`Error::VersionMismatch`], [`Error::TaskQueueMismatch`]): the
+/// environment's are the ones `cargo lambdaworker dev` and `deploy` registered and route
+/// tasks to, so such a worker would poll what nobody routes to and do nothing, silently. An
+/// error (not a warning) is what Lambda and the Worker Controller record and show.
 pub async fn prepare<F>(
     version: WorkerDeploymentVersion,
     env: &HashMap<String, String>,
@@ -23,24 +35,36 @@ where
     F: FnOnce(&mut Options) -> Result<(), BoxError>,
 {
     let config = lw_config::ClientConfig::load_from_async(env).await?;
-    let task_queue = env
-        .get("TEMPORAL_TASK_QUEUE")
-        .filter(|q| !q.is_empty())
-        .cloned();
+    let task_queue = env.get(TASK_QUEUE_VAR).filter(|q| !q.is_empty()).cloned();
     let mut options = Options::from_config(version, &config, task_queue)?;
     if let Some(text) = env.get(IDLE_EXIT_VAR) {
         options.idle_exit = lw_options::parse_idle_exit(text, IDLE_EXIT_VAR)?;
     }
     configure(&mut options).map_err(Error::Configure)?;
+    version::check_environment(&options, env)?;
     Ok(options.validate()?)
 }
 
 /// Local mode: one long-lived worker until SIGTERM or Ctrl-C, then drain and hooks.
+///
+/// It logs, at start, the `temporal` command that makes its version the deployment's current
+/// version (with the address and namespace filled in when they are not the defaults): only a
+/// current (or ramping) version gets new workflows, and nothing else would say why none runs.
+/// It does not make the version current itself: that reroutes the deployment's new and
+/// AutoUpgrade workflows, which in a shared namespace is the operator's decision.
 pub async fn run_local<B: Backend>(engine: &Engine<B>) -> Result<(), Error> {
+    let options = engine.options().options();
     tracing::info!(
-        task_queue = %engine.options().options().task_queue,
+        task_queue = %options.task_queue,
+        deployment_name = %options.deployment_version.deployment_name,
+        build_id = %options.deployment_version.build_id,
         "AWS_LAMBDA_RUNTIME_API is not set: running as an ordinary long-lived worker until \
          SIGTERM or Ctrl-C"
+    );
+    tracing::info!(
+        "only the deployment's current version gets new workflows; unless this one is, make it \
+         current with: {}",
+        version::set_current_command(options)
     );
     let run = engine.invoke(crate::Invocation::local());
     tokio::pin!(run);
@@ -69,19 +93,22 @@ pub async fn run_local<B: Backend>(engine: &Engine<B>) -> Result<(), Error> {
 /// It installs no logging: call [`crate::init_logging`] first for Lambda's JSON logs, or
 /// install your own `tracing` subscriber.
 ///
+/// The version comes from `LW_DEPLOYMENT_NAME` / `LW_BUILD_ID` when they are set
+/// ([`crate::version_from_env_or`]), as `cargo lambdaworker dev` and `deploy` set them; a
+/// version or task queue other than the environment's is an init error (see [`prepare`]).
+/// Outside Lambda it logs the `temporal` command that makes its version current.
+///
 /// ```no_run
-/// use lw_options::{RegisterOptions, VersioningBehavior, WorkerDeploymentVersion};
 /// # struct MyActivities;
 /// # #[temporalio_macros::activities] impl MyActivities { #[activity] async fn a(_c: temporalio_sdk::activities::ActivityContext) -> Result<(), temporalio_sdk::activities::ActivityError> { Ok(()) } }
 /// #[tokio::main]
 /// async fn main() -> Result<(), lw_runtime::Error> {
 ///     lw_runtime::init_logging();
-///     let version = WorkerDeploymentVersion::builder()
-///         .deployment_name("my-app")
-///         .build_id("build-1")
-///         .build();
+///     let version = lw_runtime::version_from_env_or("my-app", "build-1");
 ///     lw_runtime::run_worker(version, |opts| {
-///         opts.task_queue = "my-task-queue".into();
+///         if opts.task_queue.is_empty() {
+///             opts.task_queue = "my-task-queue".into();
+///         }
 ///         opts.register_activities(MyActivities);
 ///         Ok(())
 ///     })
@@ -136,12 +163,11 @@ where
 /// # struct MyActivities;
 /// # #[temporalio_macros::activities] impl MyActivities { #[activity] async fn a(_c: temporalio_sdk::activities::ActivityContext) -> Result<(), temporalio_sdk::activities::ActivityError> { Ok(()) } }
 /// fn main() {
-///     let version = lw_options::WorkerDeploymentVersion::builder()
-///         .deployment_name("my-app")
-///         .build_id("build-1")
-///         .build();
+///     let version = lw_runtime::version_from_env_or("my-app", "build-1");
 ///     lw_runtime::run_worker_blocking(version, |opts| {
-///         opts.task_queue = "my-task-queue".into();
+///         if opts.task_queue.is_empty() {
+///             opts.task_queue = "my-task-queue".into();
+///         }
 ///         opts.register_activities(MyActivities);
 ///         Ok(())
 ///     });
@@ -218,6 +244,52 @@ mod tests {
         .await
         .unwrap();
         assert_eq!(o.options().task_queue, "from-env");
+    }
+
+    #[tokio::test]
+    async fn init_fails_when_the_code_serves_another_version_or_queue_than_the_environment() {
+        let e = prepare(
+            version("my-app", "build-1"),
+            &env(&[
+                (crate::DEPLOYMENT_NAME_VAR, "dep-1"),
+                (crate::BUILD_ID_VAR, "b1"),
+                (TASK_QUEUE_VAR, "tq-1"),
+            ]),
+            |o| {
+                o.register_activities(Acts);
+                Ok(())
+            },
+        )
+        .await
+        .unwrap_err();
+        assert_eq!(e.kind(), "VersionMismatch");
+        let m = e.message();
+        assert!(
+            m.contains("LW_DEPLOYMENT_NAME is `dep-1`") && m.contains("`my-app`"),
+            "{m}"
+        );
+
+        let e = prepare(
+            crate::version::version_in(
+                &env(&[(crate::DEPLOYMENT_NAME_VAR, "dep-1")]),
+                "my-app",
+                "build-1",
+            ),
+            &env(&[
+                (crate::DEPLOYMENT_NAME_VAR, "dep-1"),
+                (TASK_QUEUE_VAR, "tq-1"),
+            ]),
+            |o| {
+                o.task_queue = "my-task-queue".into();
+                o.register_activities(Acts);
+                Ok(())
+            },
+        )
+        .await
+        .unwrap_err();
+        assert_eq!(e.kind(), "TaskQueueMismatch");
+        let m = e.message();
+        assert!(m.contains("`tq-1`") && m.contains("`my-task-queue`"), "{m}");
     }
 
     #[tokio::test]

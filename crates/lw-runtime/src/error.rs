@@ -21,6 +21,37 @@ pub enum Error {
     /// The configure callback returned an error.
     #[error("the configure callback failed")]
     Configure(#[source] BoxError),
+    /// The function's environment (`LW_DEPLOYMENT_NAME`, `LW_BUILD_ID`) names a Worker
+    /// Deployment Version other than the one the code serves (given to `run_worker`, or set
+    /// by the configure callback). An init error rather than a warning: the environment's
+    /// version is the one registered and routed to, so this worker would poll a version that
+    /// gets no task and do nothing, silently; an init error shows in Lambda's and the Worker
+    /// Controller's records and in the logs.
+    #[error("{}", version_mismatch(environment, deployment_name, build_id))]
+    VersionMismatch {
+        /// The variables whose values differ from the code's version, with those values.
+        environment: Vec<(&'static str, String)>,
+        /// The deployment name in code.
+        deployment_name: String,
+        /// The build id in code.
+        build_id: String,
+    },
+    /// `TEMPORAL_TASK_QUEUE` names a task queue other than the one the configure callback
+    /// left in `opts.task_queue`. An init error for the same reason as
+    /// [`Error::VersionMismatch`]: tasks are routed to the environment's queue, so this worker
+    /// would poll a queue nobody sends its tasks to.
+    #[error(
+        "set opts.task_queue only when it is empty (`if opts.task_queue.is_empty() {{ .. }}`), \
+         or set TEMPORAL_TASK_QUEUE to the same queue: TEMPORAL_TASK_QUEUE is `{value}`, but \
+         the configure callback set opts.task_queue to `{task_queue}` (this function's tasks \
+         are routed to the environment's queue, so a worker polling another one gets none)"
+    )]
+    TaskQueueMismatch {
+        /// `TEMPORAL_TASK_QUEUE`.
+        value: String,
+        /// `opts.task_queue` after the configure callback.
+        task_queue: String,
+    },
     /// The SDK runtime could not be created.
     #[error("cannot create the Temporal SDK runtime")]
     Runtime(#[source] BoxError),
@@ -163,7 +194,7 @@ impl Error {
     pub fn kind(&self) -> &'static str {
         variant_name!(
             self;
-            Config, Options, Configure, Runtime, NotInLambda, BadLambdaVariable, RuntimeApi,
+            Config, Options, Configure, VersionMismatch, TaskQueueMismatch, Runtime, NotInLambda, BadLambdaVariable, RuntimeApi,
             ShuttingDown, NotEnoughTime, ConnectTimeout, Connect, TaskQueueRejected,
             WorkerStart, WorkerRun, WorkerStopped, Panicked, Lambda,
         )
@@ -174,6 +205,27 @@ impl Error {
     pub fn message(&self) -> String {
         error_chain(self)
     }
+}
+
+/// [`Error::VersionMismatch`]'s message: the fix first, then each differing variable and the
+/// version in code.
+fn version_mismatch(
+    environment: &[(&'static str, String)],
+    deployment_name: &str,
+    build_id: &str,
+) -> String {
+    let set: Vec<String> = environment
+        .iter()
+        .map(|(name, value)| format!("{name} is `{value}`"))
+        .collect();
+    format!(
+        "use lambdaworker::version_from_env_or({deployment_name:?}, {build_id:?}) for the \
+         version given to run_worker, or give it the version the environment names: {}, but \
+         the code serves deployment name `{deployment_name}`, build id `{build_id}` (the \
+         environment's version is the one registered and routed to, by `cargo lambdaworker \
+         dev` and `deploy` or your deployment, so a worker polling another one gets no task)",
+        set.join(" and ")
+    )
 }
 
 /// `e` and every cause under it ([`source`](std::error::Error::source)), joined with
@@ -247,6 +299,15 @@ mod tests {
             }),
             Error::Options(lw_options::OptionsError::NothingRegistered),
             Error::Configure("x".into()),
+            Error::VersionMismatch {
+                environment: vec![],
+                deployment_name: String::new(),
+                build_id: String::new(),
+            },
+            Error::TaskQueueMismatch {
+                value: String::new(),
+                task_queue: String::new(),
+            },
             Error::Runtime("x".into()),
             Error::NotInLambda { missing: vec![] },
             Error::BadLambdaVariable {

@@ -41,6 +41,7 @@ mod runtime_api;
 mod signals;
 pub mod timing;
 mod tracker;
+mod version;
 
 pub use backend::{Backend, TaskQueueRejected, TemporalBackend, WorkerRunner};
 pub use connect::connect_client;
@@ -52,3 +53,4 @@ pub use invocation::Invocation;
 pub use logging::init_logging;
 pub use lw_options::{BoxError, Ended, InvocationReport, Options, RunEnd, ValidatedOptions};
 pub use signals::stop_signal;
+pub use version::{BUILD_ID_VAR, DEPLOYMENT_NAME_VAR, TASK_QUEUE_VAR, version_from_env_or};

@@ -7,22 +7,12 @@
 //! (the ADOT layer sets it), Temporal's metrics and traces are exported.
 
 use greeting::{Greeting, GreetingActivities};
-use lambdaworker::{RegisterOptions, VersioningBehavior, WorkerDeploymentVersion};
-
-fn env_or(name: &str, default: &str) -> String {
-    std::env::var(name)
-        .ok()
-        .filter(|v| !v.is_empty())
-        .unwrap_or_else(|| default.to_owned())
-}
+use lambdaworker::{RegisterOptions, VersioningBehavior};
 
 #[tokio::main]
 async fn main() -> Result<(), lambdaworker::Error> {
     lambdaworker::init_logging();
-    let version = WorkerDeploymentVersion::builder()
-        .deployment_name(env_or("LW_DEPLOYMENT_NAME", "my-app"))
-        .build_id(env_or("LW_BUILD_ID", "build-1"))
-        .build();
+    let version = lambdaworker::version_from_env_or("my-app", "build-1");
     lambdaworker::run_worker(version, |opts| {
         if opts.task_queue.is_empty() {
             opts.task_queue = "my-task-queue".into();

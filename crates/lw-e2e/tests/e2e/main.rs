@@ -16,3 +16,4 @@ mod rejections;
 mod runtime_api;
 mod serverless;
 mod tls;
+mod versions;
