@@ -46,9 +46,7 @@ pub(crate) fn check_packages(target: &Path, gates: &Path) -> Result<(), String> 
     let mut unpacked = Vec::new();
     for name in PUBLISHED {
         let file = crate_file(&packages, name)?;
-        let mut tar = Command::new("tar");
-        tar.arg("xzf").arg(&file).arg("-C").arg(&dir);
-        run(&format!("unpacking {}", file.display()), tar)?;
+        unpack(&file, &dir)?;
         let stem = file
             .file_stem()
             .map(|s| s.to_string_lossy().into_owned())
@@ -66,6 +64,22 @@ pub(crate) fn check_packages(target: &Path, gates: &Path) -> Result<(), String> 
         .arg(dir.join("Cargo.toml"))
         .env("CARGO_TARGET_DIR", gates);
     run("cargo check of the packaged crates", check)
+}
+
+/// Unpacks a `.crate` (a gzipped tar) into `dir`.
+fn unpack(file: &Path, dir: &Path) -> Result<(), String> {
+    let status = Command::new("tar")
+        .arg("xzf")
+        .arg(file)
+        .arg("-C")
+        .arg(dir)
+        .status()
+        .map_err(|e| format!("tar (to unpack {}): {e}", file.display()))?;
+    if status.success() {
+        Ok(())
+    } else {
+        Err(format!("could not unpack {} ({status})", file.display()))
+    }
 }
 
 /// `target/package/<name>-<version>.crate`.

@@ -4,7 +4,8 @@
 //! behind), and `package` (a zip the Runtime API emulator runs).
 //!
 //! The new project depends on `lambdaworker` by version, patched to this workspace, with the
-//! workspace's Cargo.lock and target directory, so the dependencies are built once.
+//! workspace's Cargo.lock and target directory, so the dependencies are built once (the
+//! release build of `package` has a target folder of its own: see its test).
 
 use std::{
     io::{BufRead, BufReader},
@@ -195,7 +196,7 @@ fn start_dev(dir: &Path) -> Running {
 }
 
 #[test]
-fn new_dev_watch_and_package_as_a_user_runs_them() {
+fn new_and_dev_watch_as_a_user_runs_them() {
     common::yield_cpu();
     let parent = tempfile::tempdir().expect("temp dir");
     let dir = new_project(parent.path());
@@ -266,15 +267,24 @@ fn new_dev_watch_and_package_as_a_user_runs_them() {
         );
         std::thread::sleep(Duration::from_millis(100));
     }
+}
 
-    // package: the release build (the template's LTO profile) within the 8 MiB budget, laid
-    // out as Lambda wants it, the same bytes when packaged again, a zip the Runtime API
-    // emulator runs. (The suite's one LTO build: `cargo xtask package`'s test packages a dev
-    // build.)
+/// `package` on a new project: the release build (the template's LTO profile) within the
+/// 8 MiB budget, laid out as Lambda wants it, the same bytes when packaged again, a zip the
+/// Runtime API emulator runs. The suite's one LTO build (`cargo xtask package`'s test packages
+/// a dev build); it builds in a target folder of its own, so it runs beside the dev builds of
+/// the other tests instead of after them (cargo holds a target folder for a whole build), and
+/// the folder goes once the zip is checked.
+#[test]
+fn package_makes_a_zip_lambda_runs_within_the_size_budget() {
+    common::yield_cpu();
+    let parent = tempfile::tempdir().expect("temp dir");
+    let dir = new_project(parent.path());
+    let target = target_dir().join("package-test");
     let manifest = dir.join("Cargo.toml");
     let include = dir.join("temporal.toml");
     let package = || {
-        subcommand(
+        let mut cmd = subcommand(
             parent.path(),
             &[
                 "package",
@@ -285,10 +295,12 @@ fn new_dev_watch_and_package_as_a_user_runs_them() {
                 "--max-size",
                 "8",
             ],
-        )
+        );
+        cmd.env("CARGO_TARGET_DIR", &target);
+        cmd
     };
     let out = ok(package(), "package");
-    let zip = target_dir().join("lambda").join(NAME).join("bootstrap.zip");
+    let zip = target.join("lambda").join(NAME).join("bootstrap.zip");
     assert!(out.contains("bootstrap.zip"), "{out}");
     let first = std::fs::read(&zip).expect("zip");
     assert!(first.len() <= 8 * 1024 * 1024, "{} bytes", first.len());
@@ -305,7 +317,14 @@ fn new_dev_watch_and_package_as_a_user_runs_them() {
         first,
         "zip bytes differ when packaged again"
     );
-    runs_under_the_emulator(&zip);
+    let unpacked = tempfile::tempdir().expect("temp dir");
+    let file = std::fs::File::open(&zip).expect("zip");
+    zip::ZipArchive::new(file)
+        .expect("a zip")
+        .extract(unpacked.path())
+        .expect("extract");
+    let _ = std::fs::remove_dir_all(&target);
+    runs_under_the_emulator(unpacked.path(), "Hello, Zip!");
 }
 
 /// Each entry of `zip` with its Unix mode.
@@ -319,16 +338,11 @@ fn modes(zip: &[u8]) -> Vec<(String, Option<u32>)> {
         .collect()
 }
 
-/// Unzips `zip` and serves one workflow with its bootstrap under the Runtime API emulator.
-fn runs_under_the_emulator(zip: &Path) {
-    let unpacked = tempfile::tempdir().expect("temp dir");
-    let file = std::fs::File::open(zip).expect("zip");
-    zip::ZipArchive::new(file)
-        .expect("a zip")
-        .extract(unpacked.path())
-        .expect("extract");
-    let bootstrap = unpacked.path().join("bootstrap");
-    assert!(unpacked.path().join("temporal.toml").is_file());
+/// Serves one workflow with the unpacked zip's bootstrap under the Runtime API emulator;
+/// its result must be `expected`.
+fn runs_under_the_emulator(unpacked: &Path, expected: &str) {
+    let bootstrap = unpacked.join("bootstrap");
+    assert!(unpacked.join("temporal.toml").is_file());
     let server = lw_testkit::DevServer::shared().expect("dev server");
     let deployment = lw_testkit::unique("packaged");
     server
@@ -368,6 +382,6 @@ fn runs_under_the_emulator(zip: &Path) {
             }
             assert!(Instant::now() < until, "no result:\n{}", function.logs());
         };
-        assert_eq!(result, serde_json::json!("Howdy, Zip!"));
+        assert_eq!(result, serde_json::json!(expected));
     });
 }
