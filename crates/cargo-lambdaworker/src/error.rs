@@ -10,6 +10,9 @@ use crate::{
     package::{Arch, MissingFile},
 };
 
+mod construct;
+use construct::mib;
+
 /// Why a `cargo lambdaworker` command failed.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
@@ -218,7 +221,10 @@ pub enum Error {
         value: String,
     },
     /// A setting `deploy` needs is neither a flag nor in the metadata.
-    #[error("set {flag} or {at}: {why} (`cargo lambdaworker policies` prints the IAM setup)")]
+    #[error(
+        "set {flag} or {at}: {why} (`cargo lambdaworker policies` needs no settings: it \
+         generates an ExternalId and prints the roles to create and the lines to paste)"
+    )]
     MissingSetting {
         /// The flag, with its value's placeholder (`--invoke-role ARN`).
         flag: &'static str,
@@ -265,6 +271,22 @@ pub enum Error {
         expected: &'static str,
         /// The value given.
         value: String,
+    },
+    /// An ExternalId too short to keep other Temporal Cloud tenants out.
+    #[error(
+        "run `cargo lambdaworker policies` to generate a new ExternalId (it prints the invoke \
+         role's trust policy with it, to update, and the line to paste), then set it as \
+         {from}: the ExternalId set there now has {len} characters, fewer than {min}; the \
+         trust policy's ExternalId condition is the only thing that keeps other Temporal \
+         Cloud tenants from assuming your invoke role, so it must not be guessable"
+    )]
+    ExternalIdTooShort {
+        /// Where it came from: the flag (`--external-id`) or the metadata key and manifest.
+        from: String,
+        /// Its length.
+        len: usize,
+        /// The shortest accepted.
+        min: usize,
     },
     /// A per-instance concurrency without a capacity provider.
     #[error(
@@ -374,23 +396,4 @@ pub enum Error {
         /// The namespace.
         namespace: String,
     },
-}
-
-fn mib(bytes: u64) -> f64 {
-    bytes as f64 / 1024.0 / 1024.0
-}
-
-impl Error {
-    /// An I/O error on `path`.
-    pub(crate) fn io(
-        path: impl Into<PathBuf>,
-        action: &'static str,
-    ) -> impl FnOnce(std::io::Error) -> Error {
-        let path = path.into();
-        move |source| Error::Io {
-            path,
-            action,
-            source,
-        }
-    }
 }

@@ -95,6 +95,15 @@ mod tests {
         let manifest = std::fs::read_to_string(dir.join("Cargo.toml")).unwrap();
         assert!(manifest.contains("name = \"orders-worker\""), "{manifest}");
         assert!(manifest.contains("lambdaworker = \"0."), "{manifest}");
+        // No placeholder that looks like a value: policies generates the ExternalId.
+        assert!(
+            !manifest.contains("choose-one") && !manifest.contains("external-id ="),
+            "{manifest}"
+        );
+        assert!(
+            manifest.contains("run `cargo lambdaworker policies`"),
+            "{manifest}"
+        );
         for (path, _) in FILES {
             let text = std::fs::read_to_string(dir.join(path)).unwrap();
             assert!(

@@ -411,15 +411,35 @@ async fn a_refused_step_says_what_to_fix() {
     );
     let e = deploy(&["--invoke-role", INVOKER, "--external-id", "has space"]);
     assert!(e.starts_with("error: give --external-id"), "{e}");
+    // A guessable ExternalId: the fix first, the flag named, and why.
+    let e = deploy(&["--invoke-role", INVOKER, "--external-id", "x1"]);
+    assert!(
+        e.starts_with("error: run `cargo lambdaworker policies` to generate a new ExternalId")
+            && e.contains("set it as --external-id: the ExternalId set there now has 2 characters, fewer than 16")
+            && e.contains("other Temporal Cloud tenants"),
+        "{e}"
+    );
     let e = deploy(&[
         "--invoke-role",
         INVOKER,
         "--external-id",
-        "x1",
+        &external_id,
         "--ramp",
         "150",
     ]);
     assert!(e.starts_with("error: give --ramp a percentage"), "{e}");
+
+    // With no settings at all, policies generates the ExternalId and says what to paste.
+    let (ok, fresh) = run(&dir, &aws, &address, "", &["policies"]);
+    assert!(ok, "{fresh}");
+    assert!(
+        fresh.contains(&format!(
+            "then set these in [package.metadata.lambdaworker] of {}:",
+            manifest.display()
+        )) && fresh.contains("invoke-role = \"arn:aws:iam::ACCOUNT_ID:role/")
+            && fresh.contains("\nexternal-id = \""),
+        "{fresh}"
+    );
 
     // The IAM documents, filled in: the region from the AWS chain, the account from the role.
     let (ok, policies) = run(
@@ -432,14 +452,14 @@ async fn a_refused_step_says_what_to_fix() {
             "--invoke-role",
             INVOKER,
             "--external-id",
-            "ext-9",
+            "ext-9-0123456789abcdef",
             "--function-name",
             "orders",
         ],
     );
     assert!(ok, "{policies}");
     for expected in [
-        "\"sts:ExternalId\": \"ext-9\"",
+        "\"sts:ExternalId\": \"ext-9-0123456789abcdef\"",
         "\"Service\": \"lambda.amazonaws.com\"",
         "arn:aws:lambda:us-east-1:000000000000:function:orders:*",
         "arn:aws:iam::000000000000:role/orders-execution",

@@ -2,7 +2,7 @@
 //! `run`: the project located, the flags resolved, the library function called, its answer
 //! printed.
 
-use super::{Flags, FunctionFlags, Rollout, Settings};
+use super::{Flags, FunctionFlags, PolicySubject, Rollout, Settings};
 use crate::{Error, Project, Selection, block_on};
 
 /// `deploy`'s flags.
@@ -107,16 +107,13 @@ pub struct PoliciesArgs {
 }
 
 impl PoliciesArgs {
-    /// Prints the IAM documents, filled in: [`policies`](super::policies()).
+    /// Prints the IAM documents, filled in: [`policies`](super::policies()). Needs no
+    /// settings: what is not set gets a placeholder or, for the ExternalId, a generated one.
     pub fn run(self) -> Result<(), Error> {
         let project = Project::locate(&self.select)?;
-        let flags = Flags {
-            function: self.function,
-            ..Flags::default()
-        };
-        let settings = Settings::resolve(&project, flags)?;
+        let subject = PolicySubject::resolve(&project, self.function)?;
         let text =
-            block_on(async { Ok(super::policies(&settings, &self.temporal_principal).await) })?;
+            block_on(async { Ok(super::policies(&subject, &self.temporal_principal).await) })?;
         print!("{text}");
         Ok(())
     }

@@ -9,6 +9,7 @@
 //! and the role); then make it current, ramp it, or leave it for `promote`.
 
 pub mod cli;
+pub mod external_id;
 pub mod lambda;
 pub mod policies;
 pub mod settings;
@@ -19,7 +20,7 @@ use std::path::PathBuf;
 use base64::Engine;
 use sha2::Digest;
 
-pub use settings::{Flags, FunctionFlags, Rollout, Settings};
+pub use settings::{Flags, FunctionFlags, PolicySubject, Rollout, Settings};
 pub use temporal::{DeploymentStatus, Temporal};
 
 use crate::{
@@ -293,8 +294,9 @@ fn format_status(deployment: &str, namespace: &str, st: &DeploymentStatus) -> St
     out
 }
 
-/// `policies`: the IAM documents, filled in (the region from the AWS configuration).
-pub async fn policies(s: &Settings, temporal_principals: &[String]) -> String {
+/// `policies`: the IAM documents, filled in (the region from the AWS configuration), and the
+/// settings to add for what the project does not set yet.
+pub async fn policies(s: &PolicySubject, temporal_principals: &[String]) -> String {
     let config = lambda::sdk_config().await;
     let region = config
         .region()
@@ -317,7 +319,7 @@ mod tests {
             package_manifest: "/w/Cargo.toml".into(),
             version: "0.1.0".into(),
             metadata: serde_json::json!({"lambdaworker": {
-                "invoke-role": "arn:aws:iam::123456789012:role/r", "external-id": "x1"}}),
+                "invoke-role": "arn:aws:iam::123456789012:role/r", "external-id": "ext-0123456789abcdef"}}),
             name: "orders".into(),
             example: false,
         };

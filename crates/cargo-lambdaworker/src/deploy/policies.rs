@@ -4,7 +4,7 @@
 
 use serde_json::{Value, json};
 
-use super::settings::Settings;
+use super::settings::{NewExternalId, PolicySubject};
 
 /// The roles Temporal Cloud's Worker Controller invokes Lambda from (docs.temporal.io,
 /// "Serverless Workers on AWS Lambda"); a self-hosted server assumes with its own role.
@@ -25,25 +25,114 @@ fn role_name(arn: &str) -> &str {
     arn.rsplit('/').next().unwrap_or(arn)
 }
 
-/// The policies, as text to print: one titled JSON document each.
-pub fn render(s: &Settings, region: &str, temporal_principals: &[String]) -> String {
-    let account = account(&s.invoke_role);
-    let function_arn = format!("arn:aws:lambda:{region}:{account}:function:{}", s.function);
+/// The role ARNs the documents name: the ones set, else placeholders in the same account.
+struct Roles {
+    account: String,
+    invoke: String,
+    execution: String,
+}
+
+impl Roles {
+    fn of(s: &PolicySubject) -> Roles {
+        let set = s.invoke_role.as_deref().or(s.execution_role.as_deref());
+        let account = set.map_or("ACCOUNT_ID", account).to_owned();
+        let placeholder =
+            |suffix: &str| format!("arn:aws:iam::{account}:role/{}-{suffix}", s.function);
+        Roles {
+            invoke: s
+                .invoke_role
+                .clone()
+                .unwrap_or_else(|| placeholder("temporal-invoker")),
+            execution: s
+                .execution_role
+                .clone()
+                .unwrap_or_else(|| placeholder("execution")),
+            account,
+        }
+    }
+}
+
+/// The policies, as text to print: one titled JSON document each, then the
+/// `[package.metadata.lambdaworker]` lines to add for what is not there yet.
+pub fn render(s: &PolicySubject, region: &str, temporal_principals: &[String]) -> String {
+    let roles = Roles::of(s);
+    let mut out = String::new();
+    for (title, doc) in documents(s, &roles, region, temporal_principals) {
+        out.push_str(&format!("# {title}\n"));
+        out.push_str(&serde_json::to_string_pretty(&doc).unwrap_or_default());
+        out.push_str("\n\n");
+    }
+    out.push_str(&settings_lines(s, &roles));
+    out
+}
+
+/// The lines to add to `[package.metadata.lambdaworker]`: each of `invoke-role`,
+/// `execution-role` and `external-id` not there yet, and a generated ExternalId; empty when
+/// there is nothing to add.
+fn settings_lines(s: &PolicySubject, roles: &Roles) -> String {
+    let missing = |key| !s.in_metadata.contains(&key);
+    let mut lines = Vec::new();
+    if missing("invoke-role") {
+        lines.push(format!("invoke-role = {}", json!(roles.invoke)));
+    }
+    if missing("execution-role") {
+        lines.push(format!("execution-role = {}", json!(roles.execution)));
+    }
+    match s.new_external_id {
+        Some(NewExternalId::Missing) => lines.push(
+            "# generated now, and in the trust policy above: each run generates another, \
+             so save this one"
+                .to_owned(),
+        ),
+        Some(NewExternalId::TooShort(len)) => lines.push(format!(
+            "# replaces the external-id of {len} characters (deploy requires at least {}); \
+             update the invoke role's trust policy to the one above",
+            super::external_id::MIN_LEN
+        )),
+        None => {}
+    }
+    if s.new_external_id.is_some() || missing("external-id") {
+        lines.push(format!("external-id = {}", json!(s.external_id)));
+    }
+    if lines.is_empty() {
+        return String::new();
+    }
+    let account = if roles.account == "ACCOUNT_ID" {
+        "\n# (replace ACCOUNT_ID with your AWS account's 12-digit ID)"
+    } else {
+        ""
+    };
+    format!(
+        "# Create the roles above, then set these in [package.metadata.lambdaworker] of {}:\
+         {account}\n{}\n",
+        s.manifest.display(),
+        lines.join("\n")
+    )
+}
+
+/// The four documents, titled.
+fn documents(
+    s: &PolicySubject,
+    roles: &Roles,
+    region: &str,
+    temporal_principals: &[String],
+) -> [(String, Value); 4] {
+    let function_arn = format!(
+        "arn:aws:lambda:{region}:{}:function:{}",
+        roles.account, s.function
+    );
     let principals: Vec<Value> = if temporal_principals.is_empty() {
         TEMPORAL_CLOUD_PRINCIPALS.iter().map(|p| json!(p)).collect()
     } else {
         temporal_principals.iter().map(|p| json!(p)).collect()
     };
-    let execution_role = s
-        .execution_role
-        .clone()
-        .unwrap_or_else(|| format!("arn:aws:iam::{account}:role/{}-execution", s.function));
-    let docs = [
+    let invoke_name = role_name(&roles.invoke);
+    [
         (
             format!(
                 "Execution role {} — trust policy (attach the managed policy \
                  AWSLambdaBasicExecutionRole for logs)",
-                role_name(&execution_role)
+                role_name(&roles.execution)
             ),
             json!({
                 "Version": "2012-10-17",
@@ -56,8 +145,7 @@ pub fn render(s: &Settings, region: &str, temporal_principals: &[String]) -> Str
         ),
         (
             format!(
-                "Invoke role {} — trust policy (Temporal assumes it with the ExternalId)",
-                role_name(&s.invoke_role)
+                "Invoke role {invoke_name} — trust policy (Temporal assumes it with the ExternalId)"
             ),
             json!({
                 "Version": "2012-10-17",
@@ -71,8 +159,7 @@ pub fn render(s: &Settings, region: &str, temporal_principals: &[String]) -> Str
         ),
         (
             format!(
-                "Invoke role {} — permissions (every published version of {})",
-                role_name(&s.invoke_role),
+                "Invoke role {invoke_name} — permissions (every published version of {})",
                 s.function
             ),
             json!({
@@ -102,47 +189,50 @@ pub fn render(s: &Settings, region: &str, temporal_principals: &[String]) -> Str
                     {
                         "Effect": "Allow",
                         "Action": "iam:PassRole",
-                        "Resource": execution_role
+                        "Resource": roles.execution
                     }
                 ]
             }),
         ),
-    ];
-    let mut out = String::new();
-    for (title, doc) in docs {
-        out.push_str(&format!("# {title}\n"));
-        out.push_str(&serde_json::to_string_pretty(&doc).unwrap_or_default());
-        out.push_str("\n\n");
-    }
-    out
+    ]
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::package::Arch;
+
+    fn subject(invoke_role: Option<&str>, external_id: Option<&str>) -> PolicySubject {
+        PolicySubject {
+            function: "orders".into(),
+            execution_role: None,
+            invoke_role: invoke_role.map(Into::into),
+            external_id: external_id
+                .unwrap_or("GeneratedGeneratedGeneratedGenerated")
+                .into(),
+            new_external_id: external_id.is_none().then_some(NewExternalId::Missing),
+            manifest: "/w/Cargo.toml".into(),
+            in_metadata: [
+                invoke_role.map(|_| "invoke-role"),
+                external_id.map(|_| "external-id"),
+            ]
+            .into_iter()
+            .flatten()
+            .collect(),
+        }
+    }
 
     #[test]
     fn the_policies_name_the_function_its_versions_and_the_external_id() {
-        let s = Settings {
-            function: "orders".into(),
-            execution_role: None,
-            invoke_role: "arn:aws:iam::123456789012:role/temporal-invoker".into(),
-            external_id: "ext-42".into(),
-            deployment: "orders".into(),
-            build_id: None,
-            memory_mb: None,
-            timeout_s: None,
-            env: Vec::new(),
-            includes: Vec::new(),
-            arch: Arch::X86_64,
-            managed_instances: None,
-            profile: None,
-            zip: None,
-            rollout: Default::default(),
-        };
+        let id = "ext-42-0123456789abcdef";
+        let s = subject(
+            Some("arn:aws:iam::123456789012:role/temporal-invoker"),
+            Some(id),
+        );
         let text = render(&s, "eu-west-1", &[]);
-        assert!(text.contains("\"sts:ExternalId\": \"ext-42\""), "{text}");
+        assert!(
+            text.contains(&format!("\"sts:ExternalId\": \"{id}\"")),
+            "{text}"
+        );
         assert!(
             text.contains("arn:aws:lambda:eu-west-1:123456789012:function:orders:*"),
             "{text}"
@@ -150,6 +240,15 @@ mod tests {
         assert!(text.contains("wci-lambda-invoke"), "{text}");
         assert!(
             text.contains("arn:aws:iam::123456789012:role/orders-execution"),
+            "{text}"
+        );
+        // Only the execution role is left to add.
+        assert!(
+            text.contains("execution-role = \"arn:aws:iam::123456789012:role/orders-execution\""),
+            "{text}"
+        );
+        assert!(
+            !text.contains("invoke-role =") && !text.contains("external-id ="),
             "{text}"
         );
         let own = render(
@@ -161,5 +260,28 @@ mod tests {
             own.contains("111122223333:role/temporal") && !own.contains("wci-"),
             "{own}"
         );
+    }
+
+    #[test]
+    fn without_settings_the_policies_carry_the_lines_to_paste() {
+        let s = subject(None, None);
+        let text = render(&s, "REGION", &[]);
+        let id = &s.external_id;
+        assert!(
+            text.contains(&format!("\"sts:ExternalId\": \"{id}\"")),
+            "{text}"
+        );
+        assert!(
+            text.contains("then set these in [package.metadata.lambdaworker] of /w/Cargo.toml:"),
+            "{text}"
+        );
+        for line in [
+            "invoke-role = \"arn:aws:iam::ACCOUNT_ID:role/orders-temporal-invoker\"".to_owned(),
+            "execution-role = \"arn:aws:iam::ACCOUNT_ID:role/orders-execution\"".to_owned(),
+            format!("external-id = \"{id}\""),
+        ] {
+            assert!(text.lines().any(|l| l == line), "{line} in {text}");
+        }
+        assert!(text.contains("replace ACCOUNT_ID"), "{text}");
     }
 }

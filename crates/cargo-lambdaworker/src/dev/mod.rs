@@ -6,7 +6,7 @@
 
 use std::{
     collections::HashMap,
-    time::{Duration, SystemTime},
+    time::{Duration, Instant, SystemTime},
 };
 
 use lw_local::{Code, DevServer, FunctionConfig, LocalLambda, RoleConfig, unique};
@@ -14,8 +14,10 @@ use lw_local::{Code, DevServer, FunctionConfig, LocalLambda, RoleConfig, unique}
 use crate::{Error, Project, progress, project::changed_since};
 
 mod options;
+mod output;
 
 pub use options::{DevArgs, DevOptions};
+pub use output::format_log_line;
 
 /// The running loop.
 pub struct Dev {
@@ -31,7 +33,17 @@ pub struct Dev {
     printed: HashMap<String, usize>,
     logged: HashMap<(String, usize), usize>,
     built_at: SystemTime,
+    /// The task queue the function last reported polling (its start line).
+    reported_task_queue: Option<String>,
+    /// The task queue the last start hint showed.
+    hinted: Option<String>,
+    /// When the loop started: the hint waits [`TASK_QUEUE_WAIT`] for the task queue.
+    started: Instant,
 }
+
+/// How long the start hint waits for the function to report its task queue (the server's
+/// validation invocation starts it as soon as the version is registered).
+const TASK_QUEUE_WAIT: Duration = Duration::from_secs(15);
 
 const ROLE: &str = "arn:aws:iam::000000000000:role/temporal-worker-invoker";
 
@@ -67,6 +79,9 @@ impl Dev {
             printed: HashMap::new(),
             logged: HashMap::new(),
             built_at,
+            reported_task_queue: None,
+            hinted: None,
+            started: Instant::now(),
             project,
             options,
             aws,
@@ -215,8 +230,9 @@ impl Dev {
         lines
     }
 
-    /// The function's output (its JSON log lines) since the last call, each line prefixed
-    /// with the function and instance.
+    /// The function's output since the last call, each line prefixed with the function
+    /// version and instance, readable (or raw with `--raw-logs`: [`format_log_line`]). Notes
+    /// the task queue the function reports.
     pub async fn new_log_lines(&mut self) -> Vec<String> {
         let mut lines = Vec::new();
         for name in &self.versions {
@@ -227,11 +243,47 @@ impl Dev {
                 let Some(end) = new.rfind('\n') else {
                     continue;
                 };
-                lines.extend(new[..end].lines().map(|l| format!("[{name}#{i}] {l}")));
+                for line in new[..end].lines() {
+                    if let Some(queue) = output::task_queue(line) {
+                        self.reported_task_queue = Some(queue);
+                    }
+                    let source = format!("{name}#{i}");
+                    lines.extend(format_log_line(&source, line, self.options.raw_logs));
+                }
                 *seen += end + 1;
             }
         }
         lines
+    }
+
+    /// The task queue the function polls: the one it reported, else the one dev sets
+    /// (`--task-queue`, or `TEMPORAL_TASK_QUEUE` in `--env`).
+    pub fn task_queue(&self) -> Option<&str> {
+        let from_env = self.options.env.iter().rev();
+        let set = self.options.task_queue.as_deref().or_else(|| {
+            from_env
+                .filter(|(k, _)| k == "TEMPORAL_TASK_QUEUE")
+                .map(|(_, v)| v.as_str())
+                .next()
+        });
+        self.reported_task_queue.as_deref().or(set)
+    }
+
+    /// The command that starts a workflow, when there is a new one to show: the task queue
+    /// became known or changed, or it is still unknown after [`TASK_QUEUE_WAIT`].
+    fn new_start_hint(&mut self) -> Option<String> {
+        let queue = match self.task_queue() {
+            Some(q) => q.to_owned(),
+            None if self.hinted.is_none() && self.started.elapsed() > TASK_QUEUE_WAIT => {
+                output::UNKNOWN_TASK_QUEUE.to_owned()
+            }
+            None => return None,
+        };
+        if self.hinted.as_ref() == Some(&queue) {
+            return None;
+        }
+        self.hinted = Some(queue.clone());
+        Some(output::start_hint(self.address(), &queue))
     }
 
     /// The accounting table: invocations, cold starts, billed ms, GB-s per version.
@@ -264,10 +316,8 @@ pub async fn run(project: Project, options: DevOptions) -> Result<(), Error> {
     let watch = options.watch;
     let mut dev = Dev::start(project, options).await?;
     println!(
-        "Temporal dev server at {} (namespace default). Start a workflow:\n  temporal workflow \
-         start --address {} --task-queue <task queue> --type <workflow type> --input '...'\n\
-         Ctrl-C stops everything and prints the accounting.",
-        dev.address(),
+        "Temporal dev server at {} (namespace default). Ctrl-C stops everything and prints \
+         the accounting.",
         dev.address()
     );
     let outcome = serve(&mut dev, watch).await;
@@ -294,6 +344,9 @@ async fn serve(dev: &mut Dev, watch: bool) -> Result<(), Error> {
             for line in logs {
                 eprintln!("{line}");
             }
+        }
+        if let Some(hint) = dev.new_start_hint() {
+            println!("{hint}");
         }
         for line in dev.new_invocation_lines() {
             println!("{line}");

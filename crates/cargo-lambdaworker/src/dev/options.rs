@@ -76,6 +76,9 @@ pub struct DevOptions {
         help = "Do not print the function's own log lines"
     )]
     pub show_logs: bool,
+    /// Print the function's log lines as the JSON it writes, instead of readable lines.
+    #[arg(long)]
+    pub raw_logs: bool,
 }
 
 impl Default for DevOptions {
@@ -92,6 +95,7 @@ impl Default for DevOptions {
             per_instance_concurrency: 1,
             env: Vec::new(),
             show_logs: true,
+            raw_logs: false,
         }
     }
 }
@@ -113,6 +117,7 @@ mod tests {
         assert_eq!(format!("{none:?}"), format!("{default:?}"));
         let o = parse(&[
             "--no-logs",
+            "--raw-logs",
             "--timeout",
             "60",
             "--memory",
@@ -121,7 +126,7 @@ mod tests {
             "A=b=c",
         ])
         .unwrap();
-        assert!(!o.show_logs);
+        assert!(!o.show_logs && o.raw_logs);
         assert_eq!(o.timeout, Duration::from_secs(60));
         assert_eq!(o.memory_mb, 512);
         assert_eq!(o.env, [("A".to_owned(), "b=c".to_owned())]);

@@ -159,9 +159,11 @@ impl LocalFunction {
         &self.shared.spec
     }
 
-    /// Everything the process wrote to stdout and stderr so far.
+    /// Everything the process wrote to stdout and stderr so far (bytes that are not UTF-8
+    /// become U+FFFD, so one such line does not hide the others).
     pub fn logs(&self) -> String {
-        std::fs::read_to_string(&self.shared.log_path).unwrap_or_default()
+        String::from_utf8_lossy(&std::fs::read(&self.shared.log_path).unwrap_or_default())
+            .into_owned()
     }
 
     /// When each process was started.

@@ -81,3 +81,32 @@ async fn a_next_fault_replaces_the_answer_and_the_invocation_is_held() {
     assert_eq!(f.in_flight(), 1);
     f.kill();
 }
+
+#[tokio::test]
+async fn a_log_line_that_is_not_utf8_does_not_hide_the_others() {
+    let dir = tempfile::tempdir().unwrap();
+    let program = dir.path().join("bootstrap");
+    std::fs::write(
+        &program,
+        "#!/bin/sh\nprintf 'before\\n\\377\\376 bad\\nafter\\n' >&2\nexec sleep 30\n",
+    )
+    .unwrap();
+    std::fs::set_permissions(&program, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let spec = FunctionSpec::new(&program, "noisy").timeout(Duration::from_secs(5));
+    let f = LocalFunction::new(spec).await.unwrap();
+    let _rx = f.invoke_async(json!({})).unwrap();
+    let until = std::time::Instant::now() + Duration::from_secs(10);
+    while !f.logs().contains("after") {
+        assert!(
+            std::time::Instant::now() < until,
+            "logs so far: {:?}",
+            f.logs()
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let logs = f.logs();
+    assert!(
+        logs.contains("before\n") && logs.contains("\u{fffd}\u{fffd} bad\n"),
+        "{logs:?}"
+    );
+}

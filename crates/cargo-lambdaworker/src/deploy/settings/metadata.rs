@@ -203,3 +203,19 @@ pub(super) fn check_external_id(id: &str, at: MetadataKey) -> Result<(), Error> 
         })
     }
 }
+
+/// `deploy`'s rule on top of IAM's: at least [`MIN_LEN`](crate::deploy::external_id::MIN_LEN)
+/// characters, the trust policy's only condition against other Temporal Cloud tenants.
+/// `from` names where the id came from (the flag, or the key and its manifest).
+pub(super) fn check_external_id_length(id: &str, from: String) -> Result<(), Error> {
+    let min = crate::deploy::external_id::MIN_LEN;
+    if id.len() >= min {
+        Ok(())
+    } else {
+        Err(Error::ExternalIdTooShort {
+            from,
+            len: id.len(),
+            min,
+        })
+    }
+}

@@ -7,9 +7,11 @@ use std::path::PathBuf;
 use crate::{Error, Project, package::Arch};
 
 mod metadata;
+mod subject;
 
 pub use metadata::MetadataKey;
-use metadata::{Metadata, check_external_id, check_role};
+use metadata::{Metadata, check_external_id, check_external_id_length, check_role};
+pub use subject::{NewExternalId, PolicySubject};
 
 /// What to do with the new version once it is registered.
 #[derive(Debug, Clone, Copy, PartialEq, Default)]
@@ -264,6 +266,10 @@ fn identity(meta: &Metadata, flags: FunctionFlags, binary: &str) -> Result<Ident
         "Temporal assumes this role to invoke the function",
     )?;
     check_role(&invoke_role, "--invoke-role", meta.at("invoke-role"))?;
+    let from = match flags.external_id {
+        Some(_) => "--external-id".to_owned(),
+        None => meta.at("external-id").to_string(),
+    };
     let external_id = required(
         pick(flags.external_id, "external-id")?,
         "--external-id ID",
@@ -271,6 +277,7 @@ fn identity(meta: &Metadata, flags: FunctionFlags, binary: &str) -> Result<Ident
         "the invoke role's trust policy requires it of Temporal",
     )?;
     check_external_id(&external_id, meta.at("external-id"))?;
+    check_external_id_length(&external_id, from)?;
     let execution_role = pick(flags.execution_role, "execution-role")?;
     if let Some(r) = &execution_role {
         check_role(r, "--execution-role", meta.at("execution-role"))?;

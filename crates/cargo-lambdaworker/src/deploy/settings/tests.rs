@@ -19,12 +19,14 @@ fn project(metadata: Value) -> Project {
 }
 
 const ROLE: &str = "arn:aws:iam::123456789012:role/temporal-invoker";
+/// An ExternalId long enough for deploy (16 characters or more).
+const ID: &str = "ext-0123456789abcdef";
 const PROVIDER: &str = "arn:aws:lambda:us-east-1:123456789012:capacity-provider:workers";
 
 #[test]
 fn managed_instances_from_metadata_or_flags() {
     let meta = serde_json::json!({"lambdaworker": {
-        "invoke-role": ROLE, "external-id": "x1", "capacity-provider": PROVIDER,
+        "invoke-role": ROLE, "external-id": ID, "capacity-provider": PROVIDER,
         "per-instance-concurrency": 8}});
     let s = Settings::resolve(&project(meta.clone()), Flags::default()).unwrap();
     let expected = ManagedInstances {
@@ -41,7 +43,7 @@ fn managed_instances_from_metadata_or_flags() {
         s.managed_instances.and_then(|m| m.per_instance_concurrency),
         Some(4)
     );
-    let plain = serde_json::json!({"lambdaworker": {"invoke-role": ROLE, "external-id": "x1"}});
+    let plain = serde_json::json!({"lambdaworker": {"invoke-role": ROLE, "external-id": ID}});
     let s = Settings::resolve(&project(plain), Flags::default()).unwrap();
     assert_eq!(s.managed_instances, None);
 }
@@ -49,18 +51,18 @@ fn managed_instances_from_metadata_or_flags() {
 #[test]
 fn flags_win_over_metadata_and_names_default_to_the_binary() {
     let meta = serde_json::json!({"lambdaworker": {
-        "invoke-role": ROLE, "external-id": "from-meta", "memory": 512,
+        "invoke-role": ROLE, "external-id": "from-meta-0123456789", "memory": 512,
         "env": {"A": "meta", "B": "meta"}, "include": ["temporal.toml"]}});
     let flags = Flags {
         function: FunctionFlags {
-            external_id: Some("from-flag".into()),
+            external_id: Some("from-flag-0123456789".into()),
             ..FunctionFlags::default()
         },
         env: vec![("A".into(), "flag".into())],
         ..Flags::default()
     };
     let s = Settings::resolve(&project(meta), flags).unwrap();
-    assert_eq!(s.external_id, "from-flag");
+    assert_eq!(s.external_id, "from-flag-0123456789");
     assert_eq!(s.invoke_role, ROLE);
     assert_eq!(s.memory_mb, Some(512));
     assert_eq!(s.function, "orders");
@@ -88,7 +90,7 @@ fn each_refusal_names_the_flag_and_the_metadata_key() {
             "set --external-id ID or `external-id`",
         ),
         (
-            serde_json::json!({"lambdaworker": {"invoke-role": "temporal-invoker", "external-id": "x1"}}),
+            serde_json::json!({"lambdaworker": {"invoke-role": "temporal-invoker", "external-id": ID}}),
             "give --invoke-role (or `invoke-role` in",
         ),
         (
@@ -96,39 +98,39 @@ fn each_refusal_names_the_flag_and_the_metadata_key() {
             "give --external-id",
         ),
         (
-            serde_json::json!({"lambdaworker": {"invoke-role": ROLE, "external-id": "ok-id", "memory": 64}}),
+            serde_json::json!({"lambdaworker": {"invoke-role": ROLE, "external-id": ID, "memory": 64}}),
             "set --memory or `memory` in",
         ),
         (
-            serde_json::json!({"lambdaworker": {"invoke-role": ROLE, "external-id": "ok-id", "timeout": "long"}}),
+            serde_json::json!({"lambdaworker": {"invoke-role": ROLE, "external-id": ID, "timeout": "long"}}),
             "make `timeout` in",
         ),
         (
-            serde_json::json!({"lambdaworker": {"invoke-role": ROLE, "external-id": "ok-id", "env": {"LW_BUILD_ID": "x"}}}),
+            serde_json::json!({"lambdaworker": {"invoke-role": ROLE, "external-id": ID, "env": {"LW_BUILD_ID": "x"}}}),
             "remove LW_BUILD_ID",
         ),
         (
-            serde_json::json!({"lambdaworker": {"invoke-role": ROLE, "external-id": "ok-id", "arch": "sparc"}}),
+            serde_json::json!({"lambdaworker": {"invoke-role": ROLE, "external-id": ID, "arch": "sparc"}}),
             "make `arch` in [package.metadata.lambdaworker] of /w/Cargo.toml x86_64 or arm64, not `\"sparc\"`",
         ),
         (
-            serde_json::json!({"lambdaworker": {"invoke-role": ROLE, "external-id": "ok-id", "include": ["certs", 3]}}),
+            serde_json::json!({"lambdaworker": {"invoke-role": ROLE, "external-id": ID, "include": ["certs", 3]}}),
             "make `include[1]` in [package.metadata.lambdaworker] of /w/Cargo.toml a file or folder",
         ),
         (
-            serde_json::json!({"lambdaworker": {"invoke-role": ROLE, "external-id": "ok-id", "include": ["certs="]}}),
+            serde_json::json!({"lambdaworker": {"invoke-role": ROLE, "external-id": ID, "include": ["certs="]}}),
             "make `include[0]` in [package.metadata.lambdaworker] of /w/Cargo.toml a file or folder, as PATH or PATH=ARCHIVE_PATH, not `\"certs=\"`",
         ),
         (
-            serde_json::json!({"lambdaworker": {"invoke-role": ROLE, "external-id": "ok-id", "per-instance-concurrency": 8}}),
+            serde_json::json!({"lambdaworker": {"invoke-role": ROLE, "external-id": ID, "per-instance-concurrency": 8}}),
             "set --capacity-provider ARN or `capacity-provider` in",
         ),
         (
-            serde_json::json!({"lambdaworker": {"invoke-role": ROLE, "external-id": "ok-id", "capacity-provider": "workers"}}),
+            serde_json::json!({"lambdaworker": {"invoke-role": ROLE, "external-id": ID, "capacity-provider": "workers"}}),
             "give --capacity-provider (or `capacity-provider` in",
         ),
         (
-            serde_json::json!({"lambdaworker": {"invoke-role": ROLE, "external-id": "ok-id",
+            serde_json::json!({"lambdaworker": {"invoke-role": ROLE, "external-id": ID,
                 "capacity-provider": PROVIDER, "per-instance-concurrency": 0}}),
             "set --per-instance-concurrency or `per-instance-concurrency` in",
         ),
@@ -154,7 +156,7 @@ fn the_rollout_flags_parse_into_a_rollout() {
     assert_eq!(parse(&["--ramp", "25"]).unwrap(), Rollout::Ramp(25.0));
     assert!(parse(&["--current", "--ramp", "25"]).is_err());
     let e = Settings::resolve(
-        &project(serde_json::json!({"lambdaworker": {"invoke-role": ROLE, "external-id": "x1"}})),
+        &project(serde_json::json!({"lambdaworker": {"invoke-role": ROLE, "external-id": ID}})),
         Flags {
             rollout: Rollout::Ramp(150.0),
             ..Flags::default()
@@ -165,4 +167,68 @@ fn the_rollout_flags_parse_into_a_rollout() {
         e.to_string(),
         "give --ramp a percentage between 0 and 100, not 150"
     );
+}
+
+#[test]
+fn deploy_refuses_an_external_id_under_16_characters_naming_its_source() {
+    let with_id =
+        |id: &str| serde_json::json!({"lambdaworker": {"invoke-role": ROLE, "external-id": id}});
+    let short = "a".repeat(15);
+    let e = Settings::resolve(&project(with_id(&short)), Flags::default()).unwrap_err();
+    assert!(
+        matches!(
+            e,
+            Error::ExternalIdTooShort {
+                len: 15,
+                min: 16,
+                ..
+            }
+        ),
+        "{e}"
+    );
+    let e = e.to_string();
+    assert!(
+        e.starts_with("run `cargo lambdaworker policies` to generate"),
+        "{e}"
+    );
+    assert!(
+        e.contains("set it as `external-id` in [package.metadata.lambdaworker] of /w/Cargo.toml"),
+        "{e}"
+    );
+    assert!(e.contains("other Temporal Cloud tenants"), "{e}");
+    let flags = Flags {
+        function: FunctionFlags {
+            external_id: Some(short.clone()),
+            ..FunctionFlags::default()
+        },
+        ..Flags::default()
+    };
+    let e = Settings::resolve(&project(with_id(ID)), flags)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("set it as --external-id: the ExternalId set there now has 15"),
+        "{e}"
+    );
+    let ok = "a".repeat(16);
+    let s = Settings::resolve(&project(with_id(&ok)), Flags::default()).unwrap();
+    assert_eq!(s.external_id, ok);
+}
+
+#[test]
+fn policies_need_no_settings_and_replace_a_short_external_id() {
+    let s =
+        PolicySubject::resolve(&project(serde_json::json!({})), FunctionFlags::default()).unwrap();
+    assert_eq!(s.new_external_id, Some(NewExternalId::Missing));
+    assert_eq!((s.invoke_role, s.execution_role), (None, None));
+    assert!(s.external_id.len() >= 32, "{}", s.external_id);
+    assert!(s.in_metadata.is_empty());
+    let meta = serde_json::json!({"lambdaworker": {"invoke-role": ROLE, "external-id": "short"}});
+    let s = PolicySubject::resolve(&project(meta), FunctionFlags::default()).unwrap();
+    assert_eq!(s.new_external_id, Some(NewExternalId::TooShort(5)));
+    assert_eq!(s.invoke_role.as_deref(), Some(ROLE));
+    assert_eq!(s.in_metadata, ["invoke-role", "external-id"]);
+    let meta = serde_json::json!({"lambdaworker": {"invoke-role": ROLE, "external-id": ID}});
+    let s = PolicySubject::resolve(&project(meta), FunctionFlags::default()).unwrap();
+    assert_eq!((s.external_id.as_str(), s.new_external_id), (ID, None));
 }
