@@ -1,5 +1,6 @@
-//! The dev server fixture against a real `temporal` CLI: a restart brings back the server's
-//! state even when its port is held for a moment while it is down.
+//! The dev server against a real `temporal` CLI: a restart brings back the server's state
+//! even when its port is held for a moment while it is down; the Web UI only when asked for,
+//! on loopback.
 
 use std::time::{Duration, Instant};
 
@@ -85,4 +86,35 @@ async fn a_restart_waits_out_a_port_held_for_a_moment_and_keeps_the_state() {
     );
     server.stop();
     server.stop(); // a second stop signals nobody
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_web_ui_is_served_on_loopback_only_when_asked_for() {
+    let headless = tokio::task::spawn_blocking(|| DevServer::start_with(Vec::new(), Vec::new()))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(headless.ui, None);
+    headless.stop();
+    let server = tokio::task::spawn_blocking(|| DevServer::start_with_ui(Vec::new(), Vec::new()))
+        .await
+        .unwrap()
+        .unwrap();
+    let ui = server.ui.clone().expect("the UI's address");
+    assert!(ui.starts_with("http://127.0.0.1:"), "{ui}");
+    let until = Instant::now() + Duration::from_secs(30);
+    let page = loop {
+        match reqwest::get(&ui).await {
+            Ok(r) if r.status().is_success() => break r.text().await.unwrap(),
+            other => {
+                assert!(
+                    Instant::now() < until,
+                    "the UI at {ui} did not answer: {other:?}"
+                );
+                tokio::time::sleep(Duration::from_millis(200)).await;
+            }
+        }
+    };
+    server.stop();
+    assert!(page.to_lowercase().contains("<html"), "{page}");
 }

@@ -163,7 +163,14 @@ fn build_peers(
     let mut build = crate::cargo();
     build.args(["build", "--release", "-p", "greeting", "--bin", "greeting"]);
     if scaled {
-        build.args(["-p", "lw-e2e", "--bin", "greeting-scaled"]);
+        build.args([
+            "-p",
+            "lw-e2e",
+            "--bin",
+            "greeting-scaled",
+            "--features",
+            "lw-e2e/bench",
+        ]);
     }
     if no_default_features {
         build.arg("--no-default-features");

@@ -64,7 +64,12 @@ impl Dev {
             Some(a) => DevServer::attach(a)?,
             None => {
                 progress("starting a Temporal dev server with the Worker Controller");
-                DevServer::start_with(lw_local::worker_controller_config(), aws.server_env())?
+                let (config, env) = (lw_local::worker_controller_config(), aws.server_env());
+                if options.ui {
+                    DevServer::start_with_ui(config, env)?
+                } else {
+                    DevServer::start_with(config, env)?
+                }
             }
         };
         let deployment = options
@@ -320,6 +325,11 @@ pub async fn run(project: Project, options: DevOptions) -> Result<(), Error> {
          the accounting.",
         dev.address()
     );
+    match (&dev.server.ui, dev.options.ui) {
+        (Some(ui), _) => println!("Temporal Web UI at {ui}"),
+        (None, true) => progress("--ui: the dev server at --address is not ours; open its own UI"),
+        (None, false) => {}
+    }
     let outcome = serve(&mut dev, watch).await;
     for line in dev.new_invocation_lines() {
         println!("{line}");

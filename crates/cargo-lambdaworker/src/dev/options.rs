@@ -79,6 +79,9 @@ pub struct DevOptions {
     /// Print the function's log lines as the JSON it writes, instead of readable lines.
     #[arg(long)]
     pub raw_logs: bool,
+    /// Start the dev server's Web UI too (on a free loopback port; its address is printed).
+    #[arg(long)]
+    pub ui: bool,
 }
 
 impl Default for DevOptions {
@@ -96,6 +99,7 @@ impl Default for DevOptions {
             env: Vec::new(),
             show_logs: true,
             raw_logs: false,
+            ui: false,
         }
     }
 }
@@ -118,6 +122,7 @@ mod tests {
         let o = parse(&[
             "--no-logs",
             "--raw-logs",
+            "--ui",
             "--timeout",
             "60",
             "--memory",
@@ -126,7 +131,7 @@ mod tests {
             "A=b=c",
         ])
         .unwrap();
-        assert!(!o.show_logs && o.raw_logs);
+        assert!(!o.show_logs && o.raw_logs && o.ui);
         assert_eq!(o.timeout, Duration::from_secs(60));
         assert_eq!(o.memory_mb, 512);
         assert_eq!(o.env, [("A".to_owned(), "b=c".to_owned())]);

@@ -22,6 +22,9 @@ pub struct DevServer {
     pub address: String,
     /// The namespace (`default`).
     pub namespace: String,
+    /// `http://127.0.0.1:<port>` of the Web UI, when started with one
+    /// ([`DevServer::start_with_ui`]).
+    pub ui: Option<String>,
     cli: PathBuf,
     /// The running process, 0 once it is stopped (or exited and reaped).
     pid: std::sync::atomic::AtomicU32,
@@ -67,6 +70,7 @@ impl DevServer {
         let server = DevServer {
             address: address.to_owned(),
             namespace: "default".into(),
+            ui: None,
             cli: find_cli()?,
             pid: 0.into(),
             attached: true,
@@ -82,13 +86,22 @@ impl DevServer {
         dynamic_config: Vec<String>,
         env: Vec<(String, String)>,
     ) -> Result<DevServer, LocalError> {
-        Self::launch(dynamic_config, env, None)
+        Self::launch(dynamic_config, env, None, false)
+    }
+
+    /// [`DevServer::start_with`], with the Web UI on a free loopback port (its address in
+    /// [`DevServer::ui`]; its news feed off: nothing is fetched from outside).
+    pub fn start_with_ui(
+        dynamic_config: Vec<String>,
+        env: Vec<(String, String)>,
+    ) -> Result<DevServer, LocalError> {
+        Self::launch(dynamic_config, env, None, true)
     }
 
     /// Starts a server that keeps its state in `db_file` (SQLite), so that
     /// [`DevServer::restart`] brings back every workflow.
     pub fn start_persistent(db_file: &std::path::Path) -> Result<DevServer, LocalError> {
-        Self::launch(Vec::new(), Vec::new(), Some(db_file))
+        Self::launch(Vec::new(), Vec::new(), Some(db_file), false)
     }
 
     /// Stops the server and starts it again on the same ports (and database file, if any),
@@ -126,11 +139,12 @@ impl DevServer {
         dynamic_config: Vec<String>,
         env: Vec<(String, String)>,
         db_file: Option<&std::path::Path>,
+        ui: bool,
     ) -> Result<DevServer, LocalError> {
         let cli = find_cli()?;
         let mut last = String::new();
         for _ in 0..3 {
-            let server = Self::spawn(&cli, &dynamic_config, &env, db_file)?;
+            let server = Self::spawn(&cli, &dynamic_config, &env, db_file, ui)?;
             match server.wait_started(Duration::from_secs(60)) {
                 Ok(()) => return Ok(server),
                 Err(NotStarted::Exited(why) | NotStarted::Silent(why)) => {
@@ -147,14 +161,30 @@ impl DevServer {
         dynamic_config: &[String],
         env: &[(String, String)],
         db_file: Option<&std::path::Path>,
+        ui: bool,
     ) -> Result<DevServer, LocalError> {
         let port = free_port()?;
         let http_port = free_port()?;
         let metrics_port = free_port()?;
-        let mut args: Vec<String> = vec![
-            "server".into(),
-            "start-dev".into(),
-            "--headless".into(),
+        let mut args: Vec<String> = vec!["server".into(), "start-dev".into()];
+        let ui_address = if ui {
+            let ui_port = free_port()?;
+            args.extend(
+                [
+                    "--ui-ip",
+                    "127.0.0.1",
+                    "--ui-port",
+                    &ui_port.to_string(),
+                    "--ui-disable-news-fetch",
+                ]
+                .map(String::from),
+            );
+            Some(format!("http://127.0.0.1:{ui_port}"))
+        } else {
+            args.push("--headless".into());
+            None
+        };
+        args.extend([
             "--ip".into(),
             "127.0.0.1".into(),
             "--port".into(),
@@ -165,7 +195,7 @@ impl DevServer {
             metrics_port.to_string(),
             "--log-level".into(),
             "error".into(),
-        ];
+        ]);
         for d in dynamic_config {
             args.push("--dynamic-config-value".into());
             args.push(d.clone());
@@ -177,6 +207,7 @@ impl DevServer {
         let server = DevServer {
             address: format!("127.0.0.1:{port}"),
             namespace: "default".into(),
+            ui: ui_address,
             cli: cli.to_path_buf(),
             pid: 0.into(),
             attached: false,
