@@ -140,8 +140,10 @@ pub struct TlsConfig {
     pub server_name: Option<String>,
 }
 
-/// The resolved client configuration of one profile.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// The resolved client configuration of one profile. Its `Debug` shows no secret: the API
+/// key, inline keys and the codec's auth are [`Secret`]s, and `grpc_meta` shows its names
+/// only (a header may carry a credential).
+#[derive(Clone, PartialEq, Eq)]
 pub struct ClientConfig {
     /// `host:port` or URL of the Temporal frontend.
     pub address: String,
@@ -162,6 +164,27 @@ pub struct ClientConfig {
     pub config_file: Option<PathBuf>,
     /// Where each connection setting came from, for messages about it.
     pub sources: Sources,
+}
+
+impl std::fmt::Debug for ClientConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let grpc_meta: BTreeMap<&str, &str> = self
+            .grpc_meta
+            .keys()
+            .map(|k| (k.as_str(), "<redacted>"))
+            .collect();
+        f.debug_struct("ClientConfig")
+            .field("address", &self.address)
+            .field("namespace", &self.namespace)
+            .field("api_key", &self.api_key)
+            .field("tls", &self.tls)
+            .field("grpc_meta", &grpc_meta)
+            .field("codec", &self.codec)
+            .field("profile", &self.profile)
+            .field("config_file", &self.config_file)
+            .field("sources", &self.sources)
+            .finish()
+    }
 }
 
 impl ClientConfig {

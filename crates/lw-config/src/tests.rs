@@ -83,6 +83,35 @@ fn api_key_turns_tls_on_and_is_redacted() {
 }
 
 #[test]
+fn debug_output_shows_no_secret() {
+    let secrets = [
+        ("TEMPORAL_API_KEY", "api-key-secret"),
+        ("TEMPORAL_GRPC_META_AUTHORIZATION", "Bearer header-secret"),
+        ("TEMPORAL_TLS_CLIENT_KEY_DATA", "key-data-secret"),
+        ("AWS_SECRET_ACCESS_KEY", "aws-secret"),
+    ];
+    let mut vars = secrets.to_vec();
+    vars.push(("TEMPORAL_ADDRESS", "h:7233"));
+    let loader = Loader::new()
+        .env(env(&vars))
+        .set("grpc_meta.x-token", "override-secret");
+    let shown = format!("{loader:?}");
+    assert!(shown.contains("AWS_SECRET_ACCESS_KEY") && shown.contains("grpc_meta.x-token"));
+    // A configuration that loads (inline key data must be PEM, so it is left out here).
+    let loadable: Vec<_> = vars
+        .iter()
+        .copied()
+        .filter(|(k, _)| *k != "TEMPORAL_TLS_CLIENT_KEY_DATA")
+        .collect();
+    let config = ClientConfig::load_from(&env(&loadable)).unwrap();
+    let shown = format!("{shown} {config:?}");
+    assert!(shown.contains("authorization"), "{shown}");
+    for (_, secret) in secrets.iter().chain([&("", "override-secret")]) {
+        assert!(!shown.contains(secret), "{secret} in {shown}");
+    }
+}
+
+#[test]
 fn tls_false_wins_over_api_key() {
     let c = ClientConfig::load_from(&env(&[
         ("TEMPORAL_API_KEY", "k"),

@@ -43,8 +43,9 @@ fn sha256_base64(bytes: &[u8]) -> String {
     base64::engine::general_purpose::STANDARD.encode(sha2::Sha256::digest(bytes))
 }
 
-/// Lambda's rule for a function name: 1 to 64 letters, digits, `-` or `_`.
-pub(crate) fn check_name(name: &str) -> Result<(), LocalError> {
+/// Lambda's rule for a function name: 1 to 64 letters, digits, `-` or `_` (anything else,
+/// a path such as `../x` among them, is refused as Lambda refuses it).
+pub fn check_name(name: &str) -> Result<(), LocalError> {
     let ok = (1..=64).contains(&name.len())
         && name
             .bytes()

@@ -88,7 +88,7 @@ mod service;
 mod sts;
 
 pub use accounting::{Accounting, InstanceStats, InvocationRecord, TimelinePoint};
-pub use code::Code;
+pub use code::{Code, check_name as check_function_name};
 pub use config::FunctionConfig;
 pub use devserver::{DevServer, unique, worker_controller_config};
 #[cfg(feature = "testing")]

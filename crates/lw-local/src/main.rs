@@ -52,6 +52,7 @@ fn parse(args: &[String]) -> Result<Parsed, String> {
                 let (name, path) = value
                     .split_once('=')
                     .ok_or(format!("--function takes NAME=BOOTSTRAP, not `{value}`"))?;
+                lw_local::check_function_name(name).map_err(|e| format!("--function: {e}"))?;
                 functions.push(FunctionConfig::new(name, path));
             }
             "--role" => roles.push(role(value)),
@@ -86,7 +87,15 @@ fn role(v: &str) -> RoleConfig {
 /// One of [`FUNCTION_FLAGS`] applied to `f`.
 fn set(f: FunctionConfig, flag: &str, value: &str) -> Result<FunctionConfig, String> {
     Ok(match flag {
-        "--timeout" => f.timeout(Duration::from_secs(number(flag, value)?)),
+        "--timeout" => {
+            let seconds = number(flag, value)?;
+            if !(1..=900).contains(&seconds) {
+                return Err(format!(
+                    "--timeout takes 1 to 900 seconds (Lambda's range), not {seconds}"
+                ));
+            }
+            f.timeout(Duration::from_secs(seconds))
+        }
         "--memory" => {
             f.memory_mb(u32::try_from(number(flag, value)?).map_err(|_| "--memory: too large")?)
         }
@@ -193,6 +202,20 @@ mod tests {
             parse(&args("--function a=b --timeout x"))
                 .unwrap_err()
                 .contains("takes a number")
+        );
+        for bad in [
+            "--function a=b --timeout 0",
+            "--function a=b --timeout 18446744073709551615",
+        ] {
+            assert!(
+                parse(&args(bad)).unwrap_err().contains("1 to 900 seconds"),
+                "{bad}"
+            );
+        }
+        assert!(
+            parse(&args("--function ../x=/bin/true"))
+                .unwrap_err()
+                .contains("functionName")
         );
         assert!(
             parse(&args("--function ab"))

@@ -78,7 +78,9 @@ pub(crate) async fn assume_role(State(s): State<AppState>, body: Bytes) -> Respo
     let session = form
         .get("RoleSessionName")
         .map_or("session", String::as_str);
-    let body = credentials(&role_arn, session);
+    // The session name and the role come from the caller: escaped, they cannot add to the
+    // XML they are written into.
+    let body = credentials(&xml_escape(&role_arn), &xml_escape(session));
     ([(header::CONTENT_TYPE, "text/xml")], body).into_response()
 }
 

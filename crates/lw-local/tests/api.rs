@@ -59,6 +59,17 @@ async fn assume_role_enforces_the_external_id() {
     assert_eq!(status, 403);
     let granted: Vec<bool> = aws.assume_role_calls().iter().map(|c| c.granted).collect();
     assert_eq!(granted, [true, false, false, false]);
+    // A session name that is XML is written as text, not as elements.
+    let crafted = [
+        ("Action", "AssumeRole"),
+        ("RoleArn", ROLE),
+        ("ExternalId", "ext-1"),
+        ("RoleSessionName", "x</Arn><Injected>1</Injected><Arn>"),
+    ];
+    let (status, body) = sts(&aws, &crafted).await;
+    assert_eq!(status, 200, "{body}");
+    assert!(!body.contains("<Injected>"), "{body}");
+    assert!(body.contains("x&lt;/Arn&gt;&lt;Injected&gt;"), "{body}");
 }
 
 #[tokio::test]

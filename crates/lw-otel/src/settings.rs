@@ -10,8 +10,8 @@ use crate::{
 };
 
 /// Settings for [`apply_defaults`](crate::apply_defaults). Every field is optional: unset ones are resolved from
-/// the environment, then the ADOT defaults.
-#[derive(Debug, Clone, Default)]
+/// the environment, then the ADOT defaults. Its `Debug` shows the headers' names only.
+#[derive(Clone, Default)]
 #[non_exhaustive]
 pub struct OtelOptions {
     /// Collector endpoint → `OTEL_EXPORTER_OTLP_ENDPOINT` → [`DEFAULT_ENDPOINT`].
@@ -29,6 +29,24 @@ pub struct OtelOptions {
     pub headers: Vec<(String, String)>,
     /// TLS for an `https://` endpoint (system roots are used when this is unset).
     pub tls: Option<opentelemetry_otlp::tonic_types::transport::ClientTlsConfig>,
+}
+
+impl std::fmt::Debug for OtelOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let headers: Vec<(&str, &str)> = self
+            .headers
+            .iter()
+            .map(|(name, _)| (name.as_str(), "<redacted>"))
+            .collect();
+        f.debug_struct("OtelOptions")
+            .field("endpoint", &self.endpoint)
+            .field("service_name", &self.service_name)
+            .field("metric_export_interval", &self.metric_export_interval)
+            .field("export_timeout", &self.export_timeout)
+            .field("headers", &headers)
+            .field("tls", &self.tls.as_ref().map(|_| "<set>"))
+            .finish()
+    }
 }
 
 impl OtelOptions {

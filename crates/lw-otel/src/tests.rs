@@ -173,3 +173,16 @@ fn a_malformed_endpoint_is_an_error_naming_its_source() {
         assert!(r.check_endpoint().is_ok(), "{good}");
     }
 }
+
+#[test]
+fn debug_output_shows_header_names_only() {
+    let options = OtelOptions::default()
+        .endpoint("http://127.0.0.1:4317")
+        .header("authorization", "Bearer collector-secret");
+    let shown = format!("{options:?}");
+    assert!(
+        shown.contains("authorization") && shown.contains("127.0.0.1:4317"),
+        "{shown}"
+    );
+    assert!(!shown.contains("collector-secret"), "{shown}");
+}

@@ -34,7 +34,7 @@ use plan::Plan;
 /// assert_eq!(config.grpc_meta["x-team"], "payments");
 /// # Ok::<(), lw_config::ConfigError>(())
 /// ```
-#[derive(Debug, Default)]
+#[derive(Default)]
 #[must_use]
 pub struct Loader {
     env: Option<HashMap<String, String>>,
@@ -46,11 +46,36 @@ pub struct Loader {
     kms_timeout: Option<Duration>,
 }
 
-#[derive(Debug)]
 struct Override {
     key: String,
     location: &'static std::panic::Location<'static>,
     figment: Figment,
+}
+
+/// Shows no value: the environment by its variables' names (it holds credentials such as
+/// `AWS_SECRET_ACCESS_KEY` and `TEMPORAL_API_KEY`), each override by its key and where in
+/// the code it was set.
+impl std::fmt::Debug for Loader {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let env = self.env.as_ref().map(|env| {
+            let mut names: Vec<&str> = env.keys().map(String::as_str).collect();
+            names.sort_unstable();
+            names
+        });
+        let overrides: Vec<String> = self
+            .overrides
+            .iter()
+            .map(|o| format!("{} (set at {})", o.key, o.location))
+            .collect();
+        let mut d = f.debug_struct("Loader");
+        d.field("env", &env)
+            .field("profile", &self.profile)
+            .field("config_file", &self.config_file)
+            .field("overrides", &overrides);
+        #[cfg(feature = "kms")]
+        d.field("kms", &self.kms.as_ref().map(|_| "<client>"));
+        d.field("kms_timeout", &self.kms_timeout).finish()
+    }
 }
 
 impl Loader {
