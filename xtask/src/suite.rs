@@ -12,6 +12,7 @@ use std::{
 
 use crate::install::{
     ensure_cargo_deny, ensure_nextest, ensure_nginx, ensure_pip_program, ensure_temporal_cli,
+    ensure_zigbuild,
 };
 use crate::{cargo, packaged, run, workspace_root};
 
@@ -56,6 +57,11 @@ fn install() -> Result<PathBuf, String> {
     // A second Runtime API implementation, for the Managed Instances test.
     let cargo_lambda = ensure_pip_program("cargo-lambda", "cargo-lambda==1.9.2", "CARGO_LAMBDA")?;
     eprintln!("xtask: cargo-lambda at {}", cargo_lambda.display());
+    let zigbuild = ensure_zigbuild()?;
+    eprintln!(
+        "xtask: cargo-zigbuild (package --compiler zig) at {}",
+        zigbuild.display()
+    );
     let nextest = ensure_nextest()?;
     eprintln!("xtask: cargo-nextest at {}", nextest.display());
     Ok(nextest)

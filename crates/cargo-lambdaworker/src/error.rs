@@ -7,7 +7,7 @@ use std::{ops::RangeInclusive, path::PathBuf, process::ExitStatus};
 
 use crate::{
     MetadataKey,
-    package::{Arch, MissingFile},
+    package::{Arch, Glibc, MissingFile},
 };
 
 mod construct;
@@ -160,26 +160,63 @@ pub enum Error {
         /// Each reference and where it points.
         files: Vec<MissingFile>,
     },
-    /// arm64 needs `cargo zigbuild`.
+    /// The build needs cargo-zigbuild, which does not run.
     #[error(
-        "not packaged: arm64 (Graviton) needs a cross linker: install cargo-zigbuild and zig \
-         (`cargo install cargo-zigbuild` and `pip install ziglang`) and `rustup target add \
-         aarch64-unknown-linux-gnu`, or package for --target x86_64"
+        "not packaged: install cargo-zigbuild and zig (`pip install cargo-zigbuild`, which \
+         brings PyPI's ziglang, or `cargo install --locked cargo-zigbuild` and zig from \
+         ziglang.org), with `cargo-zigbuild` on PATH: building for another architecture or \
+         host, or for a glibc floor, links with zig"
     )]
     NoCrossLinker,
-    /// The binary needs a newer glibc than Lambda's `provided.al2023` has.
+    /// rustc has no standard library for the target.
     #[error(
-        "not packaged: {} needs glibc {}.{}, newer than provided.al2023's {}.{}; build for musl \
-         (x86_64-unknown-linux-musl) or with cargo-zigbuild targeting {}.{}.{}",
-        .binary.display(), .needs.0, .needs.1, .has.0, .has.1, .arch.triple(), .has.0, .has.1
+        "not packaged: run `rustup target add {triple}`: rustc has no standard library for \
+         {triple}, which the build needs"
+    )]
+    NoTargetStd {
+        /// The target triple.
+        triple: &'static str,
+    },
+    /// `--compiler cargo` on a host whose own binaries Lambda cannot run.
+    #[error(
+        "use --compiler zig (or auto): a plain cargo build on this {host} host does not make \
+         a Linux {} binary with glibc, which Lambda runs",
+        .arch.lambda_name()
+    )]
+    NotNative {
+        /// The host, `os arch`.
+        host: String,
+        /// The Lambda architecture asked for.
+        arch: Arch,
+    },
+    /// The built binary is not an ELF executable for the function's architecture.
+    #[error(
+        "not packaged: {} is {found}, but Lambda's {} runs only a Linux ELF executable for \
+         {}; package with --target {} (and --compiler zig to cross-build), or give the \
+         architecture the binary was built for",
+        .binary.display(), .arch.lambda_name(), .arch.lambda_name(), .arch.lambda_name()
+    )]
+    NotLambdaExecutable {
+        /// The binary.
+        binary: PathBuf,
+        /// What it is.
+        found: String,
+        /// The architecture asked for.
+        arch: Arch,
+    },
+    /// The binary needs a newer glibc than the floor.
+    #[error(
+        "not packaged: {} needs glibc {needs}, newer than the floor {floor} (provided.al2023 has \
+         2.34); package with --compiler zig, which links for {}.{floor}, or build for musl",
+        .binary.display(), .arch.triple()
     )]
     GlibcTooNew {
         /// The binary.
         binary: PathBuf,
         /// The glibc version it needs.
-        needs: (u32, u32),
-        /// The one `provided.al2023` has.
-        has: (u32, u32),
+        needs: Glibc,
+        /// The newest allowed (`--glibc`).
+        floor: Glibc,
         /// The architecture it was built for.
         arch: Arch,
     },
@@ -211,6 +248,18 @@ pub enum Error {
     /// `--env` without `=`.
     #[error("write NAME=VALUE, not `{value}`")]
     EnvWithoutValue {
+        /// The value given.
+        value: String,
+    },
+    /// A `--glibc` that is not MAJOR.MINOR within what Lambda's runtimes have.
+    #[error("write --glibc as 2.26 (provided.al2) up to 2.34 (provided.al2023), not `{value}`")]
+    BadGlibc {
+        /// The value given.
+        value: String,
+    },
+    /// A `--compiler` other than auto, cargo or zig.
+    #[error("use auto, cargo or zig, not `{value}`")]
+    UnknownCompiler {
         /// The value given.
         value: String,
     },

@@ -89,8 +89,8 @@ fn package_for(project: &Project, s: &Settings) -> Result<Package, Error> {
             &Request {
                 includes: s.includes.clone(),
                 arch: s.arch,
-                max_zip_bytes: None,
                 profile: s.profile.clone(),
+                ..Request::default()
             },
         )?,
     };

@@ -5,21 +5,22 @@
 //! sorted, timestamps fixed (1980-01-01), deflate: the same inputs give the same bytes
 //! ([`archive`]). Before anything is written ([`checks`]): every path `temporal.toml`
 //! references must be in the package (relative to `/var/task`), plain-text private keys
-//! draw a warning, and the binary's glibc requirement must fit `provided.al2023` (glibc
-//! 2.34).
+//! draw a warning. After the build, the binary must be an ELF executable for the
+//! function's architecture ([`elf`]) needing no newer glibc than the floor (2.34,
+//! `provided.al2023`'s, by default). [`target`] settles how to build from the host at hand.
 
 pub mod archive;
 pub mod checks;
+pub mod elf;
+pub mod target;
 
 use std::{ffi::OsString, path::PathBuf};
 
 pub use archive::{Entries, collect, parse_include, write_zip};
 pub use checks::{MissingFile, check_config, glibc_requirement};
+pub use target::{AL2023_GLIBC, Arch, Compiler, Glibc, Host, Plan};
 
 use crate::{Error, Project, Selection};
-
-/// The newest glibc `provided.al2023` has.
-pub const AL2023_GLIBC: (u32, u32) = (2, 34);
 /// Where Lambda unpacks the zip.
 pub const TASK_ROOT: &str = "/var/task";
 
@@ -71,9 +72,16 @@ pub struct Request {
     /// added to `include` in [package.metadata.lambdaworker].
     #[arg(long = "include", value_name = "INCLUDE", value_parser = parse_include)]
     pub includes: Vec<(PathBuf, String)>,
-    /// x86_64 or arm64 (arm64 builds with cargo-zigbuild).
+    /// The Lambda architecture: x86_64 or arm64.
     #[arg(long = "target", value_name = "TARGET", default_value = "x86_64")]
     pub arch: Arch,
+    /// The newest glibc the binary may need, 2.26 (provided.al2) to 2.34 (provided.al2023).
+    #[arg(long = "glibc", value_name = "VERSION", default_value = "2.34")]
+    pub glibc: Glibc,
+    /// auto (cargo on a Linux host of the target's architecture, else cargo-zigbuild),
+    /// cargo, or zig (cargo-zigbuild: any host, any glibc floor).
+    #[arg(long = "compiler", value_name = "COMPILER", default_value = "auto")]
+    pub compiler: Compiler,
     /// Fail when the zip is larger than this many MiB.
     #[arg(long = "max-size", value_name = "MAX_SIZE", value_parser = mib_to_bytes)]
     pub max_zip_bytes: Option<u64>,
@@ -98,71 +106,62 @@ fn mib_to_bytes(value: &str) -> Result<u64, std::num::ParseFloatError> {
     Ok((value.parse::<f64>()? * 1024.0 * 1024.0) as u64)
 }
 
-/// The Lambda architecture.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum Arch {
-    /// x86_64 (built natively here).
-    #[default]
-    X86_64,
-    /// arm64 / Graviton (needs cargo-zigbuild).
-    Arm64,
-}
-
-impl Arch {
-    /// The Rust target triple.
-    pub fn triple(self) -> &'static str {
-        match self {
-            Arch::X86_64 => "x86_64-unknown-linux-gnu",
-            Arch::Arm64 => "aarch64-unknown-linux-gnu",
-        }
-    }
-}
-
-impl std::str::FromStr for Arch {
-    type Err = Error;
-    fn from_str(s: &str) -> Result<Self, Error> {
-        match s {
-            "x86_64" | "x86-64" | "amd64" => Ok(Arch::X86_64),
-            "arm64" | "aarch64" => Ok(Arch::Arm64),
-            other => Err(Error::UnknownArch {
-                value: other.to_owned(),
-            }),
-        }
-    }
-}
-
-/// Builds the binary with the project's release profile (or the one asked for) and returns
-/// its path.
+/// Builds the binary for the request's architecture and glibc floor, from this host
+/// ([`Plan`]), and returns its path.
 pub fn build(project: &Project, req: &Request) -> Result<PathBuf, Error> {
-    let mut cmd = crate::cargo();
+    let plan = Plan::new(req.compiler, req.arch, req.glibc, Host::this())?;
     let (profile, folder) = req.profile();
-    let triple = match req.arch {
-        Arch::X86_64 => {
+    let mut cmd = crate::cargo();
+    match &plan.zig_target {
+        Some(zig_target) => {
+            target::check_zig_ready(req.arch)?;
+            cmd.args(["zigbuild", "--profile", profile, "--target", zig_target]);
+        }
+        None => {
             cmd.args(["build", "--profile", profile]);
-            None
         }
-        Arch::Arm64 => {
-            let zig = crate::cargo()
-                .args(["zigbuild", "--version"])
-                .output()
-                .is_ok_and(|o| o.status.success());
-            if !zig {
-                return Err(Error::NoCrossLinker);
-            }
-            let triple = req.arch.triple();
-            cmd.args(["zigbuild", "--profile", profile, "--target", triple]);
-            Some(triple)
-        }
-    };
+    }
     cmd.arg("--manifest-path").arg(project.manifest());
     cmd.args(project.build_args());
     crate::progress(&format!(
-        "building {} for {} with the {profile} profile",
+        "building {} for {} (glibc {} or older) with {} and the {profile} profile",
         project.name,
-        req.arch.triple()
+        req.arch.lambda_name(),
+        req.glibc,
+        if plan.zig_target.is_some() {
+            "cargo-zigbuild"
+        } else {
+            "cargo"
+        },
     ));
     crate::run_build(cmd)?;
-    Ok(project.binary(folder, triple))
+    Ok(project.binary(folder, plan.triple_dir))
+}
+
+/// Refuses a binary Lambda cannot run on `req`'s architecture and runtime: not an ELF
+/// executable for it, or needing a newer glibc than the floor. Returns the glibc it needs.
+fn check_binary(
+    binary: &std::path::Path,
+    bytes: &[u8],
+    req: &Request,
+) -> Result<Option<Glibc>, Error> {
+    if let Some(found) = elf::mismatch(bytes, req.arch) {
+        return Err(Error::NotLambdaExecutable {
+            binary: binary.to_owned(),
+            found,
+            arch: req.arch,
+        });
+    }
+    let glibc = glibc_requirement(bytes).map(|(major, minor)| Glibc(major, minor));
+    match glibc {
+        Some(needs) if needs > req.glibc => Err(Error::GlibcTooNew {
+            binary: binary.to_owned(),
+            needs,
+            floor: req.glibc,
+            arch: req.arch,
+        }),
+        _ => Ok(glibc),
+    }
 }
 
 /// The whole command: checks, build, zip, report. Returns the zip's path.
@@ -175,17 +174,7 @@ pub fn package(project: &Project, req: &Request) -> Result<PathBuf, Error> {
     let binary = build(project, req)?;
     let bytes =
         std::fs::read(&binary).map_err(Error::io(&binary, "cannot read the built binary"))?;
-    let glibc = glibc_requirement(&bytes);
-    if let Some(needs) = glibc
-        && needs > AL2023_GLIBC
-    {
-        return Err(Error::GlibcTooNew {
-            binary,
-            needs,
-            has: AL2023_GLIBC,
-            arch: req.arch,
-        });
-    }
+    let glibc = check_binary(&binary, &bytes, req)?;
     let zip = write_zip(&bytes, &entries)?;
     let out_dir = project.lambda_dir();
     std::fs::create_dir_all(&out_dir).map_err(Error::io(&out_dir, "cannot create the folder"))?;
@@ -196,7 +185,7 @@ pub fn package(project: &Project, req: &Request) -> Result<PathBuf, Error> {
         "{}: bootstrap {:.2} MiB (glibc {}), zip {:.2} MiB, {} other file(s)",
         out.display(),
         mib(bytes.len()),
-        glibc.map_or_else(|| "none".into(), |(a, b)| format!("{a}.{b}")),
+        glibc.map_or_else(|| "none".into(), |g| g.to_string()),
         mib(zip.len()),
         entries.len()
     );
@@ -215,10 +204,48 @@ mod tests {
     use super::*;
 
     #[test]
-    fn architectures_parse() {
-        assert_eq!("arm64".parse::<Arch>().unwrap(), Arch::Arm64);
-        let e = "sparc".parse::<Arch>().unwrap_err().to_string();
-        assert!(e.contains("x86_64 or arm64"), "{e}");
+    fn a_binary_for_another_machine_or_a_newer_glibc_is_refused() {
+        let req = |arch| Request {
+            arch,
+            ..Request::default()
+        };
+        let this = std::fs::read(std::env::current_exe().unwrap()).unwrap();
+        let (here, other) = if cfg!(target_arch = "aarch64") {
+            (Arch::Arm64, Arch::X86_64)
+        } else {
+            (Arch::X86_64, Arch::Arm64)
+        };
+        let path = std::path::Path::new("target/x/bootstrap");
+        assert!(check_binary(path, &this, &req(here)).is_ok());
+        let e = check_binary(path, &this, &req(other))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.starts_with("not packaged: target/x/bootstrap is a Linux ELF executable for"),
+            "{e}"
+        );
+        assert!(
+            e.contains(&format!("--target {}", other.lambda_name())),
+            "{e}"
+        );
+        let mut new = b"\x7fELF\x02\x01\x01\0\0\0\0\0\0\0\0\0\x03\0".to_vec();
+        new.extend(
+            match here {
+                Arch::X86_64 => 62u16,
+                Arch::Arm64 => 183,
+            }
+            .to_le_bytes(),
+        );
+        // Built at run time: the literal would be in this test binary itself.
+        new.extend(format!("..GLIBC_2.{}\0GLIBC_2.17\0", std::hint::black_box(39)).as_bytes());
+        let e = check_binary(path, &new, &req(here))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("needs glibc 2.39, newer than the floor 2.34"),
+            "{e}"
+        );
+        assert!(e.contains("--compiler zig"), "{e}");
     }
 
     #[test]
@@ -239,6 +266,20 @@ mod tests {
         assert_eq!(a.request.includes, [("t.toml".into(), "t.toml".into())]);
         assert_eq!(a.request.max_zip_bytes, Some(8 * 1024 * 1024));
         assert_eq!(a.request.arch, Arch::X86_64);
+        assert_eq!(a.request.glibc, AL2023_GLIBC);
+        assert_eq!(a.request.compiler, Compiler::Auto);
+        let a = PackageArgs::try_parse_from(
+            "cargo xtask package",
+            ["--compiler", "zig", "--glibc", "2.28", "--target", "arm64"],
+        )
+        .unwrap();
+        assert_eq!(
+            (a.request.compiler, a.request.glibc, a.request.arch),
+            (Compiler::Zig, Glibc(2, 28), Arch::Arm64)
+        );
+        let e =
+            PackageArgs::try_parse_from("cargo xtask package", ["--glibc", "2.38"]).unwrap_err();
+        assert!(e.to_string().contains("2.26"), "{e}");
         let e =
             PackageArgs::try_parse_from("cargo xtask package", ["--target", "sparc"]).unwrap_err();
         assert!(e.to_string().contains("use x86_64 or arm64"), "{e}");
