@@ -111,7 +111,7 @@ impl Walk {
     fn subcommand(&mut self, sub: &str, args: &[&str]) {
         match sub {
             "new" => {
-                ok(self.command(sub, args, &target_dir()), "new");
+                shown(ok(self.command(sub, args, &target_dir()), "new"));
                 let name = args.first().expect("new's name");
                 patch_to_workspace(&self.cwd.join(name));
                 self.done.push("new");
@@ -148,7 +148,7 @@ impl Walk {
         let cli = std::env::var_os("TEMPORAL_CLI").unwrap_or_else(|| "temporal".into());
         let mut cmd = Command::new(cli);
         cmd.args(&args).current_dir(&self.cwd);
-        let out = finish_within(Running::spawn(cmd), Duration::from_secs(300));
+        let out = shown(finish_within(Running::spawn(cmd), Duration::from_secs(300)));
         assert!(out.contains("Hello, World!"), "{out}");
         self.done.push("execute");
     }
@@ -171,6 +171,7 @@ impl Walk {
             let status = dev.interrupt();
             assert!(status.success(), "{status}\n{}", dev.err.all());
             dev.out.wait_for("invocations", Duration::from_secs(5));
+            shown(format!("{}\n{}", dev.out.all(), dev.err.all()));
         }
         let out = ok(
             self.command("package", args, &self.release_target),
@@ -205,7 +206,10 @@ impl Walk {
     /// `policies`: the roles created (the invoke role in lw-local, with the ExternalId) and
     /// the printed lines pasted into `[package.metadata.lambdaworker]`.
     fn policies(&mut self, args: &[&str]) {
-        let out = ok(self.command("policies", args, &target_dir()), "policies");
+        let out = shown(ok(
+            self.command("policies", args, &target_dir()),
+            "policies",
+        ));
         let paste: Vec<String> = out
             .lines()
             .skip_while(|l| !l.contains("then set these in [package.metadata.lambdaworker]"))
@@ -239,7 +243,7 @@ impl Walk {
     fn deploy(&mut self, args: &[&str]) {
         let mut cmd = self.command("deploy", args, &self.release_target);
         cmd.envs(self.aws.server_env());
-        let out = ok(cmd, "deploy");
+        let out = shown(ok(cmd, "deploy"));
         assert!(out.contains("deployed my-worker/"), "{out}");
         let id = lw_local::unique("quickstart");
         self.cloud
@@ -252,6 +256,12 @@ impl Walk {
         assert_eq!(result, serde_json::json!("Hello, Lambda!"));
         self.done.push("deploy");
     }
+}
+
+/// What a user would see of a step, for the test's log (`--nocapture`); returned as is.
+fn shown(output: String) -> String {
+    eprintln!("{output}");
+    output
 }
 
 /// Waits for `run` to exit successfully within `limit` (killed otherwise); its output.
