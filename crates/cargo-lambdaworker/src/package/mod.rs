@@ -10,11 +10,14 @@
 
 pub mod archive;
 pub mod checks;
+pub mod include;
+pub mod secrets;
 
 use std::{ffi::OsString, path::PathBuf};
 
-pub use archive::{Entries, collect, parse_include, write_zip};
+pub use archive::{Entries, collect, write_zip};
 pub use checks::{MissingFile, check_config, glibc_requirement};
+pub use include::{parse_include, parse_include_from};
 
 use crate::{Error, Project, Selection};
 
