@@ -11,7 +11,7 @@ use crate::{
 };
 
 mod construct;
-use construct::mib;
+use construct::{mib, position};
 
 /// Why a `cargo lambdaworker` command failed.
 #[derive(Debug, thiserror::Error)]
@@ -138,22 +138,64 @@ pub enum Error {
         #[source]
         source: std::io::Error,
     },
-    /// An include would take the binary's place in the zip.
+    /// An archive path outside the zip (absolute, `..`) or in the binary's place.
+    #[error("write `{instead}` instead of `{value}` in {from}: its archive path {problem}")]
+    ArchivePath {
+        /// Where the value came from: `--include`, or the metadata entry.
+        from: String,
+        /// The value given.
+        value: String,
+        /// What the archive path is (`is absolute; …`).
+        problem: &'static str,
+        /// The same include with an archive path inside the zip.
+        instead: String,
+    },
+    /// A symbolic link inside an included folder.
     #[error(
-        "not packaged: include {} under another name: it would be archived as `bootstrap`, \
-         which is the binary's place",
+        "not packaged: replace the symbolic link {} with the file itself, or --include what it \
+         points to directly: links inside an included folder are not followed (one can point \
+         outside the project, or back at its own folder)",
+        .link.display()
+    )]
+    IncludeLink {
+        /// The link.
+        link: PathBuf,
+    },
+    /// Something in an include that is neither a file nor a folder.
+    #[error(
+        "not packaged: remove {} from the include, or include its folder's files one by one: \
+         it is not a regular file or folder (a FIFO, socket or device cannot be archived)",
         .path.display()
     )]
-    IncludeAsBootstrap {
-        /// The file.
+    IncludeSpecial {
+        /// The FIFO, socket or device.
         path: PathBuf,
     },
-    /// The packaged `temporal.toml` is not UTF-8.
-    #[error("not packaged: save the included temporal.toml as UTF-8 text")]
-    ConfigNotUtf8(#[source] std::str::Utf8Error),
-    /// The packaged `temporal.toml` is not TOML.
-    #[error("not packaged: fix the TOML of the included temporal.toml")]
-    ConfigToml(#[source] toml::de::Error),
+    /// An included `temporal.toml` is not UTF-8.
+    #[error("not packaged: save {file} as UTF-8 text")]
+    ConfigNotUtf8 {
+        /// The entry, as [`crate::package::Entries::describe`] names it.
+        file: String,
+        /// Where the bytes stop being UTF-8.
+        #[source]
+        source: std::str::Utf8Error,
+    },
+    /// The packaged `temporal.toml` is not TOML. The parser's own error is not kept: it
+    /// quotes the offending line, which may hold a secret.
+    #[error(
+        "not packaged: fix the TOML of {file}{}: {reason}",
+        position(*.line, *.column)
+    )]
+    ConfigToml {
+        /// The entry, as [`crate::package::Entries::describe`] names it.
+        file: String,
+        /// 1-based line of the error, when known.
+        line: Option<usize>,
+        /// 1-based column (in characters), when known.
+        column: Option<usize>,
+        /// The parser's reason, without the quoted source.
+        reason: String,
+    },
     /// Files the packaged `temporal.toml` references are not in the package.
     #[error("not packaged:{}", .files.iter().map(|f| format!("\n{f}")).collect::<String>())]
     NotInPackage {

@@ -107,20 +107,28 @@ fn variables(c: &FunctionConfiguration) -> HashMap<String, String> {
         .unwrap_or_default()
 }
 
-/// The environment the version gets: the function's own, the settings', and the version's
-/// identity.
-fn environment(
-    current: HashMap<String, String>,
+/// The variables `deploy` itself sets on every version: the version's identity.
+pub const MANAGED_ENV: [&str; 2] = ["LW_DEPLOYMENT_NAME", "LW_BUILD_ID"];
+
+/// The environment the version gets: exactly the settings' (`--env` over the metadata's
+/// `env`) and the version's identity ([`MANAGED_ENV`]), so a variable removed from the
+/// settings leaves the function; and the names of the `current` variables that are dropped,
+/// sorted.
+pub fn environment(
+    current: &HashMap<String, String>,
     s: &Settings,
     build_id: &str,
-) -> HashMap<String, String> {
-    let mut vars = current;
-    for (k, v) in &s.env {
-        vars.insert(k.clone(), v.clone());
-    }
-    vars.insert("LW_DEPLOYMENT_NAME".into(), s.deployment.clone());
-    vars.insert("LW_BUILD_ID".into(), build_id.to_owned());
-    vars
+) -> (HashMap<String, String>, Vec<String>) {
+    let mut vars: HashMap<String, String> = s.env.iter().cloned().collect();
+    vars.insert(MANAGED_ENV[0].into(), s.deployment.clone());
+    vars.insert(MANAGED_ENV[1].into(), build_id.to_owned());
+    let mut removed: Vec<String> = current
+        .keys()
+        .filter(|k| !vars.contains_key(*k))
+        .cloned()
+        .collect();
+    removed.sort();
+    (vars, removed)
 }
 
 /// The description of a build's Lambda version: names the deployment and the build.
@@ -181,7 +189,14 @@ pub async fn publish(
         create(lambda, s, package, build_id).await?;
         return publish_latest(lambda, s, package, build_id).await;
     };
-    let vars = environment(variables(&current), s, build_id);
+    let (vars, removed) = environment(&variables(&current), s, build_id);
+    if !removed.is_empty() {
+        progress(&format!(
+            "removing {} from {function}'s environment: not in --env or `env` of \
+             [package.metadata.lambdaworker]",
+            removed.join(", ")
+        ));
+    }
     let capacity = capacity_config(s);
     let capacity_changed = s.managed_instances.as_ref().is_some_and(|m| {
         let now = current
@@ -289,7 +304,7 @@ async fn create(
         )
         .environment(
             Environment::builder()
-                .set_variables(Some(environment(HashMap::new(), s, build_id)))
+                .set_variables(Some(environment(&HashMap::new(), s, build_id).0))
                 .build(),
         )
         .memory_size(s.memory_mb.unwrap_or(default_memory) as i32)

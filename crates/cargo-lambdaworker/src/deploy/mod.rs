@@ -107,6 +107,9 @@ fn package_for(project: &Project, s: &Settings) -> Result<Package, Error> {
 
 /// The whole `deploy`.
 pub async fn deploy(project: &Project, s: &Settings) -> Result<Deployed, Error> {
+    for warning in package::secrets::env_warnings(&s.env) {
+        progress(&format!("warning: {warning}"));
+    }
     let package = package_for(project, s)?;
     let build_id = s
         .build_id

@@ -159,17 +159,13 @@ fn documents(
         ),
         (
             format!(
-                "Invoke role {invoke_name} — permissions (every published version of {})",
+                "Invoke role {invoke_name} — permissions (the published versions of {}; \
+                 GetFunction is what the server's check at registration calls, and it also \
+                 returns the version's environment and a link to its code: keep secrets \
+                 KMS-encrypted, see docs/security.md)",
                 s.function
             ),
-            json!({
-                "Version": "2012-10-17",
-                "Statement": [{
-                    "Effect": "Allow",
-                    "Action": ["lambda:InvokeFunction", "lambda:GetFunction"],
-                    "Resource": [function_arn, format!("{function_arn}:*")]
-                }]
-            }),
+            invoke_permissions(&function_arn),
         ),
         (
             "The identity that runs `cargo lambdaworker deploy` — permissions".to_owned(),
@@ -195,6 +191,32 @@ fn documents(
             }),
         ),
     ]
+}
+
+/// What the invoke role may do: invoke the published versions (`function:NAME:N`, the
+/// qualified ARNs `deploy` registers; not the unqualified ARN, which runs whatever code was
+/// uploaded last), and `GetFunction` on them, which the Worker Controller calls with the
+/// role when it validates a compute config (registration fails without it). Nothing else:
+/// no listing, no configuration, no code or policy changes.
+fn invoke_permissions(function_arn: &str) -> Value {
+    let versions = format!("{function_arn}:*");
+    json!({
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Sid": "InvokePublishedVersions",
+                "Effect": "Allow",
+                "Action": "lambda:InvokeFunction",
+                "Resource": versions
+            },
+            {
+                "Sid": "ReadVersionWhenRegistering",
+                "Effect": "Allow",
+                "Action": "lambda:GetFunction",
+                "Resource": versions
+            }
+        ]
+    })
 }
 
 #[cfg(test)]
@@ -259,6 +281,57 @@ mod tests {
         assert!(
             own.contains("111122223333:role/temporal") && !own.contains("wci-"),
             "{own}"
+        );
+    }
+
+    /// Every (action, resource) an Allow statement grants, actions and resources each a
+    /// string or a list.
+    fn grants(doc: &Value) -> Vec<(String, String)> {
+        let list = |v: &Value| match v {
+            Value::Array(items) => items
+                .iter()
+                .map(|i| i.as_str().unwrap().to_owned())
+                .collect(),
+            other => vec![other.as_str().unwrap().to_owned()],
+        };
+        let mut out = Vec::new();
+        for st in doc["Statement"].as_array().unwrap() {
+            assert_eq!(st["Effect"], "Allow", "{st}");
+            for action in list(&st["Action"]) {
+                for resource in list(&st["Resource"]) {
+                    out.push((action.clone(), resource));
+                }
+            }
+        }
+        out.sort();
+        out
+    }
+
+    #[test]
+    fn the_invoke_role_may_only_invoke_and_validate_the_published_versions() {
+        let s = subject(
+            Some("arn:aws:iam::123456789012:role/temporal-invoker"),
+            Some("ext-42-0123456789abcdef"),
+        );
+        let roles = Roles::of(&s);
+        let [_, _, (title, doc), _] = documents(&s, &roles, "eu-west-1", &[]);
+        assert!(
+            title.starts_with("Invoke role temporal-invoker — permissions"),
+            "{title}"
+        );
+        let versions = "arn:aws:lambda:eu-west-1:123456789012:function:orders:*".to_owned();
+        // GetFunction returns the environment and a link to the code: granted only because
+        // the Worker Controller's check at registration calls it, and the title says so.
+        assert_eq!(
+            grants(&doc),
+            [
+                ("lambda:GetFunction".to_owned(), versions.clone()),
+                ("lambda:InvokeFunction".to_owned(), versions),
+            ]
+        );
+        assert!(
+            title.contains("environment") && title.contains("KMS"),
+            "{title}"
         );
     }
 

@@ -23,6 +23,9 @@ use crate::{Error, Project};
 const PROVIDER: &str = "aws-lambda";
 /// The scaling group `create-version` writes (the only one: all task types).
 const GROUP: &str = "default";
+/// How long decrypting `kms:` values may take: longer than a function's 5 s, as the
+/// credential chain may first have to refresh an SSO token or run a `credential_process`.
+const KMS_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// A connection to the namespace's Worker Deployments.
 pub struct Temporal {
@@ -157,9 +160,14 @@ fn drainage_name(code: i32) -> Option<String> {
 impl Temporal {
     /// Connects as the worker would: `temporal.toml` (the package's own, unless
     /// `TEMPORAL_CONFIG_FILE` names another) and the `TEMPORAL_*` variables, with API key,
-    /// mTLS and KMS-encrypted secrets.
+    /// mTLS and KMS-encrypted secrets, decrypted with the AWS credentials of the standard
+    /// chain (profiles, SSO, `credential_process`, environment, web identity, instance and
+    /// container roles), as the rest of `deploy` uses.
     pub async fn connect(project: &Project) -> Result<Temporal, Error> {
-        let mut loader = lw_config::Loader::new();
+        let aws = super::lambda::sdk_config().await;
+        let mut loader = lw_config::Loader::new()
+            .kms(lw_config::Kms::from_client(aws_sdk_kms::Client::new(&aws)))
+            .kms_timeout(KMS_TIMEOUT);
         let local = project.package_dir.join("temporal.toml");
         if std::env::var_os("TEMPORAL_CONFIG_FILE").is_none() && local.is_file() {
             loader = loader.config_file(&local);

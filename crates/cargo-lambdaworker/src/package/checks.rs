@@ -4,7 +4,7 @@
 
 use std::path::Path;
 
-use super::{Entries, TASK_ROOT};
+use super::{Entries, TASK_ROOT, secrets};
 use crate::Error;
 
 /// A path the packaged `temporal.toml` references that is not in the package.
@@ -51,8 +51,10 @@ impl std::fmt::Display for MissingFile {
 /// The `tls` keys naming a file.
 const PATH_KEYS: [&str; 3] = ["client_cert_path", "client_key_path", "server_ca_cert_path"];
 
-/// Checks the `temporal.toml` at the package root, if any: every `*_path` it names must be
-/// in the package once unpacked in `/var/task`. Returns warnings (plain-text secrets).
+/// Checks the package's configs: the `temporal.toml` at the root, if any, must be UTF-8
+/// TOML and every `*_path` it names must be in the package once unpacked in `/var/task`.
+/// Returns warnings: private keys in plain text, and plain-text secrets in any `*.toml` that
+/// is a Temporal config ([`super::secrets`]).
 pub fn check_config(entries: &Entries) -> Result<Vec<String>, Error> {
     let mut warnings: Vec<String> = entries
         .iter()
@@ -67,18 +69,25 @@ pub fn check_config(entries: &Entries) -> Result<Vec<String>, Error> {
             )
         })
         .collect();
-    let Some(toml_bytes) = entries.get("temporal.toml") else {
+    for (path, _) in entries.iter() {
+        if !path.ends_with(".toml") || path == ROOT_CONFIG {
+            continue;
+        }
+        match parse(entries, path) {
+            Ok(table) => warnings.extend(secrets::config_warnings(path, &table)),
+            Err(e) => warnings.push(unchecked(e)?),
+        }
+    }
+    if !entries.contains_key(ROOT_CONFIG) {
         return Ok(warnings);
-    };
-    let text = std::str::from_utf8(toml_bytes).map_err(Error::ConfigNotUtf8)?;
-    let table: toml::Table = toml::from_str(text).map_err(Error::ConfigToml)?;
+    }
+    let table = parse(entries, ROOT_CONFIG)?;
+    warnings.extend(secrets::config_warnings(ROOT_CONFIG, &table));
     let Some(toml::Value::Table(profiles)) = table.get("profile") else {
         return Ok(warnings);
     };
     let mut missing = Vec::new();
     for (profile, p) in profiles {
-        let Some(p) = p.as_table() else { continue };
-        warnings.extend(plain_text_secrets(profile, p));
         let Some(tls) = p.get("tls").and_then(toml::Value::as_table) else {
             continue;
         };
@@ -108,33 +117,62 @@ pub fn check_config(entries: &Entries) -> Result<Vec<String>, Error> {
     }
 }
 
+/// The config the worker reads by default: `$LAMBDA_TASK_ROOT/temporal.toml`.
+const ROOT_CONFIG: &str = "temporal.toml";
+
+/// An entry read as TOML. A failure names the file, the line and column and the parser's
+/// reason, but not the parser's error itself: its `Display` quotes the offending line,
+/// which may be the one holding a secret.
+fn parse(entries: &Entries, path: &str) -> Result<toml::Table, Error> {
+    let bytes = entries.get(path).unwrap_or_default();
+    let text = std::str::from_utf8(bytes).map_err(|source| Error::ConfigNotUtf8 {
+        file: entries.describe(path),
+        source,
+    })?;
+    toml::from_str(text).map_err(|e| {
+        let (line, column) = e.span().map(|s| position(text, s.start)).unzip();
+        Error::ConfigToml {
+            file: entries.describe(path),
+            line,
+            column,
+            reason: e.message().trim().replace('\n', "; "),
+        }
+    })
+}
+
+/// The warning for a `*.toml` other than the root config that could not be read: it may
+/// not be a Temporal config at all, so it is not refused.
+fn unchecked(e: Error) -> Result<String, Error> {
+    let why = match e {
+        Error::ConfigToml {
+            file,
+            line,
+            column,
+            reason,
+        } => {
+            let at = match (line, column) {
+                (Some(l), Some(c)) => format!(" at line {l}, column {c}"),
+                _ => String::new(),
+            };
+            format!("{file} is not valid TOML{at} ({reason})")
+        }
+        Error::ConfigNotUtf8 { file, .. } => format!("{file} is not UTF-8 text"),
+        other => return Err(other),
+    };
+    Ok(format!("{why}; it was not checked for plain-text secrets"))
+}
+
+/// The 1-based line and column (in characters) of a byte offset.
+fn position(text: &str, offset: usize) -> (usize, usize) {
+    let before = text.get(..offset).unwrap_or(text);
+    let line = before.matches('\n').count() + 1;
+    let column = before.rsplit('\n').next().unwrap_or("").chars().count() + 1;
+    (line, column)
+}
+
 fn is_private_key(bytes: &[u8]) -> bool {
     let text = String::from_utf8_lossy(bytes);
     text.contains("-----BEGIN") && text.contains("PRIVATE KEY-----")
-}
-
-/// Warnings for a profile's API key or TLS key written in plain text (not `kms:...`).
-fn plain_text_secrets(profile: &str, p: &toml::Table) -> Vec<String> {
-    let plain = |v: Option<&toml::Value>| {
-        v.and_then(toml::Value::as_str)
-            .is_some_and(|k| !k.is_empty() && !k.starts_with("kms:"))
-    };
-    let mut warnings = Vec::new();
-    if plain(p.get("api_key")) {
-        warnings.push(format!(
-            "temporal.toml: `profile.{profile}.api_key` is in plain text inside the zip; \
-             prefer `api_key = \"kms:...\"` or a KMS-encrypted TEMPORAL_API_KEY (see \
-             docs/configuration.md, \"KMS-encrypted secrets\")"
-        ));
-    }
-    let tls = p.get("tls").and_then(toml::Value::as_table);
-    if plain(tls.and_then(|t| t.get("client_key_data"))) {
-        warnings.push(format!(
-            "temporal.toml: `profile.{profile}.tls.client_key_data` is a private key in plain \
-             text; prefer `kms:...` (see docs/configuration.md)"
-        ));
-    }
-    warnings
 }
 
 /// The newest `GLIBC_x.y` symbol version the binary needs, if it links glibc.
@@ -207,15 +245,25 @@ mod tests {
     #[test]
     fn an_unreadable_config_is_refused_with_its_cause() {
         let e = check_config(&entries(&[("temporal.toml", "[profile")])).unwrap_err();
-        assert!(matches!(e, Error::ConfigToml(_)), "{e}");
+        assert!(matches!(e, Error::ConfigToml { .. }), "{e}");
         assert!(
             e.to_string().starts_with("not packaged: fix the TOML"),
             "{e}"
         );
         let mut latin1 = Entries::new();
-        latin1.insert("temporal.toml".into(), vec![0xff, 0xfe]);
+        latin1.insert(
+            "temporal.toml".into(),
+            vec![0xff, 0xfe],
+            Some("deploy/temporal.toml".into()),
+        );
         let e = check_config(&latin1).unwrap_err();
-        assert!(matches!(e, Error::ConfigNotUtf8(_)), "{e}");
+        assert!(matches!(e, Error::ConfigNotUtf8 { .. }), "{e}");
+        assert!(
+            e.to_string().starts_with(
+                "not packaged: save temporal.toml (from deploy/temporal.toml) as UTF-8"
+            ),
+            "{e}"
+        );
     }
 
     #[test]
@@ -232,6 +280,78 @@ mod tests {
         )]))
         .unwrap();
         assert!(w.is_empty(), "{w:?}");
+    }
+
+    #[test]
+    fn a_malformed_config_names_file_line_and_column_but_never_quotes_the_line() {
+        for (toml, line) in [
+            (
+                "[profile.default]\naddress = \"h:7233\"\napi_key = \"sk-SECRET-31337\n",
+                3,
+            ),
+            ("[profile.default]\napi_key = sk-SECRET-31337\n", 2),
+            (
+                "[profile.default]\n[profile.default.grpc_meta]\nauthorization = Bearer sk-SECRET-31337\n",
+                3,
+            ),
+        ] {
+            let e = check_config(&entries(&[("temporal.toml", toml)])).unwrap_err();
+            let shown = format!("{}\n{e:?}", crate::error_chain(&e));
+            assert!(!shown.contains("SECRET"), "{shown}");
+            assert!(
+                shown.starts_with(&format!(
+                    "not packaged: fix the TOML of temporal.toml at line {line}, column "
+                )),
+                "{shown}"
+            );
+        }
+    }
+
+    #[test]
+    fn plain_text_secrets_anywhere_in_a_config_warn_naming_file_and_key_only() {
+        let toml = "[profile.default]\naddress = \"h:7233\"\n\
+                    [profile.default.codec]\nendpoint = \"https://codec\"\nauth = \"sk-SECRET-1\"\n\
+                    [profile.default.grpc_meta]\nauthorization = \"Bearer sk-SECRET-2\"\n\
+                    x-team = \"payments\"\nx-api-token = \"kms:AQID\"\n";
+        let other = "[profile.prod]\napi_key = \"sk-SECRET-3\"\n";
+        let w = check_config(&entries(&[
+            ("temporal.toml", toml),
+            ("config/prod.toml", other),
+            ("data/not-temporal.toml", "api_key = \"sk-SECRET-4\"\n"),
+            ("data/broken.toml", "[profile\napi_key = \"sk-SECRET-5\"\n"),
+        ]))
+        .unwrap();
+        let all = w.join("\n");
+        assert!(!all.contains("SECRET"), "{all}");
+        for expected in [
+            "temporal.toml: `profile.default.codec.auth` is in plain text",
+            "temporal.toml: `profile.default.grpc_meta.authorization` is in plain text",
+            "config/prod.toml: `profile.prod.api_key` is in plain text",
+        ] {
+            assert!(
+                w.iter().any(|l| l.starts_with(expected)),
+                "{expected} in {all}"
+            );
+        }
+        let plain: Vec<_> = w.iter().filter(|l| l.contains("plain text")).collect();
+        assert_eq!(plain.len(), 3, "{all}");
+        assert!(
+            plain.iter().all(|l| l.contains("KMS-encrypted secrets")),
+            "{all}"
+        );
+        assert!(
+            w.iter().any(
+                |l| l.starts_with("data/broken.toml is not valid TOML at line 1")
+                    && l.ends_with("it was not checked for plain-text secrets")
+            ),
+            "{all}"
+        );
+        // Not secrets, or already encrypted: nothing said.
+        assert!(
+            !all.contains("x-team") && !all.contains("x-api-token"),
+            "{all}"
+        );
+        assert!(!all.contains("not-temporal.toml"), "{all}");
     }
 
     #[test]

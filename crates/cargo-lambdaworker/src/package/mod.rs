@@ -12,15 +12,19 @@
 pub mod archive;
 pub mod checks;
 pub mod elf;
+pub mod include;
+pub mod secrets;
 pub mod target;
 
 use std::{ffi::OsString, path::PathBuf};
 
-pub use archive::{Entries, collect, parse_include, write_zip};
+pub use archive::{Entries, collect, write_zip};
 pub use checks::{MissingFile, check_config, glibc_requirement};
+pub use include::{parse_include, parse_include_from};
 pub use target::{AL2023_GLIBC, Arch, Compiler, Glibc, Host, Plan};
 
 use crate::{Error, Project, Selection};
+
 /// Where Lambda unpacks the zip.
 pub const TASK_ROOT: &str = "/var/task";
 

@@ -8,7 +8,7 @@ use serde_json::Value;
 
 use crate::{
     Error,
-    package::{Arch, parse_include},
+    package::{Arch, parse_include_from},
 };
 
 /// What an `include` entry must be.
@@ -151,10 +151,17 @@ impl<'a> Metadata<'a> {
                 .enumerate()
                 .map(|(i, item)| {
                     let key = format!("include[{i}]");
-                    let (path, at) = item
+                    let text = item
                         .as_str()
-                        .and_then(|text| parse_include(text).ok())
                         .ok_or_else(|| self.wrong_type(&key, INCLUDE, item))?;
+                    let (path, at) = parse_include_from(text, &self.at(&key).to_string()).map_err(
+                        |e| match e {
+                            Error::IncludeWithoutName { .. } => {
+                                self.wrong_type(&key, INCLUDE, item)
+                            }
+                            other => other,
+                        },
+                    )?;
                     Ok((self.dir.join(path), at))
                 })
                 .collect(),

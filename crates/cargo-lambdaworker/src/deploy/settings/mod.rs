@@ -145,7 +145,7 @@ pub struct Settings {
     pub memory_mb: Option<u32>,
     /// Timeout, seconds (likewise).
     pub timeout_s: Option<u64>,
-    /// Environment variables set on the function (besides `LW_DEPLOYMENT_NAME` and
+    /// The function's environment, exactly (besides `LW_DEPLOYMENT_NAME` and
     /// `LW_BUILD_ID`, which deploy sets).
     pub env: Vec<(String, String)>,
     /// Files added to the package.

@@ -122,6 +122,14 @@ fn each_refusal_names_the_flag_and_the_metadata_key() {
             "make `include[0]` in [package.metadata.lambdaworker] of /w/Cargo.toml a file or folder, as PATH or PATH=ARCHIVE_PATH, not `\"certs=\"`",
         ),
         (
+            serde_json::json!({"lambdaworker": {"invoke-role": ROLE, "external-id": ID, "include": ["certs", "x=../../f"]}}),
+            "write `x=f` instead of `x=../../f` in `include[1]` in [package.metadata.lambdaworker] of /w/Cargo.toml: its archive path climbs out of the zip's root",
+        ),
+        (
+            serde_json::json!({"lambdaworker": {"invoke-role": ROLE, "external-id": ID, "include": ["x=./bootstrap"]}}),
+            "write `x=files/bootstrap` instead of `x=./bootstrap` in `include[0]` in [package.metadata.lambdaworker] of /w/Cargo.toml: its archive path is `bootstrap`, the binary's place",
+        ),
+        (
             serde_json::json!({"lambdaworker": {"invoke-role": ROLE, "external-id": ID, "per-instance-concurrency": 8}}),
             "set --capacity-provider ARN or `capacity-provider` in",
         ),
