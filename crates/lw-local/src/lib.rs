@@ -71,6 +71,7 @@
 //! ```
 
 mod accounting;
+mod auth;
 mod code;
 mod config;
 mod devserver;
@@ -87,14 +88,18 @@ mod server;
 mod service;
 mod sts;
 
-pub use accounting::{Accounting, InstanceStats, InvocationRecord, TimelinePoint};
+pub use accounting::{Accounting, InstanceStats, InvocationRecord, MAX_RECORDS, TimelinePoint};
+pub use auth::{CREDENTIAL_SOURCES, Credentials};
 pub use code::{Code, check_name as check_function_name};
 pub use config::FunctionConfig;
 pub use devserver::{DevServer, unique, worker_controller_config};
 #[cfg(feature = "testing")]
 pub use emulator::NextFault;
-pub use emulator::{FunctionSpec, InvocationResult, LocalFunction, Outcome, ProcStatus};
+pub use emulator::{
+    FunctionSpec, INHERITED_ENV, InvocationResult, LocalFunction, MAX_KEPT, Outcome, ProcStatus,
+};
 pub use error::LocalError;
 pub use functions::FunctionInfo;
+pub use server::MAX_REMEMBERED;
 pub use service::LocalLambda;
 pub use sts::{AssumeRoleCall, RoleConfig};
