@@ -12,8 +12,11 @@ use std::{
 use crate::{LocalError, process::free_port};
 
 mod cli;
+mod config;
 #[cfg(feature = "testing")]
 mod shared;
+
+pub use config::worker_controller_config;
 
 /// A running dev server.
 #[derive(Debug)]
@@ -396,17 +399,6 @@ impl DevServer {
     pub fn proc_status(&self) -> Option<crate::ProcStatus> {
         crate::ProcStatus::read(self.pid())
     }
-}
-
-/// The dev server's `--dynamic-config-value` entries that enable the Worker Controller with
-/// the AWS Lambda compute provider (`temporal server start-dev`, CLI 1.9.1): pass them to
-/// [`DevServer::start_with`] with [`crate::LocalLambda::server_env`].
-pub fn worker_controller_config() -> Vec<String> {
-    vec![
-        "workercontroller.enabled=true".into(),
-        "workercontroller.compute_providers.enabled=[\"aws-lambda\"]".into(),
-        "workercontroller.scaling_algorithms.enabled=[\"no-sync\"]".into(),
-    ]
 }
 
 /// Waits up to `limit` for our child `pid` to exit and reaps it (a zombie would still answer
