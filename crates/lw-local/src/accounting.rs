@@ -13,6 +13,10 @@ use tokio::time::Instant;
 
 use crate::{InvocationResult, Outcome};
 
+/// How many invocation records and timeline points an [`Accounting`] keeps: the last ones
+/// (when full, the oldest tenth is dropped). The totals count every invocation.
+pub const MAX_RECORDS: usize = 10_000;
+
 /// One invocation as billed.
 #[derive(Debug, Clone, Serialize)]
 pub struct InvocationRecord {
@@ -67,11 +71,13 @@ pub struct Accounting {
     pub instances: usize,
     /// Invocations handed to an instance and not finished yet (not yet booked above).
     pub in_flight: u64,
-    /// Every invocation.
+    /// The invocations, oldest first: the last [`MAX_RECORDS`] at most (`invocations`
+    /// counts them all).
     pub records: Vec<InvocationRecord>,
     /// Each instance's figures, by instance index.
     pub per_instance: Vec<InstanceStats>,
-    /// Invocations in flight over time: a point at every change.
+    /// Invocations in flight over time: a point at every change (the last [`MAX_RECORDS`]
+    /// at most).
     pub timeline: Vec<TimelinePoint>,
 }
 
@@ -176,15 +182,16 @@ impl Accounting {
         self.timeouts += u64::from(record.outcome == "timeout");
         self.billed_ms += record.billed_ms;
         self.gb_seconds += record.billed_ms as f64 / 1000.0 * f64::from(memory_mb) / 1024.0;
-        self.records.push(record);
+        crate::server::push_bounded(&mut self.records, record, MAX_RECORDS);
     }
 
     fn mark(&mut self, at_ms: u64, instances: usize) {
-        self.timeline.push(TimelinePoint {
+        let point = TimelinePoint {
             at_ms,
             in_flight: self.in_flight,
             instances,
-        });
+        };
+        crate::server::push_bounded(&mut self.timeline, point, MAX_RECORDS);
     }
 }
 
@@ -250,4 +257,39 @@ pub(crate) fn report<'a>(rows: impl IntoIterator<Item = (&'a str, Accounting)>) 
         ));
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn records_and_timeline_are_bounded_and_totals_count_everything() {
+        let mut a = Accounting::default();
+        let n = MAX_RECORDS + 7;
+        for i in 0..n {
+            a.started(0, 1, 1, i as u64);
+            a.ended(0, EndReading::default(), 1, i as u64);
+            let record = InvocationRecord {
+                request_id: i.to_string(),
+                invocation_type: "Event".into(),
+                instance: 0,
+                cold: false,
+                outcome: "response".into(),
+                billed_ms: 1,
+                requested_ms: 0,
+                started_ms: 0,
+                delivered_ms: None,
+                ended_ms: 0,
+                started_unix_ms: 0,
+                response: None,
+            };
+            a.book(record, 128);
+        }
+        assert_eq!(a.invocations, n as u64);
+        assert_eq!(a.billed_ms, n as u64);
+        assert!(a.records.len() <= MAX_RECORDS && a.timeline.len() <= MAX_RECORDS);
+        assert_eq!(a.records.last().unwrap().request_id, (n - 1).to_string());
+        assert_eq!(a.timeline.last().unwrap().at_ms, (n - 1) as u64);
+    }
 }

@@ -1,10 +1,19 @@
 //! Function code as lw-local keeps it: each upload unpacked (or a program copied) into a
 //! folder of its own that is never reused, so a published version's code cannot change.
+//! A folder is removed when nothing runs or publishes from it any more (a failed upload at
+//! once), and every folder when the service is dropped.
+//!
+//! Unzipping trusts nothing the zip says: each entry is read through a reader that stops at
+//! what is left of [`UNZIPPED_LIMIT`], paths that leave the folder and symbolic links are
+//! refused.
 
 use std::{
     io::Read,
     path::{Path, PathBuf},
-    sync::atomic::{AtomicU64, Ordering},
+    sync::{
+        Arc,
+        atomic::{AtomicU64, Ordering},
+    },
 };
 
 use base64::Engine;
@@ -22,6 +31,10 @@ pub enum Code {
     File(PathBuf),
 }
 
+/// Lambda's limit on a function's code unzipped (250 MB): a deployment package that unzips
+/// to more is refused (as Lambda refuses it), whatever sizes its headers claim.
+pub const UNZIPPED_LIMIT: u64 = 250 * 1024 * 1024;
+
 /// Code as stored: where it runs from and its identity.
 #[derive(Debug, Clone)]
 pub(crate) struct Stored {
@@ -31,12 +44,27 @@ pub(crate) struct Stored {
     /// on every rebuild would cost seconds for nothing).
     pub(crate) sha256: Option<String>,
     pub(crate) size: u64,
+    /// The folder lw-local stored it in (`None`: a program registered where it is): removed
+    /// when the last holder (`$LATEST`, a version, a pool still running it) lets go.
+    pub(crate) folder: Option<Arc<Folder>>,
+}
+
+/// A folder of stored code, removed when dropped.
+#[derive(Debug)]
+pub(crate) struct Folder(PathBuf);
+
+impl Drop for Folder {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
 }
 
 /// The folder every function's code is stored in (removed with the service).
 pub(crate) struct Store {
     root: tempfile::TempDir,
     next: AtomicU64,
+    /// [`UNZIPPED_LIMIT`], lower in tests.
+    limit: u64,
 }
 
 fn sha256_base64(bytes: &[u8]) -> String {
@@ -77,19 +105,48 @@ impl Store {
     /// A new, empty folder under the system's temporary folder.
     pub(crate) fn new() -> Result<Store, LocalError> {
         Ok(Store {
+            // Private (0700): no other user reads the code or plants files in it.
             root: tempfile::Builder::new()
                 .prefix("lw-local-code-")
+                .permissions(std::os::unix::fs::PermissionsExt::from_mode(0o700))
                 .tempdir()?,
             next: AtomicU64::new(1),
+            limit: UNZIPPED_LIMIT,
         })
     }
 
-    /// Stores `code` in a folder of its own (never reused, so a version's code cannot change).
+    /// The folder all code is stored in.
+    #[cfg(test)]
+    pub(crate) fn root(&self) -> &Path {
+        self.root.path()
+    }
+
+    /// A store that refuses code unzipping to more than `limit` bytes.
+    #[cfg(test)]
+    pub(crate) fn with_limit(limit: u64) -> Result<Store, LocalError> {
+        Ok(Store {
+            limit,
+            ..Store::new()?
+        })
+    }
+
+    /// Stores `code` in a folder of its own (never reused, so a version's code cannot
+    /// change); on failure the folder is removed at once.
     pub(crate) fn put(&self, name: &str, code: Code) -> Result<Stored, LocalError> {
         check_name(name)?;
         let n = self.next.fetch_add(1, Ordering::Relaxed);
         let dir = self.root.path().join(format!("{name}-{n}"));
         std::fs::create_dir_all(&dir)?;
+        // Removes the folder when dropped: on every error below, and once the stored code is
+        // no longer held.
+        let folder = Arc::new(Folder(dir.clone()));
+        let mut stored = self.fill(&dir, code)?;
+        stored.folder = Some(folder);
+        Ok(stored)
+    }
+
+    fn fill(&self, dir: &Path, code: Code) -> Result<Stored, LocalError> {
+        let dir = dir.to_path_buf();
         match code {
             Code::File(program) => {
                 let bootstrap = dir.join("bootstrap");
@@ -105,11 +162,12 @@ impl Store {
                     task_root: Some(dir),
                     sha256: None,
                     size,
+                    folder: None,
                 })
             }
             Code::Zip(bytes) => {
                 let sha = sha256_base64(&bytes);
-                unzip(&bytes, &dir)?;
+                unzip(&bytes, &dir, self.limit)?;
                 let bootstrap = dir.join("bootstrap");
                 if !bootstrap.is_file() {
                     return Err(LocalError::InvalidParameter(
@@ -123,6 +181,7 @@ impl Store {
                     task_root: Some(dir),
                     sha256: Some(sha),
                     size: bytes.len() as u64,
+                    folder: None,
                 })
             }
         }
@@ -130,35 +189,73 @@ impl Store {
 }
 
 /// Extracts a deployment package, keeping the files' Unix modes (`bootstrap` must stay
-/// executable); a path that leaves the folder is refused.
-fn unzip(bytes: &[u8], dir: &Path) -> Result<(), LocalError> {
+/// executable). Refused (`InvalidParameter`, naming the entry): a path that leaves the
+/// folder, a symbolic link, and more than `limit` bytes in all, whatever the headers claim.
+fn unzip(bytes: &[u8], dir: &Path, limit: u64) -> Result<(), LocalError> {
     let bad = |e: zip::result::ZipError| {
         LocalError::InvalidParameter(format!("Could not unzip uploaded file: {e}"))
     };
+    let too_big = || {
+        LocalError::InvalidParameter(format!(
+            "Unzipped size must be smaller than {limit} bytes: the deployment package unzips \
+             to more (Lambda's limit for a function's code unzipped is 250 MB); make the \
+             package smaller"
+        ))
+    };
     let mut archive = zip::ZipArchive::new(std::io::Cursor::new(bytes)).map_err(bad)?;
+    let mut left = limit;
     for i in 0..archive.len() {
         let mut file = archive.by_index(i).map_err(bad)?;
+        let shown = file.name().map(|n| n.into_owned()).unwrap_or_default();
         let Some(relative) = file.enclosed_name() else {
             return Err(LocalError::InvalidParameter(format!(
-                "Could not unzip uploaded file: `{}` leaves the package",
-                file.name().map(|n| n.into_owned()).unwrap_or_default()
+                "Could not unzip uploaded file: `{shown}` leaves the package"
             )));
         };
+        if file.is_symlink() {
+            return Err(LocalError::InvalidParameter(format!(
+                "Could not unzip uploaded file: `{shown}` is a symbolic link; lw-local unpacks \
+                 regular files and folders only (put the file itself in the package)"
+            )));
+        }
         let path = dir.join(relative);
         if file.is_dir() {
             std::fs::create_dir_all(&path)?;
             continue;
         }
+        // A claim above the limit is refused before reading; a false one is caught below.
+        if file.size() > left {
+            return Err(too_big());
+        }
         if let Some(parent) = path.parent() {
             std::fs::create_dir_all(parent)?;
         }
-        let mut data = Vec::with_capacity(usize::try_from(file.size()).unwrap_or(0));
-        file.read_to_end(&mut data)?;
-        std::fs::write(&path, &data)?;
+        let mut out = std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&path)
+            .map_err(|e| {
+                LocalError::InvalidParameter(format!(
+                    "Could not unzip uploaded file: `{shown}` (twice in the package?): {e}"
+                ))
+            })?;
+        // One byte more than is left: reading it means the entry is too big.
+        let written = std::io::copy(&mut (&mut file).take(left + 1), &mut out).map_err(|e| {
+            LocalError::InvalidParameter(format!("Could not unzip uploaded file: `{shown}`: {e}"))
+        })?;
+        if written > left {
+            return Err(too_big());
+        }
+        left -= written;
         if let Some(mode) = file.unix_mode() {
             use std::os::unix::fs::PermissionsExt;
-            std::fs::set_permissions(&path, std::fs::Permissions::from_mode(mode & 0o7777))?;
+            // Permission bits only: no set-user-id or set-group-id from an upload.
+            std::fs::set_permissions(&path, std::fs::Permissions::from_mode(mode & 0o777))?;
         }
     }
     Ok(())
 }
+
+#[cfg(test)]
+#[path = "code_tests.rs"]
+mod tests;

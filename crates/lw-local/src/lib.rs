@@ -21,6 +21,11 @@
 //! | Lambda | `ListVersionsByFunction` | `GET …/functions/{name}/versions` | [`LocalLambda::versions`] |
 //! | Lambda | `Invoke` (`RequestResponse`, `Event`, `DryRun`; `Qualifier`) | `POST …/functions/{name}/invocations` | |
 //!
+//! Only a request sent to the loopback address it bound (the `Host` header) and signed (AWS
+//! SigV4) with this run's [`Credentials`] ([`LocalLambda::credentials`], new each run; or
+//! with session credentials its `AssumeRole` handed out) is answered; anything else is 403
+//! saying how to get them. [`LocalLambda::server_env`] is what an AWS SDK client needs.
+//!
 //! A function is a name, an ARN or a qualified ARN (`…:function:NAME:3`) wherever Lambda
 //! takes one; `RevisionId` and `CodeSha256` preconditions are checked. Any other request
 //! gets an error and is listed by [`LocalLambda::unknown_requests`].
@@ -38,16 +43,19 @@
 //! # What it is not
 //!
 //! Not an AWS emulator beyond the table above: one account (`000000000000`) and region
-//! (`us-east-1`), placeholder credentials nothing checks, no IAM policies, aliases, layers,
-//! S3 or image code, or deletion. Not a sandbox: a function runs as a plain process of the
-//! calling user, with no memory limit. Not for production traffic.
+//! (`us-east-1`), one key (the run's) and the sessions it assumes, no IAM policies, aliases,
+//! layers, S3 or image code, or deletion. Not a sandbox: a function runs as a plain process
+//! of the calling user (with Lambda's environment, not the caller's: see [`INHERITED_ENV`]),
+//! with no memory limit. Not for production traffic.
 //!
 //! # Where to look next
 //!
-//! - The `lw-local` program (`src/main.rs`): this service on a fixed port for a dev server
-//!   you start yourself; the repository's `docs/local-serverless.md` walks through it.
+//! - The `lw-local` program (`src/main.rs`): this service on 127.0.0.1 (a free port unless
+//!   `--port`), printing the credentials to export, for a dev server you start yourself;
+//!   the repository's `docs/local-serverless.md` walks through it.
 //! - `cargo lambdaworker dev` (crate `cargo-lambdaworker`) builds on this crate.
 //! - The source, by job: `service.rs` ([`LocalLambda`]), `server.rs` and `sts.rs` (HTTP),
+//!   `auth/` (who may call: credentials, SigV4, the `Host` check),
 //!   `lambda_api/` (Lambda's REST-JSON), `functions/` (functions and versions), `code.rs`
 //!   (stored code), `config.rs` ([`FunctionConfig`]), `pool.rs` (which instance runs an
 //!   invocation), `accounting.rs` (what is booked), `emulator/` (the Runtime API),
@@ -71,6 +79,7 @@
 //! ```
 
 mod accounting;
+mod auth;
 mod code;
 mod config;
 mod devserver;
@@ -87,14 +96,18 @@ mod server;
 mod service;
 mod sts;
 
-pub use accounting::{Accounting, InstanceStats, InvocationRecord, TimelinePoint};
-pub use code::{Code, check_name as check_function_name};
+pub use accounting::{Accounting, InstanceStats, InvocationRecord, MAX_RECORDS, TimelinePoint};
+pub use auth::{CREDENTIAL_SOURCES, Credentials};
+pub use code::{Code, UNZIPPED_LIMIT, check_name as check_function_name};
 pub use config::FunctionConfig;
 pub use devserver::{DevServer, unique, worker_controller_config};
 #[cfg(feature = "testing")]
 pub use emulator::NextFault;
-pub use emulator::{FunctionSpec, InvocationResult, LocalFunction, Outcome, ProcStatus};
+pub use emulator::{
+    FunctionSpec, INHERITED_ENV, InvocationResult, LocalFunction, MAX_KEPT, Outcome, ProcStatus,
+};
 pub use error::LocalError;
 pub use functions::FunctionInfo;
+pub use server::MAX_REMEMBERED;
 pub use service::LocalLambda;
 pub use sts::{AssumeRoleCall, RoleConfig};

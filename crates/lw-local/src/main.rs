@@ -1,13 +1,15 @@
 //! `lw-local`: the local AWS endpoint as a program.
 //!
 //! ```text
-//! lw-local [--port 9001] --function NAME=BOOTSTRAP [--timeout S] [--memory MB]
+//! lw-local [--port PORT] --function NAME=BOOTSTRAP [--timeout S] [--memory MB]
 //!          [--concurrency N] [--per-instance-concurrency N] [--env KEY=VALUE]...
 //!          --role ARN[=EXTERNAL_ID]...
 //! ```
 //!
-//! Point a dev server at it with `AWS_ENDPOINT_URL=http://127.0.0.1:9001` (see
-//! docs/local-serverless.md). Ctrl-C prints the accounting and stops the instances.
+//! Serves 127.0.0.1 only, on a free port unless `--port` is given, and prints (once, on
+//! stdout) the `export` lines a dev server needs: the endpoint and this run's credentials,
+//! which every request must be signed with (see docs/local-serverless.md). Ctrl-C prints
+//! the accounting and stops the instances.
 
 use std::{process::ExitCode, time::Duration};
 
@@ -16,7 +18,13 @@ use lw_local::{FunctionConfig, LocalLambda, RoleConfig};
 const USAGE: &str = "usage: lw-local [--port PORT] --function NAME=BOOTSTRAP [--timeout SECONDS] \
                      [--memory MB] [--concurrency N] [--per-instance-concurrency N] \
                      [--env KEY=VALUE]... \
-                     [--role ARN[=EXTERNAL_ID]]...";
+                     [--role ARN[=EXTERNAL_ID]]...
+
+Serves STS and Lambda on 127.0.0.1 (loopback only), on PORT or a free port, and prints the
+lines to export where the Temporal dev server (or `cargo lambdaworker deploy`) runs:
+AWS_ENDPOINT_URL and this run's AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY. Every request must
+be signed (AWS SigV4) with them and sent to that address: anything else is refused (403).
+The credentials are new each run; the functions get them too.";
 
 /// What the command line asks for: the port, the functions and the roles.
 type Parsed = (u16, Vec<FunctionConfig>, Vec<RoleConfig>);
@@ -31,7 +39,8 @@ const FUNCTION_FLAGS: [&str; 5] = [
 ];
 
 fn parse(args: &[String]) -> Result<Parsed, String> {
-    let mut port = 9001u16;
+    // 0: a free port, printed at start.
+    let mut port = 0u16;
     let mut functions: Vec<FunctionConfig> = Vec::new();
     let mut roles = Vec::new();
     let mut it = args.iter();
@@ -158,18 +167,59 @@ async fn serve(port: u16, functions: Vec<FunctionConfig>, roles: Vec<RoleConfig>
         eprintln!("lw-local: function {}", aws.add_function(f));
     }
     eprintln!(
-        "lw-local: serving STS and Lambda at {} (AWS_ENDPOINT_URL); Ctrl-C to stop",
+        "lw-local: serving STS and Lambda at {} (loopback only); Ctrl-C to stop",
         aws.endpoint()
     );
+    println!("{}", banner(&aws));
     let _ = tokio::signal::ctrl_c().await;
     println!("{}", aws.report());
     aws.stop().await;
     ExitCode::SUCCESS
 }
 
+/// The one place this run's secret is shown: the lines to export where the dev server
+/// runs (stdout, once; never in the log).
+fn banner(aws: &LocalLambda) -> String {
+    let mut out = String::from(
+        "# lw-local: every request must be signed with these credentials (new each run).\n\
+         # Export them where the Temporal dev server (or `cargo lambdaworker deploy`) runs:\n",
+    );
+    for (k, v) in aws.server_env() {
+        out.push_str(&format!("export {k}={v}\n"));
+    }
+    out.push_str(&format!(
+        "unset {}\n",
+        lw_local::CREDENTIAL_SOURCES.join(" ")
+    ));
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::parse;
+
+    #[test]
+    fn the_port_is_free_unless_given() {
+        let (port, _, _) = parse(&args("--function a=/bin/true")).unwrap();
+        assert_eq!(port, 0, "no fixed port by default");
+    }
+
+    #[tokio::test]
+    async fn the_banner_has_the_lines_to_export() {
+        let aws = lw_local::LocalLambda::start().await.unwrap();
+        let b = super::banner(&aws);
+        let c = aws.credentials();
+        assert!(
+            b.contains(&format!("export AWS_ENDPOINT_URL={}\n", aws.endpoint())),
+            "{b}"
+        );
+        assert!(b.contains(&format!("export AWS_ACCESS_KEY_ID={}\n", c.access_key_id())));
+        assert!(b.contains(&format!(
+            "export AWS_SECRET_ACCESS_KEY={}\n",
+            c.secret_access_key()
+        )));
+        assert!(b.contains("unset AWS_PROFILE "), "{b}");
+    }
 
     fn args(s: &str) -> Vec<String> {
         s.split_whitespace().map(str::to_owned).collect()

@@ -13,8 +13,9 @@ use serde_json::Value;
 use tokio::{sync::Notify, time::Instant};
 
 use crate::{
-    FunctionConfig, InvocationResult, LocalError, LocalFunction,
+    Credentials, FunctionConfig, InvocationResult, LocalError, LocalFunction,
     accounting::{Accounting, EndReading, Epoch, InvocationRecord},
+    code::{Folder, Stored},
 };
 
 /// One instance (execution environment): a Runtime API emulator and its process.
@@ -41,6 +42,10 @@ pub(crate) struct Pool {
     /// once its invocation ends.
     retired: AtomicBool,
     epoch: Epoch,
+    /// Given to every process (`AWS_ACCESS_KEY_ID` / `AWS_SECRET_ACCESS_KEY`).
+    credentials: Credentials,
+    /// The code folder its processes run in, held while the pool lives.
+    _code: Option<std::sync::Arc<Folder>>,
 }
 
 /// Whether a caller waits for a free instance or is throttled.
@@ -53,8 +58,15 @@ pub(crate) enum WhenBusy {
 }
 
 impl Pool {
-    pub(crate) fn new(config: FunctionConfig, version: Option<String>) -> Self {
+    pub(crate) fn new(
+        config: FunctionConfig,
+        version: Option<String>,
+        code: &Stored,
+        credentials: Credentials,
+    ) -> Self {
         Self {
+            credentials,
+            _code: code.folder.clone(),
             config,
             version,
             instances: tokio::sync::Mutex::new(Vec::new()),
@@ -78,6 +90,15 @@ impl Pool {
                 i.function.kill();
             }
         }
+    }
+
+    /// Retired, with no instance holding an invocation (each stopped, or stopping).
+    pub(crate) fn is_drained(&self) -> bool {
+        self.retired.load(Ordering::SeqCst)
+            && self
+                .instances
+                .try_lock()
+                .is_ok_and(|i| i.iter().all(|i| i.in_flight == 0))
     }
 
     /// A copy of the figures so far.
@@ -153,7 +174,8 @@ impl Pool {
 
     /// A new instance, its process not started yet (the first invocation starts it).
     async fn new_instance(&self) -> Result<Instance, LocalError> {
-        let spec = self.config.spec(self.version.as_deref());
+        let mut spec = self.config.spec(self.version.as_deref());
+        spec.credentials = Some(self.credentials.clone());
         Ok(Instance {
             function: LocalFunction::new(spec).await?,
             in_flight: 0,

@@ -16,15 +16,40 @@ use axum::{
     routing::{any, get, post, put},
 };
 
-use crate::{AssumeRoleCall, RoleConfig, functions::Registry};
+use crate::{AssumeRoleCall, RoleConfig, auth::Keyring, functions::Registry};
 
-/// What every handler reads and writes: the functions, the roles and what was asked.
+/// What every handler reads and writes: the functions, the roles, what was asked, and who
+/// may ask.
 #[derive(Clone)]
 pub(crate) struct AppState {
     pub(crate) registry: Registry,
     pub(crate) roles: Arc<Mutex<Vec<RoleConfig>>>,
     pub(crate) sts_calls: Arc<Mutex<Vec<AssumeRoleCall>>>,
     pub(crate) unknown: Arc<Mutex<Vec<String>>>,
+    /// The keys requests may be signed with.
+    pub(crate) keys: Arc<Keyring>,
+    /// `127.0.0.1:<port>`: the `Host` header every request must carry.
+    pub(crate) host: Arc<str>,
+}
+
+/// The most `AssumeRole` calls and unknown requests remembered (for
+/// [`crate::LocalLambda::assume_role_calls`] and [`crate::LocalLambda::unknown_requests`]);
+/// beyond it the oldest is dropped.
+pub const MAX_REMEMBERED: usize = 1000;
+
+/// Appends `item`, dropping the oldest beyond [`MAX_REMEMBERED`].
+pub(crate) fn remember<T>(list: &Mutex<Vec<T>>, item: T) {
+    push_bounded(&mut lock(list), item, MAX_REMEMBERED);
+}
+
+/// Appends `item` to a list kept to at most `cap` items: when it is full, the oldest tenth
+/// is dropped (at once, so that appending stays cheap).
+pub(crate) fn push_bounded<T>(list: &mut Vec<T>, item: T, cap: usize) {
+    if list.len() >= cap {
+        let excess = list.len() + 1 - cap;
+        list.drain(..excess.max(cap / 10).min(list.len()));
+    }
+    list.push(item);
 }
 
 /// Every route lw-local answers; anything else goes to `unknown`.
@@ -45,8 +70,12 @@ pub(crate) fn router(state: AppState) -> Router {
         )
         .route("/2015-03-31/functions/{id}/invocations", post(l::invoke))
         .fallback(any(unknown))
-        // A 50 MB zip (Lambda's direct-upload limit) is about 70 MB as base64 in JSON.
-        .layer(axum::extract::DefaultBodyLimit::max(80 * 1024 * 1024))
+        .layer(axum::extract::DefaultBodyLimit::max(crate::auth::MAX_BODY))
+        // Outermost: nothing runs for a request that is not signed with this run's key.
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            crate::auth::guard,
+        ))
         .with_state(state)
 }
 
@@ -58,7 +87,7 @@ pub(crate) fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 async fn unknown(State(s): State<AppState>, req: axum::extract::Request) -> Response {
     let what = format!("{} {}", req.method(), req.uri());
     tracing::warn!(request = %what, "lw-local: an AWS API this local service does not emulate");
-    lock(&s.unknown).push(what.clone());
+    remember(&s.unknown, what.clone());
     crate::lambda_api::lambda_error(
         StatusCode::BAD_REQUEST,
         "InvalidRequestContentException",
@@ -90,6 +119,26 @@ pub(crate) fn iso8601(t: SystemTime) -> String {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn remembered_lists_are_bounded() {
+        let list = std::sync::Mutex::new(Vec::new());
+        for i in 0..super::MAX_REMEMBERED + 5 {
+            super::remember(&list, i);
+        }
+        let list = super::lock(&list);
+        assert!(list.len() <= super::MAX_REMEMBERED, "{}", list.len());
+        assert!(
+            list.len() >= super::MAX_REMEMBERED * 9 / 10,
+            "{}",
+            list.len()
+        );
+        assert_eq!(list[list.len() - 1], super::MAX_REMEMBERED + 4);
+        assert!(
+            list.windows(2).all(|w| w[1] == w[0] + 1),
+            "the newest, in order"
+        );
+    }
+
     #[test]
     fn iso8601_dates() {
         let t = std::time::UNIX_EPOCH + std::time::Duration::from_secs(1_795_970_792);

@@ -8,8 +8,8 @@ use std::{
 };
 
 use crate::{
-    Accounting, AssumeRoleCall, Code, FunctionConfig, FunctionInfo, LocalError, RoleConfig,
-    functions, server,
+    Accounting, AssumeRoleCall, Code, Credentials, FunctionConfig, FunctionInfo, LocalError,
+    RoleConfig, auth::Keyring, functions, server,
 };
 
 /// The running local service.
@@ -31,8 +31,25 @@ impl LocalLambda {
         Self::bind("127.0.0.1:0").await
     }
 
-    /// Serves on `addr` (e.g. `127.0.0.1:9001`); a taken port is an error saying so.
+    /// Serves on `addr` (e.g. `127.0.0.1:9001`), a loopback address only (anything else is
+    /// refused: lw-local runs code for whoever can sign a request, and serves this machine
+    /// alone); a taken port is an error saying so. The run's credentials are made here
+    /// ([`LocalLambda::credentials`]).
     pub async fn bind(addr: &str) -> Result<Self, LocalError> {
+        let resolved: Vec<SocketAddr> = tokio::net::lookup_host(addr)
+            .await
+            .map_err(|e| {
+                LocalError::InvalidParameter(format!(
+                    "give lw-local a loopback address such as 127.0.0.1:0, not `{addr}`: {e}"
+                ))
+            })?
+            .collect();
+        if resolved.is_empty() || resolved.iter().any(|a| !a.ip().is_loopback()) {
+            return Err(LocalError::InvalidParameter(format!(
+                "give lw-local a loopback address such as 127.0.0.1:0, not `{addr}`: it serves \
+                 this machine only"
+            )));
+        }
         let listener = tokio::net::TcpListener::bind(addr).await.map_err(|e| {
             LocalError::Io(std::io::Error::new(
                 e.kind(),
@@ -40,11 +57,14 @@ impl LocalLambda {
             ))
         })?;
         let addr = listener.local_addr()?;
+        let credentials = Credentials::generate()?;
         let state = server::AppState {
-            registry: functions::Registry::new()?,
+            registry: functions::Registry::new(credentials.clone())?,
             roles: Arc::new(Mutex::new(Vec::new())),
             sts_calls: Arc::new(Mutex::new(Vec::new())),
             unknown: Arc::new(Mutex::new(Vec::new())),
+            keys: Arc::new(Keyring::new(credentials)),
+            host: addr.to_string().into(),
         };
         let app = server::router(state.clone());
         let task = tokio::spawn(async move {
@@ -58,17 +78,23 @@ impl LocalLambda {
         format!("http://{}", self.addr)
     }
 
-    /// The environment a Temporal server needs to use this service as AWS: the endpoint and
-    /// placeholder credentials and region (nothing checks them).
+    /// This run's credentials: every request must be signed with them (or with session
+    /// credentials this service's `AssumeRole` handed out).
+    pub fn credentials(&self) -> &Credentials {
+        &self.state.keys.run
+    }
+
+    /// The environment a program (a Temporal server, `cargo lambdaworker deploy`) needs to
+    /// use this service as AWS through an AWS SDK: the endpoint, this run's credentials
+    /// ([`LocalLambda::credentials`]) and the region. They replace the developer's own AWS
+    /// credentials in that process; remove [`CREDENTIAL_SOURCES`](crate::CREDENTIAL_SOURCES)
+    /// from its environment too (as [`crate::DevServer::start_with`] does), or an SDK may
+    /// sign with a profile or session token instead.
     pub fn server_env(&self) -> Vec<(String, String)> {
-        [
-            ("AWS_ENDPOINT_URL", self.endpoint()),
-            ("AWS_ACCESS_KEY_ID", "local".to_owned()),
-            ("AWS_SECRET_ACCESS_KEY", "local".to_owned()),
-            ("AWS_REGION", "us-east-1".to_owned()),
-        ]
-        .map(|(k, v)| (k.to_owned(), v))
-        .to_vec()
+        let mut env = vec![("AWS_ENDPOINT_URL".to_owned(), self.endpoint())];
+        env.extend(self.credentials().env());
+        env.push(("AWS_REGION".to_owned(), "us-east-1".to_owned()));
+        env
     }
 
     /// Registers (or replaces) a function that runs `config.bootstrap` in place, and
@@ -135,11 +161,7 @@ impl LocalLambda {
 
     /// Registers a role Temporal may assume.
     pub fn add_role(&self, role: RoleConfig) {
-        self.state
-            .roles
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .push(role);
+        server::lock(&self.state.roles).push(role);
     }
 
     /// The accounting of a function (a name or ARN; `name:3` or a qualified ARN for a
@@ -166,7 +188,7 @@ impl LocalLambda {
         }
     }
 
-    /// Every `AssumeRole` call so far.
+    /// The `AssumeRole` calls so far (the last [`MAX_REMEMBERED`](crate::MAX_REMEMBERED)).
     pub fn assume_role_calls(&self) -> Vec<AssumeRoleCall> {
         self.state
             .sts_calls
@@ -175,7 +197,8 @@ impl LocalLambda {
             .unwrap_or_default()
     }
 
-    /// Requests for APIs this service does not emulate (method and path).
+    /// Requests for APIs this service does not emulate (method and path), the last
+    /// [`MAX_REMEMBERED`](crate::MAX_REMEMBERED).
     pub fn unknown_requests(&self) -> Vec<String> {
         self.state
             .unknown
@@ -188,10 +211,7 @@ impl LocalLambda {
     /// per published version, and per replaced `$LATEST` that ran something).
     pub fn report(&self) -> String {
         let rows = self.state.registry.all();
-        crate::accounting::report(
-            rows.iter()
-                .map(|(label, p)| (label.as_str(), p.accounting())),
-        )
+        crate::accounting::report(rows.iter().map(|(label, a)| (label.as_str(), a.clone())))
     }
 
     /// Kills every function instance.

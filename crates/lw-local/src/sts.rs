@@ -1,11 +1,8 @@
-//! STS `AssumeRole`, the one STS call lw-local answers: credentials (placeholders nothing
-//! checks) for a registered role, refused unless the caller sends the `ExternalId` the
+//! STS `AssumeRole`, the one STS call lw-local answers: session credentials (which lw-local
+//! then accepts, for an hour) for a registered role, refused unless the caller sends the `ExternalId` the
 //! role requires. Every call is recorded ([`crate::LocalLambda::assume_role_calls`]).
 
-use std::{
-    collections::HashMap,
-    time::{Duration, SystemTime},
-};
+use std::collections::HashMap;
 
 use axum::{
     body::Bytes,
@@ -14,7 +11,10 @@ use axum::{
     response::{IntoResponse, Response},
 };
 
-use crate::server::{AppState, iso8601, lock};
+use crate::{
+    auth::Session,
+    server::{AppState, iso8601, lock, remember},
+};
 
 /// A role Temporal may assume.
 #[derive(Debug, Clone)]
@@ -63,11 +63,14 @@ pub(crate) async fn assume_role(State(s): State<AppState>, body: Bytes) -> Respo
         None => true,
         Some(required) => external_id.as_deref() == Some(required.as_str()),
     });
-    lock(&s.sts_calls).push(AssumeRoleCall {
-        role_arn: role_arn.clone(),
-        external_id,
-        granted,
-    });
+    remember(
+        &s.sts_calls,
+        AssumeRoleCall {
+            role_arn: role_arn.clone(),
+            external_id,
+            granted,
+        },
+    );
     if !granted {
         return sts_error(
             StatusCode::FORBIDDEN,
@@ -80,33 +83,44 @@ pub(crate) async fn assume_role(State(s): State<AppState>, body: Bytes) -> Respo
         .map_or("session", String::as_str);
     // The session name and the role come from the caller: escaped, they cannot add to the
     // XML they are written into.
-    let body = credentials(&xml_escape(&role_arn), &xml_escape(session));
+    let issued = match s.keys.issue() {
+        Ok(i) => i,
+        Err(e) => {
+            return sts_error(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "InternalFailure",
+                &e.to_string(),
+            );
+        }
+    };
+    let body = credentials(&issued, &xml_escape(&role_arn), &xml_escape(session));
     ([(header::CONTENT_TYPE, "text/xml")], body).into_response()
 }
 
-/// The `AssumeRoleResponse` XML: fresh placeholder credentials for an hour.
-fn credentials(role_arn: &str, session: &str) -> String {
+/// The `AssumeRoleResponse` XML: session credentials lw-local accepts (signed with them, a
+/// request is let in) until they expire.
+fn credentials(issued: &Session, role_arn: &str, session: &str) -> String {
     let role_name = role_arn.rsplit('/').next().unwrap_or("role");
     let account = role_arn.split(':').nth(4).unwrap_or("000000000000");
     let id = uuid::Uuid::new_v4().simple().to_string().to_uppercase();
-    let expiration = iso8601(SystemTime::now() + Duration::from_secs(3600));
+    let expiration = iso8601(issued.expires);
     format!(
         "<AssumeRoleResponse xmlns=\"{STS_NS}\"><AssumeRoleResult><Credentials>\
-         <AccessKeyId>ASIA{}</AccessKeyId><SecretAccessKey>{}</SecretAccessKey>\
+         <AccessKeyId>{}</AccessKeyId><SecretAccessKey>{}</SecretAccessKey>\
          <SessionToken>{}</SessionToken><Expiration>{expiration}</Expiration></Credentials>\
          <AssumedRoleUser><AssumedRoleId>AROA{}:{session}</AssumedRoleId>\
          <Arn>arn:aws:sts::{account}:assumed-role/{role_name}/{session}</Arn></AssumedRoleUser>\
          </AssumeRoleResult><ResponseMetadata><RequestId>{}</RequestId></ResponseMetadata>\
          </AssumeRoleResponse>",
+        issued.access_key_id,
+        issued.secret_access_key,
+        issued.session_token,
         &id[..16],
-        uuid::Uuid::new_v4().simple(),
-        uuid::Uuid::new_v4().simple(),
-        &id[16..],
         uuid::Uuid::new_v4()
     )
 }
 
-fn sts_error(status: StatusCode, code: &str, message: &str) -> Response {
+pub(crate) fn sts_error(status: StatusCode, code: &str, message: &str) -> Response {
     let body = format!(
         "<ErrorResponse xmlns=\"{STS_NS}\"><Error><Type>Sender</Type><Code>{code}</Code>\
          <Message>{}</Message></Error><RequestId>{}</RequestId></ErrorResponse>",

@@ -1,8 +1,27 @@
 //! The AWS wire shapes lw-local answers with, over real HTTP.
 
-use lw_local::{FunctionConfig, LocalLambda, RoleConfig};
+use lw_local::{Credentials, FunctionConfig, LocalLambda, RoleConfig};
 
 const ROLE: &str = "arn:aws:iam::000000000000:role/r";
+
+/// Sends a request signed with `c` (lw-local refuses any other).
+async fn send(
+    c: &Credentials,
+    method: reqwest::Method,
+    url: &str,
+    headers: &[(&str, &str)],
+    body: Vec<u8>,
+) -> reqwest::Response {
+    let signed = c.sign(method.as_str(), url, headers, &body).unwrap();
+    let mut r = reqwest::Client::new().request(method, url).body(body);
+    for (k, v) in headers {
+        r = r.header(*k, *v);
+    }
+    for (k, v) in signed {
+        r = r.header(k, v);
+    }
+    r.send().await.unwrap()
+}
 
 async fn sts(aws: &LocalLambda, form: &[(&str, &str)]) -> (u16, String) {
     let body: String = form
@@ -10,13 +29,14 @@ async fn sts(aws: &LocalLambda, form: &[(&str, &str)]) -> (u16, String) {
         .map(|(k, v)| format!("{k}={}", v.replace(':', "%3A").replace('/', "%2F")))
         .collect::<Vec<_>>()
         .join("&");
-    let r = reqwest::Client::new()
-        .post(format!("{}/", aws.endpoint()))
-        .header("content-type", "application/x-www-form-urlencoded")
-        .body(body)
-        .send()
-        .await
-        .unwrap();
+    let r = send(
+        aws.credentials(),
+        reqwest::Method::POST,
+        &format!("{}/", aws.endpoint()),
+        &[("content-type", "application/x-www-form-urlencoded")],
+        body.into_bytes(),
+    )
+    .await;
     (r.status().as_u16(), r.text().await.unwrap())
 }
 
@@ -76,64 +96,56 @@ async fn assume_role_enforces_the_external_id() {
 async fn lambda_get_function_and_errors_have_the_aws_shapes() {
     let aws = LocalLambda::start().await.unwrap();
     let arn = aws.add_function(FunctionConfig::new("f1", "/nonexistent/bootstrap").memory_mb(512));
-    let client = reqwest::Client::new();
+    let c = aws.credentials();
+    let get =
+        |url: String| async move { send(c, reqwest::Method::GET, &url, &[], Vec::new()).await };
+    let post = |url: String, headers: &'static [(&'static str, &'static str)]| async move {
+        send(c, reqwest::Method::POST, &url, headers, Vec::new()).await
+    };
     for id in [
         arn.clone(),
         format!("{arn}:$LATEST"),
         "f1".into(),
         "000000000000:function:f1".into(),
     ] {
-        let r = client
-            .get(format!(
-                "{}/2015-03-31/functions/{}",
-                aws.endpoint(),
-                id.replace(':', "%3A")
-            ))
-            .send()
-            .await
-            .unwrap();
+        let r = get(format!(
+            "{}/2015-03-31/functions/{}",
+            aws.endpoint(),
+            id.replace(':', "%3A")
+        ))
+        .await;
         assert_eq!(r.status().as_u16(), 200, "{id}");
         let v: serde_json::Value = r.json().await.unwrap();
         assert_eq!(v["Configuration"]["FunctionArn"], serde_json::json!(arn));
         assert_eq!(v["Configuration"]["MemorySize"], serde_json::json!(512));
         assert_eq!(v["Configuration"]["State"], serde_json::json!("Active"));
     }
-    let r = client
-        .post(format!(
-            "{}/2015-03-31/functions/nope/invocations",
-            aws.endpoint()
-        ))
-        .send()
-        .await
-        .unwrap();
+    let r = post(
+        format!("{}/2015-03-31/functions/nope/invocations", aws.endpoint()),
+        &[],
+    )
+    .await;
     assert_eq!(r.status().as_u16(), 404);
     assert_eq!(
         r.headers()["x-amzn-errortype"].to_str().unwrap(),
         "ResourceNotFoundException"
     );
-    let r = client
-        .get(format!(
-            "{}/2015-03-31/functions/f1/aliases",
-            aws.endpoint()
-        ))
-        .send()
-        .await
-        .unwrap();
+    let r = get(format!(
+        "{}/2015-03-31/functions/f1/aliases",
+        aws.endpoint()
+    ))
+    .await;
     assert_eq!(r.status().as_u16(), 400);
     assert_eq!(
         aws.unknown_requests(),
         ["GET /2015-03-31/functions/f1/aliases"]
     );
     // A bad invocation type is refused without running anything.
-    let r = client
-        .post(format!(
-            "{}/2015-03-31/functions/f1/invocations",
-            aws.endpoint()
-        ))
-        .header("x-amz-invocation-type", "Sometimes")
-        .send()
-        .await
-        .unwrap();
+    let r = post(
+        format!("{}/2015-03-31/functions/f1/invocations", aws.endpoint()),
+        &[("x-amz-invocation-type", "Sometimes")],
+    )
+    .await;
     assert_eq!(r.status().as_u16(), 400);
     assert_eq!(aws.accounting("f1").unwrap().invocations, 0);
 }
@@ -160,15 +172,19 @@ fn package(content: &str) -> String {
 }
 
 async fn call(
+    c: &Credentials,
     method: reqwest::Method,
     url: String,
     body: Option<serde_json::Value>,
 ) -> (u16, String, serde_json::Value) {
-    let mut r = reqwest::Client::new().request(method, url);
-    if let Some(b) = body {
-        r = r.json(&b);
-    }
-    let r = r.send().await.unwrap();
+    let (headers, body): (&[(&str, &str)], Vec<u8>) = match body {
+        Some(b) => (
+            &[("content-type", "application/json")],
+            serde_json::to_vec(&b).unwrap(),
+        ),
+        None => (&[], Vec::new()),
+    };
+    let r = send(c, method, &url, headers, body).await;
     let status = r.status().as_u16();
     let kind = r
         .headers()
@@ -183,19 +199,21 @@ async fn published_versions_are_immutable_copies_addressed_by_qualifier() {
     use reqwest::Method;
     use serde_json::json;
     let aws = LocalLambda::start().await.unwrap();
+    let c = aws.credentials().clone();
     let f = format!("{}/2015-03-31/functions", aws.endpoint());
     let create = json!({"FunctionName": "orders", "Role": ROLE, "Runtime": "provided.al2023",
         "Handler": "bootstrap", "Code": {"ZipFile": package("one")},
         "Environment": {"Variables": {"LW_BUILD_ID": "b1"}}, "Timeout": 30});
-    let (status, _, v) = call(Method::POST, f.clone(), Some(create.clone())).await;
+    let (status, _, v) = call(&c, Method::POST, f.clone(), Some(create.clone())).await;
     assert_eq!(status, 201, "{v}");
     assert_eq!(v["Version"], "$LATEST");
     let sha1 = v["CodeSha256"].as_str().unwrap().to_owned();
-    let (status, kind, _) = call(Method::POST, f.clone(), Some(create)).await;
+    let (status, kind, _) = call(&c, Method::POST, f.clone(), Some(create)).await;
     assert_eq!((status, kind.as_str()), (409, "ResourceConflictException"));
 
-    let publish =
-        |body: serde_json::Value| call(Method::POST, format!("{f}/orders/versions"), Some(body));
+    let publish = |body: serde_json::Value| {
+        call(&c, Method::POST, format!("{f}/orders/versions"), Some(body))
+    };
     let (status, _, v) = publish(json!({"CodeSha256": sha1, "Description": "build one"})).await;
     assert_eq!((status, v["Version"].as_str()), (201, Some("1")));
     assert!(
@@ -209,6 +227,7 @@ async fn published_versions_are_immutable_copies_addressed_by_qualifier() {
     assert_eq!(v["Version"], "1");
 
     let (status, _, v) = call(
+        &c,
         Method::PUT,
         format!("{f}/orders/code"),
         Some(json!({"ZipFile": package("two")})),
@@ -228,6 +247,7 @@ async fn published_versions_are_immutable_copies_addressed_by_qualifier() {
         (412, "PreconditionFailedException")
     );
     let (_, _, v) = call(
+        &c,
         Method::PUT,
         format!("{f}/orders/configuration"),
         Some(json!({"Environment": {"Variables": {"LW_BUILD_ID": "b2"}}})),
@@ -245,7 +265,7 @@ async fn published_versions_are_immutable_copies_addressed_by_qualifier() {
             "arn%3Aaws%3Alambda%3Aus-east-1%3A000000000000%3Afunction%3Aorders%3A1"
         ),
     ] {
-        let (status, _, v) = call(Method::GET, url, None).await;
+        let (status, _, v) = call(&c, Method::GET, url, None).await;
         assert_eq!(status, 200);
         assert_eq!(v["Configuration"]["CodeSha256"], json!(sha1));
         assert_eq!(
@@ -254,7 +274,13 @@ async fn published_versions_are_immutable_copies_addressed_by_qualifier() {
         );
         assert_eq!(v["Configuration"]["Description"], "build one");
     }
-    let (_, _, v) = call(Method::GET, format!("{f}/orders/versions?MaxItems=2"), None).await;
+    let (_, _, v) = call(
+        &c,
+        Method::GET,
+        format!("{f}/orders/versions?MaxItems=2"),
+        None,
+    )
+    .await;
     let versions: Vec<&str> = v["Versions"]
         .as_array()
         .unwrap()
@@ -263,6 +289,7 @@ async fn published_versions_are_immutable_copies_addressed_by_qualifier() {
         .collect();
     assert_eq!(versions, ["$LATEST", "1"]);
     let (_, _, v) = call(
+        &c,
         Method::GET,
         format!(
             "{f}/orders/versions?Marker={}",
@@ -274,6 +301,7 @@ async fn published_versions_are_immutable_copies_addressed_by_qualifier() {
     assert_eq!(v["Versions"][0]["Version"], "2");
     assert_eq!(aws.versions("orders").unwrap().len(), 3);
     let (status, kind, _) = call(
+        &c,
         Method::POST,
         format!("{f}/orders/invocations?Qualifier=9"),
         None,
@@ -282,6 +310,7 @@ async fn published_versions_are_immutable_copies_addressed_by_qualifier() {
     assert_eq!((status, kind.as_str()), (404, "ResourceNotFoundException"));
     // A name Lambda would refuse never reaches the file system.
     let (status, kind, _) = call(
+        &c,
         Method::PUT,
         format!("{f}/..%2F..%2Fescape/code"),
         Some(json!({"ZipFile": package("x")})),
@@ -293,6 +322,7 @@ async fn published_versions_are_immutable_copies_addressed_by_qualifier() {
     );
     // A zip without bootstrap is refused.
     let (status, kind, v) = call(
+        &c,
         Method::PUT,
         format!("{f}/orders/code"),
         Some(json!({"ZipFile": "UEsFBgAAAAAAAAAAAAAAAAAAAAAAAA=="})),
@@ -334,9 +364,11 @@ async fn a_managed_instances_function_packs_invocations_and_times_out_one_alone(
     use reqwest::Method;
     use serde_json::json;
     let aws = LocalLambda::start().await.unwrap();
+    let c = aws.credentials().clone();
     let functions = format!("{}/2015-03-31/functions", aws.endpoint());
     let provider = "arn:aws:lambda:us-east-1:000000000000:capacity-provider:p";
     let (status, _, created) = call(
+        &c,
         Method::POST,
         functions.clone(),
         Some(json!({
@@ -354,6 +386,7 @@ async fn a_managed_instances_function_packs_invocations_and_times_out_one_alone(
     assert_eq!(managed["PerExecutionEnvironmentMaxConcurrency"], json!(3));
     // A bad concurrency is refused with Lambda's error type.
     let (status, kind, _) = call(
+        &c,
         Method::POST,
         functions.clone(),
         Some(json!({
@@ -371,7 +404,10 @@ async fn a_managed_instances_function_packs_invocations_and_times_out_one_alone(
     // Three quick invocations and one that outlives the 3 s timeout, all at once.
     let invoke = |sleep: u64| {
         let url = format!("{functions}/mi/invocations");
-        tokio::spawn(async move { call(Method::POST, url, Some(json!({ "sleep": sleep }))).await })
+        let c = c.clone();
+        tokio::spawn(
+            async move { call(&c, Method::POST, url, Some(json!({ "sleep": sleep }))).await },
+        )
     };
     let calls = [invoke(1), invoke(1), invoke(6), invoke(1)];
     let mut answers = Vec::new();

@@ -51,25 +51,23 @@ impl Dev {
     /// Builds the binary, starts (or attaches to) the server and the local AWS, and registers
     /// the first version, made current.
     pub async fn start(project: Project, options: DevOptions) -> Result<Dev, Error> {
-        if let Some(cli) = &options.temporal {
-            // SAFETY: set before any thread of ours reads the environment.
-            unsafe { std::env::set_var("TEMPORAL_CLI", cli) };
-        }
         let built_at = SystemTime::now();
         build(&project)?;
         let addr = format!("127.0.0.1:{}", options.aws_port.unwrap_or(0));
         let aws = LocalLambda::bind(&addr).await?;
         progress(&format!("local AWS (STS + Lambda) at {}", aws.endpoint()));
+        // The CLI goes to the server's constructor: no process-wide environment is changed.
+        let cli = options.temporal.as_deref();
         let server = match &options.address {
-            Some(a) => DevServer::attach(a)?,
+            Some(a) => {
+                // Someone else's server: it signs with what its own environment holds.
+                println!("{}", attached_server_env(&aws));
+                DevServer::attach_using(cli, a)?
+            }
             None => {
                 progress("starting a Temporal dev server with the Worker Controller");
                 let (config, env) = (lw_local::worker_controller_config(), aws.server_env());
-                if options.ui {
-                    DevServer::start_with_ui(config, env)?
-                } else {
-                    DevServer::start_with(config, env)?
-                }
+                DevServer::start_using(cli, config, env, options.ui)?
             }
         };
         let deployment = options
@@ -205,7 +203,11 @@ impl Dev {
                 continue;
             };
             let seen = self.printed.entry(name.clone()).or_default();
-            for r in a.records.iter().skip(*seen) {
+            // `records` keeps the last ones only; `invocations` counts them all.
+            let new = usize::try_from(a.invocations)
+                .unwrap_or(usize::MAX)
+                .saturating_sub(*seen);
+            for r in a.records.iter().skip(a.records.len().saturating_sub(new)) {
                 let report = r.response.clone().unwrap_or_default();
                 let count = |k: &str| report[k].as_u64().unwrap_or(0);
                 if r.outcome == "crashed" {
@@ -230,7 +232,7 @@ impl Dev {
                         .unwrap_or_default(),
                 ));
             }
-            *seen = a.records.len();
+            *seen = usize::try_from(a.invocations).unwrap_or(usize::MAX);
         }
         lines
     }
@@ -301,6 +303,20 @@ impl Dev {
         self.aws.stop().await;
         self.server.stop();
     }
+}
+
+/// What a server started elsewhere (`--address`) needs to call this run's local AWS: the
+/// lines to export where it runs (the one place `dev` shows the run's secret; new each run).
+fn attached_server_env(aws: &LocalLambda) -> String {
+    let mut out = String::from(
+        "# The local AWS refuses requests not signed with this run's credentials. Start the \
+         server at --address\n# with these (and its Worker Controller on):\n",
+    );
+    for (k, v) in aws.server_env() {
+        out.push_str(&format!("export {k}={v}\n"));
+    }
+    out.push_str(&format!("unset {}", lw_local::CREDENTIAL_SOURCES.join(" ")));
+    out
 }
 
 /// `cargo build` of the function's binary (the dev profile).

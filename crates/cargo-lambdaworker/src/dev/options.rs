@@ -27,8 +27,9 @@ impl DevArgs {
 }
 
 /// How to run the loop: `dev`'s flags (each field's doc is its `--help` line). Given
-/// `address`, the server must run with the Worker Controller on and `AWS_ENDPOINT_URL` set to
-/// the local AWS (see `aws_port`); without `temporal`, the CLI is `$TEMPORAL_CLI` or
+/// `address`, the server must run with the Worker Controller on and the environment `dev`
+/// prints (`AWS_ENDPOINT_URL` of the local AWS, see `aws_port`, and the run's credentials,
+/// which the local AWS requires); without `temporal`, the CLI is `$TEMPORAL_CLI` or
 /// `temporal` from `PATH`; without `aws_port`, a free port; without `task_queue`, the
 /// binary's own default.
 #[derive(Debug, Clone, clap::Args)]
@@ -36,13 +37,15 @@ pub struct DevOptions {
     /// Rebuild on every change and register the build as a new version, made current.
     #[arg(long)]
     pub watch: bool,
-    /// Use this running server (host:port) instead of starting one.
+    /// Use this running server (host:port) instead of starting one; it must sign with the
+    /// local AWS credentials `dev` prints (new each run).
     #[arg(long)]
     pub address: Option<String>,
     /// The `temporal` CLI to use.
     #[arg(long)]
     pub temporal: Option<PathBuf>,
-    /// The port of the local AWS endpoint (STS + Lambda).
+    /// The port of the local AWS endpoint (STS + Lambda, on 127.0.0.1); a free one by
+    /// default.
     #[arg(long)]
     pub aws_port: Option<u16>,
     /// The task queue the function polls (TEMPORAL_TASK_QUEUE).

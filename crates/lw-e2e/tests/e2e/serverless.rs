@@ -208,14 +208,23 @@ async fn a_role_that_does_not_enforce_the_external_id_is_rejected() {
     );
 }
 
-async fn invoke(endpoint: &str, arn: &str) -> (u16, Option<String>, Value) {
-    let r = reqwest::Client::new()
-        .post(format!("{endpoint}/2015-03-31/functions/{arn}/invocations"))
-        .header("x-amz-invocation-type", "RequestResponse")
-        .body("{}")
-        .send()
-        .await
+/// A `RequestResponse` Invoke, signed with lw-local's credentials (it refuses anything
+/// else).
+async fn invoke(aws: &LocalLambda, arn: &str) -> (u16, Option<String>, Value) {
+    let url = format!("{}/2015-03-31/functions/{arn}/invocations", aws.endpoint());
+    let kind = ("x-amz-invocation-type", "RequestResponse");
+    let signed = aws
+        .credentials()
+        .sign("POST", &url, &[kind], b"{}")
         .unwrap();
+    let mut request = reqwest::Client::new()
+        .post(url)
+        .header(kind.0, kind.1)
+        .body("{}");
+    for (k, v) in signed {
+        request = request.header(k, v);
+    }
+    let r = request.send().await.unwrap();
     let status = r.status().as_u16();
     let error = r
         .headers()
@@ -230,7 +239,6 @@ async fn invoke(endpoint: &str, arn: &str) -> (u16, Option<String>, Value) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn instances_scale_out_and_a_timed_out_instance_is_replaced() {
     let Loop { aws, server, .. } = shared();
-    let endpoint = aws.endpoint();
     let (deployment, tq) = (unique("dep"), unique("tq"));
     server.set_current_version(&deployment, "b1").unwrap();
     let arn = aws.add_function(greeting("greeting-pool", 12, &tq, &deployment).concurrency(2));
@@ -245,11 +253,7 @@ async fn instances_scale_out_and_a_timed_out_instance_is_replaced() {
         .collect();
     // Three at once with a concurrency of two: two instances start, the third call is
     // throttled.
-    let (a, b, c) = tokio::join!(
-        invoke(&endpoint, &arn),
-        invoke(&endpoint, &arn),
-        invoke(&endpoint, &arn)
-    );
+    let (a, b, c) = tokio::join!(invoke(aws, &arn), invoke(aws, &arn), invoke(aws, &arn));
     let mut statuses = [a.0, b.0, c.0];
     statuses.sort_unstable();
     assert_eq!(statuses, [200, 200, 429], "{a:?} {b:?} {c:?}");
@@ -270,8 +274,8 @@ async fn instances_scale_out_and_a_timed_out_instance_is_replaced() {
     server
         .start_workflow(&tq, "Greeting", &id, &json!("slow:60000:Frozen"))
         .unwrap();
-    let (endpoint2, arn2) = (endpoint.clone(), arn.clone());
-    let hung = tokio::spawn(async move { invoke(&endpoint2, &arn2).await });
+    let arn2 = arn.clone();
+    let hung = tokio::spawn(async move { invoke(aws, &arn2).await });
     let until = Instant::now() + Duration::from_secs(10);
     loop {
         // A started activity shows in the workflow's pending activities (history only
@@ -309,7 +313,7 @@ async fn instances_scale_out_and_a_timed_out_instance_is_replaced() {
             after <= 4,
             "the workflow was not finished after the timeout"
         );
-        let (status, error, body) = invoke(&endpoint, &arn).await;
+        let (status, error, body) = invoke(aws, &arn).await;
         assert_eq!((status, error), (200, None), "{body}");
     }
     assert_eq!(server.result(&id).unwrap(), Some(json!("Hello, Frozen!")));

@@ -12,8 +12,11 @@ use std::{
 use crate::{LocalError, process::free_port};
 
 mod cli;
+mod config;
 #[cfg(feature = "testing")]
 mod shared;
+
+pub use config::worker_controller_config;
 
 /// A running dev server.
 #[derive(Debug)]
@@ -32,6 +35,18 @@ pub struct DevServer {
     attached: bool,
     args: Vec<String>,
     env: Vec<(String, String)>,
+    /// A private folder (mode 0700, removed with the server) for the server's error output
+    /// until it answers: no other user can read it or plant a link in its place.
+    logs: tempfile::TempDir,
+}
+
+/// A private folder for a dev server's error output.
+fn log_dir() -> Result<tempfile::TempDir, LocalError> {
+    use std::os::unix::fs::PermissionsExt;
+    Ok(tempfile::Builder::new()
+        .prefix("lw-local-devserver-")
+        .permissions(std::fs::Permissions::from_mode(0o700))
+        .tempdir()?)
 }
 
 /// Why a server started here did not answer, in the server's words where it said
@@ -51,8 +66,12 @@ pub fn unique(prefix: &str) -> String {
     )
 }
 
-fn find_cli() -> Result<PathBuf, LocalError> {
-    crate::process::find_program("TEMPORAL_CLI", "temporal").ok_or(LocalError::NoCli)
+/// `cli` if given, else `$TEMPORAL_CLI`, else `temporal` on PATH.
+fn find_cli(cli: Option<&std::path::Path>) -> Result<PathBuf, LocalError> {
+    match cli {
+        Some(c) => Ok(c.to_path_buf()),
+        None => crate::process::find_program("TEMPORAL_CLI", "temporal").ok_or(LocalError::NoCli),
+    }
 }
 
 impl DevServer {
@@ -67,15 +86,25 @@ impl DevServer {
     /// A server someone else runs at `address` (`host:port`), driven through the `temporal`
     /// CLI; [`DevServer::stop`] leaves it running.
     pub fn attach(address: &str) -> Result<DevServer, LocalError> {
+        Self::attach_using(None, address)
+    }
+
+    /// [`DevServer::attach`], driven through the `temporal` CLI at `cli` (`None`: as
+    /// [`DevServer::attach`] finds it).
+    pub fn attach_using(
+        cli: Option<&std::path::Path>,
+        address: &str,
+    ) -> Result<DevServer, LocalError> {
         let server = DevServer {
             address: address.to_owned(),
             namespace: "default".into(),
             ui: None,
-            cli: find_cli()?,
+            cli: find_cli(cli)?,
             pid: 0.into(),
             attached: true,
             args: Vec::new(),
             env: Vec::new(),
+            logs: log_dir()?,
         };
         server.wait_ready(Duration::from_secs(10))?;
         Ok(server)
@@ -86,7 +115,18 @@ impl DevServer {
         dynamic_config: Vec<String>,
         env: Vec<(String, String)>,
     ) -> Result<DevServer, LocalError> {
-        Self::launch(dynamic_config, env, None, false)
+        Self::launch(None, dynamic_config, env, None, false)
+    }
+
+    /// [`DevServer::start_with`] (or, with `ui`, [`DevServer::start_with_ui`]) with the
+    /// `temporal` CLI at `cli` (`None`: `$TEMPORAL_CLI`, else `temporal` on PATH).
+    pub fn start_using(
+        cli: Option<&std::path::Path>,
+        dynamic_config: Vec<String>,
+        env: Vec<(String, String)>,
+        ui: bool,
+    ) -> Result<DevServer, LocalError> {
+        Self::launch(cli, dynamic_config, env, None, ui)
     }
 
     /// [`DevServer::start_with`], with the Web UI on a free loopback port (its address in
@@ -95,13 +135,13 @@ impl DevServer {
         dynamic_config: Vec<String>,
         env: Vec<(String, String)>,
     ) -> Result<DevServer, LocalError> {
-        Self::launch(dynamic_config, env, None, true)
+        Self::launch(None, dynamic_config, env, None, true)
     }
 
     /// Starts a server that keeps its state in `db_file` (SQLite), so that
     /// [`DevServer::restart`] brings back every workflow.
     pub fn start_persistent(db_file: &std::path::Path) -> Result<DevServer, LocalError> {
-        Self::launch(Vec::new(), Vec::new(), Some(db_file), false)
+        Self::launch(None, Vec::new(), Vec::new(), Some(db_file), false)
     }
 
     /// Stops the server and starts it again on the same ports (and database file, if any),
@@ -136,20 +176,25 @@ impl DevServer {
     /// and the server binding it, by another server starting at the same moment) is retried
     /// on new ports, up to three times, and the last failure quotes the server's own words.
     fn launch(
+        cli: Option<&std::path::Path>,
         dynamic_config: Vec<String>,
         env: Vec<(String, String)>,
         db_file: Option<&std::path::Path>,
         ui: bool,
     ) -> Result<DevServer, LocalError> {
-        let cli = find_cli()?;
+        let cli = find_cli(cli)?;
         let mut last = String::new();
-        for _ in 0..3 {
-            let server = Self::spawn(&cli, &dynamic_config, &env, db_file, ui)?;
+        for attempt in 1..=3 {
+            let mut server = Self::spawn(&cli, &dynamic_config, &env, db_file, ui)?;
             match server.wait_started(Duration::from_secs(60)) {
                 Ok(()) => return Ok(server),
                 Err(NotStarted::Exited(why) | NotStarted::Silent(why)) => {
                     server.stop();
                     last = why;
+                    if attempt == 3 {
+                        // Kept, so that the path the error names still holds the output.
+                        server.logs.disable_cleanup(true);
+                    }
                 }
             }
         }
@@ -213,27 +258,49 @@ impl DevServer {
             attached: false,
             args,
             env: env.to_vec(),
+            logs: log_dir()?,
         };
         server.pid.store(server.run()?, Ordering::SeqCst);
         Ok(server)
     }
 
-    /// Runs the server process with this server's arguments, its error output going to
+    /// Runs the server process with this server's arguments and environment (which, when it
+    /// sets `AWS_ACCESS_KEY_ID`, replaces every other source of AWS credentials:
+    /// [`crate::CREDENTIAL_SOURCES`] are removed), its error output going to
     /// [`DevServer::log_path`]; returns its pid.
     fn run(&self) -> Result<u32, LocalError> {
         let mut cmd = Command::new(&self.cli);
+        if self.env.iter().any(|(k, _)| k == "AWS_ACCESS_KEY_ID") {
+            for k in crate::CREDENTIAL_SOURCES {
+                cmd.env_remove(k);
+            }
+        }
+        // A new file in the private folder (a file left by an earlier start is replaced,
+        // never followed).
+        let log = self.log_path();
+        let _ = std::fs::remove_file(&log);
+        let file = std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&log)
+            .map_err(|e| {
+                LocalError::Io(std::io::Error::new(
+                    e.kind(),
+                    format!("cannot create the dev server's log {}: {e}", log.display()),
+                ))
+            })?;
         cmd.args(&self.args)
             .envs(self.env.iter().cloned())
             .stdin(Stdio::null())
             .stdout(Stdio::null())
-            .stderr(std::fs::File::create(self.log_path())?);
+            .stderr(file);
         crate::process::spawn_tied(cmd)
     }
 
-    /// Where the server's error output goes until it answers.
-    fn log_path(&self) -> PathBuf {
-        let port = self.address.rsplit(':').next().unwrap_or_default();
-        std::env::temp_dir().join(format!("lw-local-devserver-{port}.log"))
+    /// Where the server's error output goes until it answers: in this server's private
+    /// folder.
+    pub fn log_path(&self) -> PathBuf {
+        self.logs.path().join("devserver.log")
     }
 
     /// Waits until a server started here answers, or says why it did not: it exited
@@ -258,15 +325,17 @@ impl DevServer {
                 // Reaped: its pid may be reused by anyone, so it is never signalled again.
                 self.pid.store(0, Ordering::SeqCst);
                 return Err(NotStarted::Exited(format!(
-                    "the dev server on {} exited at start: {}",
+                    "the dev server on {} exited at start (its output: {}): {}",
                     self.address,
+                    log.display(),
                     output()
                 )));
             }
             if Instant::now() > until {
                 return Err(NotStarted::Silent(format!(
-                    "dev server on {} not ready after {limit:?}: {}",
+                    "dev server on {} not ready after {limit:?} (its output: {}): {}",
                     self.address,
+                    log.display(),
                     output()
                 )));
             }
@@ -332,17 +401,6 @@ impl DevServer {
     }
 }
 
-/// The dev server's `--dynamic-config-value` entries that enable the Worker Controller with
-/// the AWS Lambda compute provider (`temporal server start-dev`, CLI 1.9.1): pass them to
-/// [`DevServer::start_with`] with [`crate::LocalLambda::server_env`].
-pub fn worker_controller_config() -> Vec<String> {
-    vec![
-        "workercontroller.enabled=true".into(),
-        "workercontroller.compute_providers.enabled=[\"aws-lambda\"]".into(),
-        "workercontroller.scaling_algorithms.enabled=[\"no-sync\"]".into(),
-    ]
-}
-
 /// Waits up to `limit` for our child `pid` to exit and reaps it (a zombie would still answer
 /// `kill(pid, 0)`); whether it is gone.
 fn reap_within(pid: libc::pid_t, limit: Duration) -> bool {
@@ -360,3 +418,6 @@ fn reap_within(pid: libc::pid_t, limit: Duration) -> bool {
         std::thread::sleep(Duration::from_millis(20));
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -12,7 +12,7 @@ pub(super) async fn next(State(shared): State<Arc<Shared>>) -> Response {
         notified.as_mut().enable();
         {
             let mut s = shared.state.lock().unwrap_or_else(|e| e.into_inner());
-            s.next_calls.push(Instant::now());
+            super::push_bounded(&mut s.next_calls, Instant::now(), super::MAX_KEPT);
             #[cfg(feature = "testing")]
             if let Some(answer) = super::fault::faulty_next(&shared, &mut s) {
                 return answer;
@@ -77,7 +77,7 @@ async fn watch_deadline(shared: Arc<Shared>, id: String, generation: u64, deadli
     };
     if kill_on_timeout {
         if let Some(k) = s.kill.take() {
-            let _ = k.send(());
+            let _ = k.send(super::Stop::Kill);
         }
     } else {
         s.ended_by_timeout.insert(id);
@@ -109,7 +109,7 @@ fn take_in_flight(shared: &Shared, id: &str) -> Option<InFlight> {
     let mut s = shared.state.lock().unwrap_or_else(|e| e.into_inner());
     let taken = s.in_flight.remove(id);
     if taken.is_none() && s.ended_by_timeout.remove(id) {
-        s.late_answers.push(id.to_owned());
+        super::push_bounded(&mut s.late_answers, id.to_owned(), super::MAX_KEPT);
     }
     taken
 }
@@ -169,12 +169,10 @@ pub(super) async fn register_extension(
         .and_then(|v| v.to_str().ok())
         .unwrap_or_default()
         .to_owned();
-    shared
-        .state
-        .lock()
-        .unwrap_or_else(|e| e.into_inner())
-        .extensions
-        .push(name);
+    {
+        let mut s = shared.state.lock().unwrap_or_else(|e| e.into_inner());
+        super::push_bounded(&mut s.extensions, name, super::MAX_KEPT);
+    }
     let mut out = HeaderMap::new();
     if let Ok(id) = HeaderValue::from_str(&uuid::Uuid::new_v4().to_string()) {
         out.insert("lambda-extension-identifier", id);

@@ -38,12 +38,13 @@ mod spec;
 #[cfg(test)]
 mod tests;
 
+pub(crate) use crate::server::push_bounded;
 use api::{extension_next, init_error, invocation_error, next, register_extension, response};
 #[cfg(feature = "testing")]
 pub use fault::NextFault;
 use process::{finish, spawn_if_needed};
 pub use results::{InvocationResult, Outcome, ProcStatus};
-pub use spec::FunctionSpec;
+pub use spec::{FunctionSpec, INHERITED_ENV};
 
 struct Pending {
     request_id: String,
@@ -67,8 +68,10 @@ struct FunctionState {
     /// A process is alive (or being started).
     alive: bool,
     generation: u64,
-    kill: Option<mpsc::UnboundedSender<()>>,
+    /// Tells the task that owns the process to signal it.
+    kill: Option<mpsc::UnboundedSender<Stop>>,
     pid: Option<u32>,
+    /// The last [`MAX_KEPT`] of each of these lists.
     next_calls: Vec<Instant>,
     spawned_at: Vec<Instant>,
     /// Names of the extensions registered, across processes.
@@ -81,6 +84,19 @@ struct FunctionState {
     late_answers: Vec<String>,
     /// Invocations that timed out while their process lived on (concurrency above 1).
     ended_by_timeout: std::collections::HashSet<String>,
+}
+
+/// How many `/next` calls, process starts, exits, extensions and late answers an instance
+/// remembers (the last ones; when full, the oldest tenth is dropped).
+pub const MAX_KEPT: usize = 10_000;
+
+/// What the task that owns a function's process is asked to do to it.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Stop {
+    /// SIGTERM (Lambda's shutdown phase).
+    Term,
+    /// SIGKILL.
+    Kill,
 }
 
 struct Shared {
@@ -104,7 +120,7 @@ impl Drop for LocalFunction {
         if let Ok(mut s) = self.shared.state.lock()
             && let Some(k) = s.kill.take()
         {
-            let _ = k.send(());
+            let _ = k.send(Stop::Kill);
         }
         self.server.abort();
     }
@@ -116,7 +132,11 @@ impl LocalFunction {
     pub async fn new(spec: FunctionSpec) -> Result<Self, LocalError> {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
         let addr = listener.local_addr()?;
-        let logs = tempfile::tempdir()?;
+        // Private (0700): the function's output is the developer's alone.
+        let logs = tempfile::Builder::new()
+            .prefix("lw-local-function-")
+            .permissions(std::os::unix::fs::PermissionsExt::from_mode(0o700))
+            .tempdir()?;
         let shared = Arc::new(Shared {
             log_path: logs.path().join(format!("{}.log", spec.name)),
             spec,
@@ -278,11 +298,17 @@ impl LocalFunction {
                 _ => return Ok(()),
             }
         };
-        let status = std::process::Command::new("kill")
-            .args(["-TERM", &pid.to_string()])
-            .status()?;
-        if !status.success() {
-            return Err(LocalError::Command(format!("kill -TERM {pid}: {status}")));
+        // The task that owns the process sends the signal, while the process is still its
+        // own (not reaped: its pid cannot belong to anyone else).
+        let sent = self
+            .lock()
+            .kill
+            .as_ref()
+            .map(|k| k.send(Stop::Term).is_ok());
+        if sent != Some(true) {
+            return Err(LocalError::Command(format!(
+                "process {pid} ended before SIGTERM could be sent"
+            )));
         }
         let shared = self.shared.clone();
         tokio::spawn(async move {
@@ -291,7 +317,7 @@ impl LocalFunction {
             if s.generation == generation
                 && let Some(k) = s.kill.take()
             {
-                let _ = k.send(());
+                let _ = k.send(Stop::Kill);
             }
         });
         Ok(())
@@ -300,7 +326,7 @@ impl LocalFunction {
     /// Kills the process (SIGKILL), as a crash would.
     pub fn kill(&self) {
         if let Some(k) = self.lock().kill.take() {
-            let _ = k.send(());
+            let _ = k.send(Stop::Kill);
         }
     }
 }

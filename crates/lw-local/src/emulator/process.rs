@@ -5,7 +5,9 @@ use std::{process::Stdio, sync::Arc};
 
 use tokio::{process::Command, sync::mpsc, time::Instant};
 
-use super::{FunctionSpec, InFlight, InvocationResult, Outcome, Shared};
+use super::{
+    FunctionSpec, InFlight, InvocationResult, MAX_KEPT, Outcome, Shared, Stop, push_bounded,
+};
 use crate::LocalError;
 
 /// Starts the function's process unless one is alive: a cold start. Its exit is watched
@@ -30,22 +32,36 @@ pub(super) fn spawn_if_needed(shared: &Arc<Shared>) -> Result<(), LocalError> {
         .map_err(|e| {
             LocalError::Command(format!("cannot start {}: {e}", spec.program.display()))
         })?;
-    let (kill_tx, mut kill_rx) = mpsc::unbounded_channel::<()>();
+    let (kill_tx, mut kill_rx) = mpsc::unbounded_channel::<Stop>();
     s.alive = true;
     s.generation += 1;
     s.kill = Some(kill_tx);
     s.pid = child.id();
     s.init_error = None;
-    s.spawned_at.push(Instant::now());
+    push_bounded(&mut s.spawned_at, Instant::now(), MAX_KEPT);
     let generation = s.generation;
     drop(s);
     let shared = shared.clone();
     tokio::spawn(async move {
-        let status = tokio::select! {
-            st = child.wait() => st.map(|s| s.to_string()).unwrap_or_else(|e| e.to_string()),
-            _ = kill_rx.recv() => {
-                let _ = child.kill().await;
-                "killed".to_owned()
+        let status = loop {
+            tokio::select! {
+                st = child.wait() => {
+                    break st.map(|s| s.to_string()).unwrap_or_else(|e| e.to_string());
+                }
+                stop = kill_rx.recv() => match stop {
+                    Some(Stop::Term) => {
+                        // `id()` is `None` once the child is reaped, which only this task
+                        // does: the pid is still the child's.
+                        if let Some(pid) = child.id().and_then(|p| libc::pid_t::try_from(p).ok()) {
+                            // SAFETY: signalling our own child, not reaped yet.
+                            unsafe { libc::kill(pid, libc::SIGTERM) };
+                        }
+                    }
+                    Some(Stop::Kill) | None => {
+                        let _ = child.kill().await;
+                        break "killed".to_owned();
+                    }
+                }
             }
         };
         on_exit(&shared, generation, status);
@@ -53,9 +69,11 @@ pub(super) fn spawn_if_needed(shared: &Arc<Shared>) -> Result<(), LocalError> {
     Ok(())
 }
 
-/// The function's program with the environment Lambda gives a custom runtime
-/// (`AWS_LAMBDA_RUNTIME_API` = `runtime_api`, the function's name, memory, version, log
-/// stream `local/<generation>`, region) and the spec's own, its output into `log`.
+/// The function's program with the environment Lambda gives a custom runtime, and nothing
+/// of this process's but [`super::INHERITED_ENV`]: `AWS_LAMBDA_RUNTIME_API` =
+/// `runtime_api`, the function's name, memory, version, log stream `local/<generation>`,
+/// region, `TZ`, `LANG`, the spec's credentials and the spec's own environment (last, so
+/// it can set anything), its output into `log`.
 fn command(
     spec: &FunctionSpec,
     runtime_api: &str,
@@ -64,7 +82,18 @@ fn command(
 ) -> Result<Command, LocalError> {
     let mut cmd = Command::new(&spec.program);
     let version = spec.version.as_deref().unwrap_or("$LATEST");
-    cmd.env("AWS_LAMBDA_RUNTIME_API", runtime_api)
+    cmd.env_clear();
+    for name in super::INHERITED_ENV {
+        if let Some(v) = std::env::var_os(name) {
+            cmd.env(name, v);
+        }
+    }
+    if let Some(c) = &spec.credentials {
+        cmd.envs(c.env());
+    }
+    cmd.env("TZ", ":UTC")
+        .env("LANG", "en_US.UTF-8")
+        .env("AWS_LAMBDA_RUNTIME_API", runtime_api)
         .env("AWS_LAMBDA_FUNCTION_NAME", &spec.name)
         .env(
             "AWS_LAMBDA_FUNCTION_MEMORY_SIZE",
@@ -79,7 +108,6 @@ fn command(
         .env("AWS_REGION", "us-east-1")
         .env("AWS_DEFAULT_REGION", "us-east-1")
         .env("AWS_LAMBDA_INITIALIZATION_TYPE", "on-demand")
-        .env_remove("AWS_LAMBDA_MAX_CONCURRENCY")
         .stdin(Stdio::null())
         .stdout(log.try_clone()?)
         .stderr(log)
@@ -105,7 +133,7 @@ fn on_exit(shared: &Arc<Shared>, generation: u64, status: String) {
     }
     s.alive = false;
     s.kill = None;
-    s.exits.push(status.clone());
+    push_bounded(&mut s.exits, status.clone(), MAX_KEPT);
     let init_error = s.init_error.take();
     let now = Instant::now();
     for (_, f) in s.in_flight.drain() {

@@ -30,7 +30,17 @@ pub struct FunctionSpec {
     /// `AWS_LAMBDA_MAX_CONCURRENCY`, and a timed-out invocation fails alone: the process is
     /// not killed and its other invocations go on, as on Managed Instances. Default 1.
     pub max_concurrency: u32,
+    /// The AWS credentials the process gets (`AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`),
+    /// as Lambda gives a function its role's: lw-local gives its own run's. `None`: none.
+    pub credentials: Option<crate::Credentials>,
 }
+
+/// What a function process gets from the environment of the program that starts it, when
+/// set there: what it needs to find programs and libraries and write temporary files.
+/// Everything else it gets is Lambda's own variables and its configured environment (see
+/// `docs/local-serverless.md`): the developer's AWS credentials, `TEMPORAL_*` settings and
+/// the like never reach it.
+pub const INHERITED_ENV: [&str; 3] = ["PATH", "LD_LIBRARY_PATH", "TMPDIR"];
 
 impl FunctionSpec {
     /// A spec with Lambda-like defaults: 60 s timeout, 256 MB.
@@ -46,7 +56,14 @@ impl FunctionSpec {
             next_fault: None,
             version: None,
             max_concurrency: 1,
+            credentials: None,
         }
+    }
+
+    /// Gives the process these AWS credentials.
+    pub fn credentials(mut self, c: crate::Credentials) -> Self {
+        self.credentials = Some(c);
+        self
     }
 
     /// Lets the process hold up to `n` invocations at once (Lambda Managed Instances).

@@ -2,20 +2,29 @@
 //! replaced, and its published versions, with the rules Lambda applies to changing and
 //! publishing it (the `RevisionId` lock, "nothing changed: the last version").
 
-use std::{sync::Arc, time::SystemTime};
+use std::{collections::VecDeque, sync::Arc, time::SystemTime};
 
-use crate::{FunctionConfig, LocalError, code::Stored, pool::Pool};
+use crate::{Accounting, Credentials, FunctionConfig, LocalError, code::Stored, pool::Pool};
+
+/// The most replaced `$LATEST` pools whose accounting a function keeps (for
+/// [`crate::LocalLambda::report`]); beyond it the oldest is forgotten.
+pub(crate) const MAX_REPLACED: usize = 32;
 
 use super::FunctionInfo;
 
 /// One function: `$LATEST`, its published versions, and the `$LATEST` pools that updates
-/// replaced (kept for the accounting and to be stopped).
+/// replaced (kept to be stopped while they still run something; then only their
+/// accounting is kept, the last [`MAX_REPLACED`]).
 pub(super) struct Entry {
     pub(super) latest: Arc<Pool>,
     pub(super) code: Stored,
     pub(super) meta: Meta,
     pub(super) versions: Vec<Version>,
     pub(super) retired: Vec<Arc<Pool>>,
+    /// The accounting of replaced pools that have stopped, oldest first.
+    replaced: VecDeque<Accounting>,
+    /// What every process of this function is given (as Lambda gives its role's).
+    credentials: Credentials,
     /// The revision of `$LATEST` the last version was published from.
     published_from: Option<String>,
 }
@@ -49,7 +58,7 @@ fn now() -> String {
 impl Entry {
     /// A function running `code` (its `bootstrap` and `task_root` replace the
     /// configuration's).
-    pub(super) fn new(mut config: FunctionConfig, code: Stored) -> Self {
+    pub(super) fn new(mut config: FunctionConfig, code: Stored, credentials: Credentials) -> Self {
         config.bootstrap = code.bootstrap.clone();
         config.task_root = code.task_root.clone();
         let meta = Meta {
@@ -60,12 +69,36 @@ impl Entry {
             last_modified: now(),
         };
         Self {
-            latest: Arc::new(Pool::new(config, None)),
+            latest: Arc::new(Pool::new(config, None, &code, credentials.clone())),
             code,
             meta,
             versions: Vec::new(),
             retired: Vec::new(),
+            replaced: VecDeque::new(),
+            credentials,
             published_from: None,
+        }
+    }
+
+    /// The accounting of every replaced `$LATEST` pool, oldest first.
+    pub(super) fn replaced_accounting(&self) -> Vec<Accounting> {
+        let stopped = self.replaced.iter().cloned();
+        stopped
+            .chain(self.retired.iter().map(|p| p.accounting()))
+            .collect()
+    }
+
+    /// Drops the replaced pools that run nothing any more (their processes are stopped;
+    /// their code folder goes with the last holder), keeping their accounting.
+    fn prune_retired(&mut self) {
+        let (drained, running): (Vec<_>, Vec<_>) =
+            self.retired.drain(..).partition(|p| p.is_drained());
+        self.retired = running;
+        for pool in drained {
+            self.replaced.push_back(pool.accounting());
+            if self.replaced.len() > MAX_REPLACED {
+                self.replaced.pop_front();
+            }
         }
     }
 
@@ -93,10 +126,12 @@ impl Entry {
         self.meta.role = config.role.clone();
         self.meta.revision_id = revision();
         self.meta.last_modified = now();
+        let pool = Pool::new(config, None, &code, self.credentials.clone());
         self.code = code;
-        let replaced = std::mem::replace(&mut self.latest, Arc::new(Pool::new(config, None)));
+        let replaced = std::mem::replace(&mut self.latest, Arc::new(pool));
         replaced.retire();
         self.retired.push(replaced);
+        self.prune_retired();
     }
 
     /// Publishes `$LATEST` as the next version, or returns the last version when `$LATEST`
@@ -130,6 +165,8 @@ impl Entry {
             pool: Arc::new(Pool::new(
                 self.latest.config.clone(),
                 Some(number.to_string()),
+                &self.code,
+                self.credentials.clone(),
             )),
             code: self.code.clone(),
             meta,

@@ -13,7 +13,7 @@ use std::{
 };
 
 use crate::{
-    FunctionConfig, LocalError,
+    Accounting, Credentials, FunctionConfig, LocalError,
     code::{Code, Store, Stored, check_name},
     pool::Pool,
 };
@@ -24,11 +24,13 @@ mod info;
 use entry::Entry;
 pub use info::FunctionInfo;
 
-/// Every function, by name, and the folder their code is stored in.
+/// Every function, by name, the folder their code is stored in, and the credentials their
+/// processes are given.
 #[derive(Clone)]
 pub(crate) struct Registry {
     entries: Arc<Mutex<HashMap<String, Entry>>>,
     store: Arc<Store>,
+    credentials: Credentials,
 }
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -49,11 +51,23 @@ pub(crate) fn split_id(id: &str) -> (&str, Option<&str>) {
 }
 
 impl Registry {
-    pub(crate) fn new() -> Result<Self, LocalError> {
+    /// An empty registry whose functions get `credentials` (as Lambda gives a function its
+    /// role's).
+    pub(crate) fn new(credentials: Credentials) -> Result<Self, LocalError> {
+        Self::with_store(credentials, Store::new()?)
+    }
+
+    pub(crate) fn with_store(credentials: Credentials, store: Store) -> Result<Self, LocalError> {
         Ok(Self {
             entries: Arc::default(),
-            store: Arc::new(Store::new()?),
+            store: Arc::new(store),
+            credentials,
         })
+    }
+
+    #[cfg(test)]
+    pub(crate) fn store(&self) -> &Store {
+        &self.store
     }
 
     /// Registers (or replaces) a function that runs `config.bootstrap` where it is.
@@ -64,8 +78,9 @@ impl Registry {
             task_root: config.task_root.clone(),
             sha256: None,
             size,
+            folder: None,
         };
-        let entry = Entry::new(config, code);
+        let entry = Entry::new(config, code, self.credentials.clone());
         let old = lock(&self.entries).insert(entry.latest.config.name.clone(), entry);
         for pool in old.iter().flat_map(Entry::pools) {
             pool.retire();
@@ -86,7 +101,7 @@ impl Registry {
             )));
         }
         let stored = self.store.put(&config.name, code)?;
-        let entry = Entry::new(config, stored);
+        let entry = Entry::new(config, stored, self.credentials.clone());
         let info = entry.latest_info();
         let mut entries = lock(&self.entries);
         if entries.contains_key(&info.name) {
@@ -107,6 +122,13 @@ impl Registry {
         revision_id: Option<&str>,
     ) -> Result<FunctionInfo, LocalError> {
         let (name, _) = split_id(id);
+        // Nothing is unpacked for a function that does not exist (or a stale revision).
+        check_name(name)?;
+        {
+            let entries = lock(&self.entries);
+            let entry = entries.get(name).ok_or_else(|| not_found(id))?;
+            entry.check_revision(revision_id)?;
+        }
         let stored = self.store.put(name, code)?;
         self.update(id, revision_id, |config, code| {
             config.bootstrap = stored.bootstrap.clone();
@@ -199,26 +221,28 @@ impl Registry {
         self.find_qualified(id, None)
     }
 
-    /// Every pool with its label (`name` for `$LATEST`, `name:3` for a version), by name
-    /// then version. A replaced `$LATEST` pool is listed (as `name (replaced)`) only when it
-    /// ran something, and `$LATEST` of a function with versions only when it did.
-    pub(crate) fn all(&self) -> Vec<(String, Arc<Pool>)> {
+    /// Every pool's accounting with its label (`name` for `$LATEST`, `name:3` for a
+    /// version), by name then version. A replaced `$LATEST` (as `name (replaced)`) is listed
+    /// only when it ran something, and `$LATEST` of a function with versions only when it
+    /// did.
+    pub(crate) fn all(&self) -> Vec<(String, Accounting)> {
         let entries = lock(&self.entries);
         let mut names: Vec<&String> = entries.keys().collect();
         names.sort();
         let mut out = Vec::new();
         for name in names {
             let entry = &entries[name];
-            for p in &entry.retired {
-                if p.accounting().invocations > 0 {
-                    out.push((format!("{name} (replaced)"), p.clone()));
+            for a in entry.replaced_accounting() {
+                if a.invocations > 0 {
+                    out.push((format!("{name} (replaced)"), a));
                 }
             }
-            if entry.versions.is_empty() || entry.latest.accounting().invocations > 0 {
-                out.push((name.clone(), entry.latest.clone()));
+            let latest = entry.latest.accounting();
+            if entry.versions.is_empty() || latest.invocations > 0 {
+                out.push((name.clone(), latest));
             }
             for v in &entry.versions {
-                out.push((format!("{name}:{}", v.number), v.pool.clone()));
+                out.push((format!("{name}:{}", v.number), v.pool.accounting()));
             }
         }
         out
@@ -237,3 +261,6 @@ fn not_found(id: &str) -> LocalError {
         id.rsplit("function:").next().unwrap_or(id)
     ))
 }
+
+#[cfg(test)]
+mod tests;
