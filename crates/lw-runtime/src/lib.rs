@@ -47,10 +47,15 @@ pub use backend::{Backend, TaskQueueRejected, TemporalBackend, WorkerRunner};
 pub use connect::connect_client;
 pub use connect_error::{ConnectDetail, ConnectProblem};
 pub use engine::Engine;
-pub use entry::{IDLE_EXIT_VAR, prepare, run_local, run_worker, run_worker_blocking};
+pub use entry::{
+    IDLE_EXIT_VAR, prepare, prepare_async, run_local, run_worker, run_worker_async,
+    run_worker_blocking,
+};
 pub use error::{Error, error_chain};
 pub use invocation::Invocation;
 pub use logging::init_logging;
-pub use lw_options::{BoxError, Ended, InvocationReport, Options, RunEnd, ValidatedOptions};
+pub use lw_options::{
+    BoxError, Ended, InvocationConfig, InvocationReport, Options, RunEnd, ValidatedOptions,
+};
 pub use signals::stop_signal;
 pub use version::{BUILD_ID_VAR, DEPLOYMENT_NAME_VAR, TASK_QUEUE_VAR, version_from_env_or};
