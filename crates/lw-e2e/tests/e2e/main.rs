@@ -15,5 +15,6 @@ mod managed;
 mod rejections;
 mod runtime_api;
 mod serverless;
+mod state;
 mod tls;
 mod versions;
