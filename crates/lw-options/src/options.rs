@@ -213,7 +213,8 @@ impl Options {
     }
 
     /// Adds a hook run after the worker has drained and before the client closes, in
-    /// registration order, on every invocation (also when connecting or starting failed).
+    /// registration order, on every invocation (also when connecting or starting failed),
+    /// after the invocation's teardowns ([`InvocationConfig::on_teardown`]).
     /// Each is told its remaining budget and given the client ([`ShutdownContext::client`]),
     /// and is cut off at the invocation's deadline; an error is logged and the next hook
     /// still runs.
