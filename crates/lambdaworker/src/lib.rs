@@ -50,6 +50,82 @@
 //! worker options, pre-filled from `temporal.toml` / `TEMPORAL_*` and with Lambda-tuned
 //! defaults (see [`options`]).
 //!
+//! # State per process, configuration per invocation
+//!
+//! The configure callback runs once per process, at init. [`run_worker_async`] takes an
+//! `async` one: what it builds (a database pool, an HTTP client) is built once per execution
+//! environment and handed to activities through their instance, so every warm invocation,
+//! and every concurrent one on Lambda Managed Instances, shares it. It must finish within
+//! Lambda's 10 s init phase ([`Error::ConfigureTimeout`]); its error is an init error
+//! ([`Error::Configure`]) carrying the cause.
+//!
+//! [`Options::on_invocation`] adds an `async` callback run on every invocation before its
+//! client connects: it sees the invocation ([`InvocationConfig::invocation`]: request id,
+//! deadline, invoked ARN, cold or warm; [`InvocationConfig::event`]) and may change what a
+//! worker may change per invocation (the API key and headers, the identity, slots and
+//! pollers, activity instances). Its time counts against the invocation's work window, and
+//! it is cut off with 1 s of work left ([`Error::InvocationConfigureTimeout`]); an error
+//! fails that invocation only ([`Error::InvocationConfigure`], [`Error::InvocationOptions`]).
+//! [`InvocationConfig::on_teardown`] registers what runs when the invocation ends: after the
+//! drain, before the process's shutdown hooks and the response.
+//!
+//! ```no_run
+//! use std::sync::Arc;
+//!
+//! use lambdaworker::{RegisterOptions, VersioningBehavior};
+//! use temporalio_sdk::activities::{ActivityContext, ActivityError};
+//! # #[temporalio_macros::workflow] #[derive(Default)] struct MyWorkflow;
+//! # #[temporalio_macros::workflow_methods] impl MyWorkflow { #[run] async fn run(_c: &mut temporalio_sdk::WorkflowContext<Self>) -> temporalio_sdk::WorkflowResult<()> { Ok(()) } }
+//! # struct Pool; impl Pool { async fn connect(_url: &str) -> Result<Self, std::io::Error> { Ok(Pool) } async fn query(&self, _tenant: &str) -> Result<u64, std::io::Error> { Ok(1) } }
+//! # async fn fetch_api_key(_request_id: &str) -> Result<String, lambdaworker::BoxError> { Ok("key".into()) }
+//!
+//! /// Activities with a pool made once per process, and this invocation's tenant.
+//! struct MyActivities {
+//!     pool: Arc<Pool>,
+//!     tenant: String,
+//! }
+//!
+//! #[temporalio_macros::activities]
+//! impl MyActivities {
+//!     #[activity]
+//!     async fn count(self: Arc<Self>, _ctx: ActivityContext) -> Result<u64, ActivityError> {
+//!         Ok(self.pool.query(&self.tenant).await?)
+//!     }
+//! }
+//!
+//! #[tokio::main]
+//! async fn main() -> Result<(), lambdaworker::Error> {
+//!     lambdaworker::init_logging();
+//!     let version = lambdaworker::version_from_env_or("my-app", "build-1");
+//!     lambdaworker::run_worker_async(version, async |opts| {
+//!         // Once per process, at init.
+//!         let pool = Arc::new(Pool::connect("postgres://db/app").await?);
+//!         if opts.task_queue.is_empty() {
+//!             opts.task_queue = "my-task-queue".into();
+//!         }
+//!         opts.register_workflow_with_options::<MyWorkflow>(
+//!             RegisterOptions::versioning_behavior(VersioningBehavior::AutoUpgrade),
+//!         )?;
+//!         let tenant = String::new();
+//!         opts.register_activities(MyActivities { pool: pool.clone(), tenant });
+//!         // On every invocation, before connecting.
+//!         opts.on_invocation(async move |inv| {
+//!             let request_id = inv.invocation.request_id.clone();
+//!             inv.connection_options.api_key = Some(fetch_api_key(&request_id).await?);
+//!             let tenant = inv.event["tenant"].as_str().unwrap_or("default").to_owned();
+//!             inv.register_activities(MyActivities { pool: pool.clone(), tenant });
+//!             inv.on_teardown(move |_ctx| async move {
+//!                 eprintln!("{request_id}: done");
+//!                 Ok(())
+//!             });
+//!             Ok(())
+//!         });
+//!         Ok(())
+//!     })
+//!     .await
+//! }
+//! ```
+//!
 //! # Dependencies
 //!
 //! The Temporal SDK's macros expand to paths in its own crates, so a worker lists them
@@ -85,12 +161,13 @@ pub use lw_otel as otel;
 pub use lw_runtime as runtime;
 
 pub use lw_options::{
-    BoxError, Ended, InvocationReport, InvocationStart, Options, RegisterOptions, ShutdownContext,
-    VersioningBehavior, Warning, WorkerDeploymentVersion, WorkerOptions, defaults::SlotLimits,
+    BoxError, Ended, InvocationConfig, InvocationReport, InvocationStart, Options, RegisterOptions,
+    ShutdownContext, VersioningBehavior, Warning, WorkerDeploymentVersion, WorkerOptions,
+    defaults::SlotLimits,
 };
 pub use lw_runtime::{
     BUILD_ID_VAR, DEPLOYMENT_NAME_VAR, Error, TASK_QUEUE_VAR, init_logging, run_worker,
-    run_worker_blocking, version_from_env_or,
+    run_worker_async, run_worker_blocking, version_from_env_or,
 };
 
 /// The repository README's example, compiled as a doctest so it cannot go stale.

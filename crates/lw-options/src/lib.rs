@@ -54,6 +54,7 @@ pub mod defaults;
 mod error;
 mod hooks;
 mod idle;
+mod invocation;
 mod options;
 mod report;
 mod validated;
@@ -61,6 +62,7 @@ mod validated;
 pub use error::OptionsError;
 pub use hooks::{BoxError, InvocationStart, ShutdownContext, ShutdownHook, StartHook};
 pub use idle::parse_idle_exit;
+pub use invocation::{InvocationConfig, InvocationHook, Teardown};
 pub use options::{Options, RegisterOptions};
 pub use report::{EndHook, Ended, InvocationReport, RunEnd, Warning};
 /// The Temporal SDK's metrics backend trait, for [`Options::set_metrics_meter`].

@@ -17,6 +17,7 @@ use temporalio_sdk::{
 use crate::{
     BoxError, InvocationReport, InvocationStart, OptionsError, ShutdownContext, defaults,
     hooks::{ShutdownHook, StartHook},
+    invocation::{InvocationConfig, InvocationHook},
     report::EndHook,
 };
 
@@ -93,6 +94,7 @@ pub struct Options {
     pub(crate) activities_registered: bool,
     pub(crate) hooks: Vec<ShutdownHook>,
     pub(crate) start_hooks: Vec<StartHook>,
+    pub(crate) invocation_hooks: Vec<InvocationHook>,
     pub(crate) end_hooks: Vec<EndHook>,
     pub(crate) metrics_meter: Option<Arc<dyn CoreMeter>>,
 }
@@ -116,6 +118,7 @@ impl std::fmt::Debug for Options {
             .field("idle_exit", &self.idle_exit)
             .field("workflows", &self.workflows)
             .field("shutdown_hooks", &self.hooks.len())
+            .field("invocation_hooks", &self.invocation_hooks.len())
             .finish_non_exhaustive()
     }
 }
@@ -157,6 +160,7 @@ impl Options {
             activities_registered: false,
             hooks: Vec::new(),
             start_hooks: Vec::new(),
+            invocation_hooks: Vec::new(),
             end_hooks: Vec::new(),
             metrics_meter: None,
         }
@@ -209,7 +213,8 @@ impl Options {
     }
 
     /// Adds a hook run after the worker has drained and before the client closes, in
-    /// registration order, on every invocation (also when connecting or starting failed).
+    /// registration order, on every invocation (also when connecting or starting failed),
+    /// after the invocation's teardowns ([`InvocationConfig::on_teardown`]).
     /// Each is told its remaining budget and given the client ([`ShutdownContext::client`]),
     /// and is cut off at the invocation's deadline; an error is logged and the next hook
     /// still runs.
@@ -230,6 +235,50 @@ impl Options {
         F: Fn(&InvocationStart) + Send + Sync + 'static,
     {
         self.start_hooks.push(StartHook::new(hook));
+        self
+    }
+
+    /// Adds an async callback run on every invocation, after the invocation-start hooks and
+    /// before connecting: it sees the invocation ([`InvocationConfig::invocation`]: request
+    /// id, deadline, invoked ARN, cold or warm; [`InvocationConfig::event`]: the event) and
+    /// may change what a worker may change per invocation (the connection's API key and
+    /// headers, the identity, slots, pollers, activity instances), and register a teardown
+    /// ([`InvocationConfig::on_teardown`]) run after the drain, before the response.
+    ///
+    /// Callbacks run in registration order, each on the same [`InvocationConfig`]. Their time
+    /// counts against the invocation's work window: a callback still running when only 1 s of
+    /// it is left is cut off, and the invocation fails (`InvocationConfigureTimeout`). An
+    /// error or a panic fails this invocation only (`InvocationConfigure`), as do options it
+    /// leaves invalid (`InvocationOptions`); the shutdown hooks and the teardowns registered so
+    /// far still run. What the process builds once (a pool, a client) belongs in the
+    /// configure callback, given to activities through their instance; what changes per
+    /// invocation belongs here.
+    ///
+    /// Write it as an `async` closure (`async move |inv| { .. }`): its future may borrow the
+    /// [`InvocationConfig`] and the closure's captures. Without a callback registered (the
+    /// default), nothing of this runs.
+    ///
+    /// ```
+    /// # let mut opts = lw_options::Options::with_client(
+    /// #     lw_options::WorkerDeploymentVersion::builder().deployment_name("a").build_id("b").build(),
+    /// #     temporalio_client::ConnectionOptions::new(temporalio_client::Url::parse("http://localhost:7233").unwrap()).build(),
+    /// #     temporalio_client::ClientOptions::new("default").build());
+    /// # async fn fetch_api_key(_request_id: &str) -> Result<String, lw_options::BoxError> { Ok("key".into()) }
+    /// opts.on_invocation(async |inv| {
+    ///     inv.connection_options.api_key = Some(fetch_api_key(&inv.invocation.request_id).await?);
+    ///     let request_id = inv.invocation.request_id.clone();
+    ///     inv.on_teardown(move |_ctx| async move {
+    ///         println!("{request_id} done");
+    ///         Ok(())
+    ///     });
+    ///     Ok(())
+    /// });
+    /// ```
+    pub fn on_invocation<F>(&mut self, callback: F) -> &mut Self
+    where
+        F: AsyncFn(&mut InvocationConfig) -> Result<(), BoxError> + Send + Sync + 'static,
+    {
+        self.invocation_hooks.push(InvocationHook::new(callback));
         self
     }
 

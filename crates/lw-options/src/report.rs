@@ -83,6 +83,8 @@ pub struct InvocationReport {
     pub error: Option<String>,
     /// Cold invocations: process init (from `run_worker` to ready), ms.
     pub init_ms: Option<u64>,
+    /// The per-invocation callbacks (`Options::on_invocation`), ms; 0 without any.
+    pub configure_ms: u64,
     /// Connect time, ms.
     pub connect_ms: u64,
     /// Creating the worker, ms.
@@ -91,7 +93,7 @@ pub struct InvocationReport {
     pub poll_ms: u64,
     /// From the stop request to the run's end, ms.
     pub drain_ms: u64,
-    /// Shutdown hooks, ms.
+    /// Teardowns and shutdown hooks, ms.
     pub hooks_ms: u64,
     /// Workflow activations completed.
     pub workflow_activations: u64,
@@ -117,6 +119,7 @@ impl InvocationReport {
             run_end: None,
             error: None,
             init_ms: None,
+            configure_ms: 0,
             connect_ms: 0,
             worker_start_ms: 0,
             poll_ms: 0,

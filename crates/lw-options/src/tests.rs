@@ -380,3 +380,25 @@ fn an_api_key_or_header_set_in_code_that_cannot_be_sent_is_refused() {
     o.connection_options.api_key = Some("key-123".into());
     o.validate().expect("a sendable key");
 }
+
+#[test]
+fn an_invocation_config_debug_shows_no_secret() {
+    use crate::{InvocationConfig, InvocationStart};
+    let mut connection = temporalio_client::ConnectionOptions::new(
+        temporalio_client::Url::parse("http://localhost:7233").unwrap(),
+    )
+    .build();
+    connection.api_key = Some("sekrit-key".into());
+    connection.headers = Some([("x-tenant-token".to_owned(), "sekrit-header".to_owned())].into());
+    let start = InvocationStart::new("rid", "arn", None, tokio::time::Instant::now(), true);
+    let config = InvocationConfig::new(
+        start,
+        serde_json::Value::Null,
+        Some("me".into()),
+        connection,
+        temporalio_sdk::WorkerOptions::new("q").build(),
+    );
+    let shown = format!("{config:?}");
+    assert!(shown.contains("rid") && shown.contains("me"), "{shown}");
+    assert!(!shown.contains("sekrit"), "{shown}");
+}

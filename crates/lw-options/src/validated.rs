@@ -17,9 +17,10 @@ use temporalio_sdk::{
 };
 
 use crate::{
-    Options, OptionsError, defaults,
+    InvocationConfig, Options, OptionsError, defaults,
     hooks::{ShutdownHook, StartHook},
     idle::{IDLE_EXIT_MAX, IDLE_EXIT_MIN},
+    invocation::InvocationHook,
     report::EndHook,
 };
 
@@ -246,6 +247,11 @@ impl ValidatedOptions {
         &self.options.start_hooks
     }
 
+    /// The per-invocation callbacks ([`Options::on_invocation`]), in registration order.
+    pub fn invocation_hooks(&self) -> &[InvocationHook] {
+        &self.options.invocation_hooks
+    }
+
     /// The invocation-end hooks, in registration order.
     pub fn invocation_end_hooks(&self) -> &[EndHook] {
         &self.options.end_hooks
@@ -303,8 +309,37 @@ impl ValidatedOptions {
     /// task queue, versioning (on, with this version and behaviour), the identity and eager
     /// activities (off) enforced.
     pub fn worker_options(&self, identity: Option<&str>) -> WorkerOptions {
+        let mut wo = self.options.worker_options.clone();
+        self.enforce(&mut wo, identity);
+        wo
+    }
+
+    /// What one invocation runs with after its [`Options::on_invocation`] callbacks: the
+    /// identity, connection and worker options `config` holds, checked as at init (headers
+    /// sendable, slots and pollers in range) and with the task queue, versioning, identity
+    /// and eager activities enforced as in [`ValidatedOptions::worker_options`].
+    pub fn finish_invocation(
+        &self,
+        config: InvocationConfig,
+    ) -> Result<(Option<String>, ConnectionOptions, WorkerOptions), OptionsError> {
+        let InvocationConfig {
+            identity,
+            mut connection_options,
+            mut worker_options,
+            ..
+        } = config;
+        check_headers(&connection_options)?;
+        check_worker_options(&worker_options)?;
+        if let Some(id) = &identity {
+            connection_options.identity = id.clone();
+        }
+        self.enforce(&mut worker_options, identity.as_deref());
+        Ok((identity, connection_options, worker_options))
+    }
+
+    /// Sets what the lifecycle owns on `wo`, whatever it holds.
+    fn enforce(&self, wo: &mut WorkerOptions, identity: Option<&str>) {
         let o = &self.options;
-        let mut wo = o.worker_options.clone();
         wo.task_queue = o.task_queue.clone();
         wo.deployment_options = WorkerDeploymentOptions::new(o.deployment_version.clone())
             .use_worker_versioning(true)
@@ -312,6 +347,5 @@ impl ValidatedOptions {
             .build();
         wo.client_identity_override = identity.map(str::to_owned);
         wo.max_eager_activity_reservations_per_workflow_task = 0;
-        wo
     }
 }

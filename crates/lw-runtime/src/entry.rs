@@ -9,7 +9,7 @@ use lw_options::{Options, ValidatedOptions, WorkerDeploymentVersion};
 use crate::{
     BoxError, Engine, Error,
     backend::Backend,
-    runtime_api, stop_signal,
+    runtime_api, stop_signal, timing,
     version::{self, TASK_QUEUE_VAR},
 };
 
@@ -34,13 +34,33 @@ pub async fn prepare<F>(
 where
     F: FnOnce(&mut Options) -> Result<(), BoxError>,
 {
+    prepare_async(version, env, async move |o: &mut Options| configure(o)).await
+}
+
+/// [`prepare`] with an async configure callback ([`run_worker_async`]'s): the state it builds
+/// (a pool, an HTTP client) is built once, at init, and must be ready within
+/// [`timing::INIT_BUDGET`] (10 s, Lambda's init phase) from the start of this call, or init
+/// fails with [`Error::ConfigureTimeout`]; its error is [`Error::Configure`].
+pub async fn prepare_async<F>(
+    version: WorkerDeploymentVersion,
+    env: &HashMap<String, String>,
+    configure: F,
+) -> Result<ValidatedOptions, Error>
+where
+    F: AsyncFnOnce(&mut Options) -> Result<(), BoxError>,
+{
+    let started = tokio::time::Instant::now();
     let config = lw_config::ClientConfig::load_from_async(env).await?;
     let task_queue = env.get(TASK_QUEUE_VAR).filter(|q| !q.is_empty()).cloned();
     let mut options = Options::from_config(version, &config, task_queue)?;
     if let Some(text) = env.get(IDLE_EXIT_VAR) {
         options.idle_exit = lw_options::parse_idle_exit(text, IDLE_EXIT_VAR)?;
     }
-    configure(&mut options).map_err(Error::Configure)?;
+    let budget = timing::INIT_BUDGET;
+    tokio::time::timeout_at(started + budget, configure(&mut options))
+        .await
+        .map_err(|_| Error::ConfigureTimeout { budget })?
+        .map_err(Error::Configure)?;
     version::check_environment(&options, env)?;
     Ok(options.validate()?)
 }
@@ -119,6 +139,50 @@ pub async fn run_worker<F>(version: WorkerDeploymentVersion, configure: F) -> Re
 where
     F: FnOnce(&mut Options) -> Result<(), BoxError>,
 {
+    run_worker_async(version, async move |o: &mut Options| configure(o)).await
+}
+
+/// [`run_worker`] with an async configure callback (an `async` closure): for state built
+/// once per process, asynchronously, at init (a database pool, an HTTP client, secrets), and
+/// handed to activities through their instance (`opts.register_activities(MyActivities {
+/// pool })`, methods taking `self: Arc<Self>`). Every warm invocation, and every concurrent
+/// one on Lambda Managed Instances, uses that same instance.
+///
+/// It runs once, within Lambda's init phase: cut off after [`timing::INIT_BUDGET`] (10 s)
+/// ([`Error::ConfigureTimeout`]); its error is an init error ([`Error::Configure`]) carrying
+/// its cause, posted to the Runtime API like every init error. What changes per invocation
+/// (credentials, tags) belongs in [`Options::on_invocation`].
+///
+/// ```no_run
+/// use std::sync::Arc;
+/// # struct Pool; impl Pool { async fn connect(_url: &str) -> Result<Self, std::io::Error> { Ok(Pool) } }
+/// struct MyActivities {
+///     pool: Arc<Pool>,
+/// }
+/// # #[temporalio_macros::activities] impl MyActivities { #[activity] async fn a(self: Arc<Self>, _c: temporalio_sdk::activities::ActivityContext) -> Result<(), temporalio_sdk::activities::ActivityError> { let _pool = &self.pool; Ok(()) } }
+///
+/// #[tokio::main]
+/// async fn main() -> Result<(), lw_runtime::Error> {
+///     lw_runtime::init_logging();
+///     let version = lw_runtime::version_from_env_or("my-app", "build-1");
+///     lw_runtime::run_worker_async(version, async |opts| {
+///         let pool = Arc::new(Pool::connect("postgres://db/app").await?);
+///         if opts.task_queue.is_empty() {
+///             opts.task_queue = "my-task-queue".into();
+///         }
+///         opts.register_activities(MyActivities { pool });
+///         Ok(())
+///     })
+///     .await
+/// }
+/// ```
+pub async fn run_worker_async<F>(
+    version: WorkerDeploymentVersion,
+    configure: F,
+) -> Result<(), Error>
+where
+    F: AsyncFnOnce(&mut Options) -> Result<(), BoxError>,
+{
     let env = lw_config::env_snapshot();
     let result = init_and_serve(version, &env, configure).await;
     if let Err(e) = &result {
@@ -134,17 +198,17 @@ async fn init_and_serve<F>(
     configure: F,
 ) -> Result<(), Error>
 where
-    F: FnOnce(&mut Options) -> Result<(), BoxError>,
+    F: AsyncFnOnce(&mut Options) -> Result<(), BoxError>,
 {
     let init_started = tokio::time::Instant::now();
     if !runtime_api::in_lambda(env) {
-        let options = prepare(version, env, configure).await?;
+        let options = prepare_async(version, env, configure).await?;
         let engine = Engine::new(options)?;
         return run_local(&engine).await;
     }
     runtime_api::check_lambda_environment(env)?;
     let concurrency = crate::lambda::max_concurrency(env)?;
-    let options = prepare(version, env, configure).await?;
+    let options = prepare_async(version, env, configure).await?;
     let mut engine = Engine::new(options)?;
     engine.set_init_duration(init_started.elapsed());
     tracing::info!(
@@ -337,5 +401,61 @@ mod tests {
         .await
         .unwrap_err();
         assert!(e.to_string().contains("non-blank"), "{e}");
+    }
+
+    /// An activities struct holding state built at init, as `run_worker_async` users write.
+    struct Stateful {
+        pool: std::sync::Arc<String>,
+    }
+    #[activities]
+    impl Stateful {
+        #[activity]
+        async fn uses_pool(
+            self: std::sync::Arc<Self>,
+            _ctx: ActivityContext,
+        ) -> Result<String, ActivityError> {
+            Ok(self.pool.to_string())
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn an_async_configure_builds_state_at_init_within_the_budget() {
+        let q = env(&[("TEMPORAL_TASK_QUEUE", "q")]);
+        let o = prepare_async(version("d", "b"), &q, async |o| {
+            tokio::time::sleep(std::time::Duration::from_secs(2)).await;
+            let pool = std::sync::Arc::new("pool".to_owned());
+            o.register_activities(Stateful { pool });
+            Ok(())
+        })
+        .await
+        .unwrap();
+        assert_eq!(o.options().task_queue, "q");
+
+        let started = tokio::time::Instant::now();
+        let e = prepare_async(version("d", "b"), &q, async |_| {
+            std::future::pending::<()>().await;
+            Ok(())
+        })
+        .await
+        .unwrap_err();
+        assert_eq!(e.kind(), "ConfigureTimeout");
+        assert_eq!(started.elapsed(), crate::timing::INIT_BUDGET);
+        assert!(
+            e.message()
+                .starts_with("make the configure callback finish within 10s"),
+            "{e}"
+        );
+
+        let e = prepare_async(version("d", "b"), &q, async |_| {
+            tokio::task::yield_now().await;
+            Err("cannot reach postgres://db:5432".into())
+        })
+        .await
+        .unwrap_err();
+        assert_eq!(e.kind(), "Configure");
+        assert_eq!(
+            e.message(),
+            "the configure callback failed: cannot reach postgres://db:5432"
+        );
     }
 }

@@ -24,6 +24,9 @@ pub struct Invocation {
     /// Not a Lambda invocation but the long-lived local mode ([`Invocation::local`]): the
     /// worker keeps the SDK's default identity and never leaves early when idle.
     pub local: bool,
+    /// The event Lambda delivered (`Null` when none): what
+    /// [`lw_options::InvocationConfig::event`] shows the per-invocation callbacks.
+    pub payload: serde_json::Value,
 }
 
 impl Invocation {
@@ -40,6 +43,7 @@ impl Invocation {
             xray_trace_id: None,
             no_deadline: false,
             local: false,
+            payload: serde_json::Value::Null,
         }
     }
 
@@ -100,6 +104,12 @@ impl Invocation {
             remaining
         };
         Self::new(request_id, function_arn, Instant::now() + remaining)
+    }
+
+    /// The same invocation carrying the event Lambda delivered.
+    pub fn with_payload(mut self, payload: serde_json::Value) -> Self {
+        self.payload = payload;
+        self
     }
 
     /// The same invocation carrying Lambda's X-Ray trace header.

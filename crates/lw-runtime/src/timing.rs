@@ -1,6 +1,9 @@
 //! The lifecycle's fixed time limits.
 
 use std::time::Duration;
+/// How long an async configure callback (`run_worker_async`) may take: Lambda's init phase
+/// allows 10 s.
+pub const INIT_BUDGET: Duration = Duration::from_secs(10);
 /// Work time (remaining − buffer) at or below which an invocation is refused.
 pub const MIN_WORK_TIME: Duration = Duration::from_secs(1);
 /// Work time below which one warning is logged.

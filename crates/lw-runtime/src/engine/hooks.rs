@@ -1,10 +1,10 @@
-//! The user's hooks around an invocation: the start hooks before connecting, the shutdown
-//! hooks after the drain, each bounded and a panic or error logged, never fatal.
+//! The user's hooks around an invocation: the start hooks before connecting, the teardowns
+//! and shutdown hooks after the drain, each bounded and a panic or error logged, never fatal.
 
 use std::panic::AssertUnwindSafe;
 
 use futures::FutureExt;
-use lw_options::{InvocationReport, InvocationStart, ShutdownContext, Warning};
+use lw_options::{InvocationReport, InvocationStart, ShutdownContext, Teardown, Warning};
 use tokio::time::{Instant, timeout_at};
 use tracing::{error, warn};
 
@@ -31,6 +31,28 @@ impl<B: Backend> Engine<B> {
             if std::panic::catch_unwind(AssertUnwindSafe(|| hook.call(&started))).is_err() {
                 report.warnings.push(Warning::StartHookPanicked);
                 warn!("an invocation-start hook panicked; continuing");
+            }
+        }
+    }
+
+    /// Runs this invocation's teardowns, last registered first, each given the client and
+    /// cut off at `until`; a failure, panic or overrun is logged and the next one runs.
+    pub(super) async fn run_teardowns(
+        &self,
+        until: Instant,
+        client: Option<temporalio_client::Client>,
+        teardowns: Vec<Teardown>,
+    ) {
+        for (i, teardown) in teardowns.into_iter().enumerate().rev() {
+            let ctx = ShutdownContext::new(until).with_client(client.clone());
+            let fut = AssertUnwindSafe(teardown.call(ctx)).catch_unwind();
+            match timeout_at(until, fut).await {
+                Ok(Ok(Ok(()))) => {}
+                Ok(Ok(Err(e))) => {
+                    error!(teardown = i, error = %error_chain(&*e), "teardown failed")
+                }
+                Ok(Err(_)) => error!(teardown = i, "teardown panicked"),
+                Err(_) => error!(teardown = i, "teardown ran out of time and was cut off"),
             }
         }
     }

@@ -2,6 +2,7 @@
 //! live beside it: [`start`] (connect, task queue check, worker), [`run`] (poll, drain),
 //! [`hooks`] (start and shutdown hooks).
 
+mod configure;
 mod hooks;
 mod run;
 mod start;
@@ -118,10 +119,11 @@ impl<B: Backend> Engine<B> {
         outcome.map(|()| report)
     }
 
-    /// The lifecycle: checks, start hooks, connect, poll, drain, shutdown hooks, close.
+    /// The lifecycle: checks, start hooks, per-invocation callbacks, connect, poll, drain,
+    /// teardowns, shutdown hooks, close.
     async fn invoke_inner(
         &self,
-        invocation: Invocation,
+        mut invocation: Invocation,
         start: Instant,
         cold: bool,
         report: &mut InvocationReport,
@@ -139,7 +141,15 @@ impl<B: Backend> Engine<B> {
             self.options.idle_exit()
         };
         let tracker = Arc::new(Tracker::default());
-        let (client, worker, outcome) = match self.start(stop_at, &tracker, report).await {
+        let mut teardowns = Vec::new();
+        let settings = self
+            .settings(&mut invocation, cold, stop_at, report, &mut teardowns)
+            .await;
+        let started = match settings {
+            Err(e) => (None, Err(e)),
+            Ok(settings) => self.start(settings, stop_at, &tracker, report).await,
+        };
+        let (client, worker, outcome) = match started {
             (client, Err(e)) => (client, None, Err(e)),
             (client, Ok(mut worker)) => {
                 let outcome = self
@@ -152,16 +162,16 @@ impl<B: Backend> Engine<B> {
         report.workflow_activations = activations;
         report.activities = activities;
         report.local_activities = local;
-        // Drained: the hooks run while the client is still connected, then it closes.
+        // Drained: this invocation's teardowns, then the process's shutdown hooks, run while
+        // the client is still connected; then it closes.
         let hooks_started = Instant::now();
         let hook_client = client.as_ref().and_then(B::sdk_client);
-        self.run_hooks(
-            deadline
-                .checked_sub(timing::RESPONSE_RESERVE)
-                .unwrap_or(deadline),
-            hook_client,
-        )
-        .await;
+        let until = deadline
+            .checked_sub(timing::RESPONSE_RESERVE)
+            .unwrap_or(deadline);
+        self.run_teardowns(until, hook_client.clone(), teardowns)
+            .await;
+        self.run_hooks(until, hook_client).await;
         report.hooks_ms = ms(hooks_started.elapsed());
         if let Some(client) = client {
             self.backend.close(client, worker);

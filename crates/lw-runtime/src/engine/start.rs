@@ -7,25 +7,30 @@ use lw_options::InvocationReport;
 use tokio::time::{Instant, timeout_at};
 use tracing::warn;
 
-use super::{Engine, ms};
+use super::{Engine, configure::Settings, ms};
 use crate::{Error, backend::Backend, connect, connect_error::Attempt, timing, tracker::Tracker};
 
 impl<B: Backend> Engine<B> {
     /// Connects, checks the task queue (once per process), and creates the worker.
     pub(super) async fn start(
         &self,
+        settings: Settings,
         stop_at: Instant,
         tracker: &Arc<Tracker>,
         report: &mut InvocationReport,
     ) -> (Option<B::Client>, Result<B::Worker, Error>) {
-        let (client, connect_time) = match self.connect(stop_at, report).await {
+        let Settings {
+            connection,
+            worker_options,
+        } = settings;
+        let (client, connect_time) = match self.connect(connection, stop_at, report).await {
             Err(e) => return (None, Err(e)),
             Ok(c) => c,
         };
         if let Err(e) = self.check_task_queue(&client, stop_at).await {
             return (Some(client), Err(e));
         }
-        let worker = self.start_worker(&client, connect_time, tracker, report);
+        let worker = self.start_worker(&client, worker_options, connect_time, tracker, report);
         (Some(client), worker)
     }
 
@@ -65,11 +70,11 @@ impl<B: Backend> Engine<B> {
     /// Connects a client within the work window (or until shutdown is requested).
     async fn connect(
         &self,
+        connection: temporalio_client::ConnectionOptions,
         stop_at: Instant,
         report: &mut InvocationReport,
     ) -> Result<(B::Client, Duration), Error> {
         let o = self.options.options();
-        let connection = self.options.connection_options(report.identity.as_deref());
         let attempt = Attempt::new(
             &connection,
             &o.client_options.namespace,
@@ -94,12 +99,12 @@ impl<B: Backend> Engine<B> {
     fn start_worker(
         &self,
         client: &B::Client,
+        mut worker_options: temporalio_sdk::WorkerOptions,
         connect_time: Duration,
         tracker: &Arc<Tracker>,
         report: &mut InvocationReport,
     ) -> Result<B::Worker, Error> {
         let started = Instant::now();
-        let mut worker_options = self.options.worker_options(report.identity.as_deref());
         // The namespace check and the first polls each take about one round trip, as the
         // connect did: the idle clock starts after them.
         tracker.set_poll_allowance((connect_time * 2).max(timing::POLL_ALLOWANCE_MIN));

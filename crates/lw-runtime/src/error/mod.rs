@@ -21,6 +21,17 @@ pub enum Error {
     /// The configure callback returned an error.
     #[error("the configure callback failed")]
     Configure(#[source] BoxError),
+    /// The configure callback (async, `run_worker_async`) did not finish within the init
+    /// budget.
+    #[error(
+        "make the configure callback finish within {budget:?} (Lambda's init phase allows \
+         10s): bound what it waits for (a pool's connect timeout), or build it lazily on first \
+         use; it was cut off"
+    )]
+    ConfigureTimeout {
+        /// The budget it had.
+        budget: Duration,
+    },
     /// The function's environment (`LW_DEPLOYMENT_NAME`, `LW_BUILD_ID`) names a Worker
     /// Deployment Version other than the one the code serves (given to `run_worker`, or set
     /// by the configure callback). An init error rather than a warning: the environment's
@@ -151,6 +162,23 @@ pub enum Error {
         /// The server's message.
         reason: String,
     },
+    /// A per-invocation callback (`Options::on_invocation`) returned an error or panicked:
+    /// this invocation fails, the next one runs it again.
+    #[error("the per-invocation callback (opts.on_invocation) failed for this invocation")]
+    InvocationConfigure(#[source] BoxError),
+    /// A per-invocation callback was still running when only the minimum work time (1 s) of
+    /// the invocation's work window was left; it was cut off and the invocation failed.
+    #[error(
+        "make the per-invocation callback (opts.on_invocation) finish sooner, or raise the \
+         function timeout: it was cut off after {took:?}, leaving no time to work"
+    )]
+    InvocationConfigureTimeout {
+        /// How long it ran before it was cut off.
+        took: Duration,
+    },
+    /// A per-invocation callback left options a worker cannot run with.
+    #[error(transparent)]
+    InvocationOptions(lw_options::OptionsError),
     /// The worker could not be created.
     #[error("starting the worker failed")]
     WorkerStart(#[source] BoxError),
@@ -194,8 +222,9 @@ impl Error {
     pub fn kind(&self) -> &'static str {
         variant_name!(
             self;
-            Config, Options, Configure, VersionMismatch, TaskQueueMismatch, Runtime, NotInLambda, BadLambdaVariable, RuntimeApi,
+            Config, Options, Configure, ConfigureTimeout, VersionMismatch, TaskQueueMismatch, Runtime, NotInLambda, BadLambdaVariable, RuntimeApi,
             ShuttingDown, NotEnoughTime, ConnectTimeout, Connect, TaskQueueRejected,
+            InvocationConfigure, InvocationConfigureTimeout, InvocationOptions,
             WorkerStart, WorkerRun, WorkerStopped, Panicked, Lambda,
         )
     }

@@ -18,6 +18,9 @@ fn one_of_each() -> Vec<Error> {
         }),
         Error::Options(lw_options::OptionsError::NothingRegistered),
         Error::Configure("x".into()),
+        Error::ConfigureTimeout {
+            budget: Duration::ZERO,
+        },
         Error::VersionMismatch {
             environment: vec![],
             deployment_name: String::new(),
@@ -56,6 +59,11 @@ fn one_of_each() -> Vec<Error> {
             code: temporalio_client::tonic::Code::NotFound,
             reason: String::new(),
         },
+        Error::InvocationConfigure("x".into()),
+        Error::InvocationConfigureTimeout {
+            took: Duration::ZERO,
+        },
+        Error::InvocationOptions(lw_options::OptionsError::NothingRegistered),
         Error::WorkerStart("x".into()),
         Error::WorkerRun("x".into()),
         Error::WorkerStopped,

@@ -53,10 +53,14 @@ pub(super) async fn hand_over(
     jobs: mpsc::UnboundedSender<Job>,
     event: LambdaEvent<serde_json::Value>,
 ) -> Result<InvocationReport, Error> {
-    let ctx = &event.context;
+    let LambdaEvent {
+        payload,
+        context: ctx,
+    } = event;
     let invocation =
         Invocation::from_epoch_deadline(&ctx.request_id, &ctx.invoked_function_arn, ctx.deadline)
-            .with_xray_trace_id(ctx.xray_trace_id.clone());
+            .with_xray_trace_id(ctx.xray_trace_id)
+            .with_payload(payload);
     let (done, report) = oneshot::channel();
     let span = tracing::Span::current();
     jobs.send(Job {

@@ -27,6 +27,7 @@ use tokio::sync::watch;
 
 pub use concurrency::{MAX_CONCURRENCY_VAR, max_concurrency};
 use layer::{CountLayer, Counts};
+pub(crate) use panic_guard::panic_text;
 
 use crate::{BoxError, Engine, Error, backend::Backend, runtime_api::RUNTIME_API_VAR};
 

@@ -43,6 +43,9 @@ impl Log {
     fn count(&self, prefix: &str) -> usize {
         self.all().iter().filter(|e| e.starts_with(prefix)).count()
     }
+    fn count_containing(&self, part: &str) -> usize {
+        self.all().iter().filter(|e| e.contains(part)).count()
+    }
 }
 
 #[derive(Clone, Default)]
@@ -677,3 +680,5 @@ async fn shutdown_drains_every_invocation_in_flight() {
         "ShuttingDown"
     );
 }
+
+mod per_invocation;
