@@ -94,7 +94,8 @@ fn run_tests(nextest: &Path) -> Result<Counted, String> {
             eprintln!("{line}");
             if let Some((_, counts)) = line.split_once(" tests run: ") {
                 passed = count_before(counts, " passed");
-                failed = count_before(counts, " failed");
+                // A test ended for running too long failed too.
+                failed = count_before(counts, " failed") + count_before(counts, " timed out");
             }
         }
     }
@@ -204,6 +205,8 @@ mod tests {
     #[test]
     fn counts_are_read_from_nextest_and_libtest_summaries() {
         let nextest = "210 tests run: 207 passed (3 slow), 3 failed, 1 skipped";
+        let timed_out = "285 tests run: 283 passed (5 slow), 1 failed, 1 timed out, 0 skipped";
+        assert_eq!(count_before(timed_out, " timed out"), 1);
         assert_eq!(count_before(nextest, " passed"), 207);
         assert_eq!(count_before(nextest, " failed"), 3);
         let libtest = "ok. 12 passed; 0 failed; 0 ignored; 0 measured; 0 filtered out";

@@ -57,7 +57,13 @@ fn client(aws: &LocalLambda) -> aws_sdk_lambda::Client {
     let config = aws_sdk_lambda::Config::builder()
         .behavior_version(BehaviorVersion::latest())
         .region(Region::new("us-east-1"))
-        .credentials_provider(Credentials::new("local", "local", None, None, "test"))
+        .credentials_provider(Credentials::new(
+            aws.credentials().access_key_id(),
+            aws.credentials().secret_access_key(),
+            None,
+            None,
+            "lw-local",
+        ))
         .endpoint_url(aws.endpoint())
         .http_client(aws_smithy_http_client::Builder::new().build_http())
         .build();

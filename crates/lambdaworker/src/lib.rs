@@ -56,7 +56,7 @@
 //! `async` one: what it builds (a database pool, an HTTP client) is built once per execution
 //! environment and handed to activities through their instance, so every warm invocation,
 //! and every concurrent one on Lambda Managed Instances, shares it. It must finish within
-//! Lambda's 10 s init phase ([`Error::ConfigureTimeout`]); its error is an init error
+//! 9 s, within Lambda's 10 s init phase ([`Error::ConfigureTimeout`]); its error is an init error
 //! ([`Error::Configure`]) carrying the cause.
 //!
 //! [`Options::on_invocation`] adds an `async` callback run on every invocation before its

@@ -69,8 +69,9 @@ pub const DEFAULT_PROFILE: &str = "default";
 /// The config file name looked for in `$LAMBDA_TASK_ROOT` and the working directory.
 pub const CONFIG_FILE_NAME: &str = "temporal.toml";
 
-/// The layered, not yet validated values of one profile (the envconfig format).
-#[derive(Debug, Default, Clone, Serialize, Deserialize, PartialEq)]
+/// The layered, not yet validated values of one profile (the envconfig format). No `Debug`
+/// (nor on its parts): they hold `api_key`, `client_key_data` and `codec.auth` as read.
+#[derive(Default, Clone, Serialize, Deserialize, PartialEq)]
 struct RawProfile {
     address: Option<String>,
     namespace: Option<String>,
@@ -81,7 +82,7 @@ struct RawProfile {
     codec: Option<RawCodec>,
 }
 
-#[derive(Debug, Default, Clone, Serialize, Deserialize, PartialEq)]
+#[derive(Default, Clone, Serialize, Deserialize, PartialEq)]
 struct RawTls {
     disabled: Option<bool>,
     client_cert_path: Option<String>,
@@ -94,7 +95,7 @@ struct RawTls {
     disable_host_verification: Option<bool>,
 }
 
-#[derive(Debug, Default, Clone, Serialize, Deserialize, PartialEq)]
+#[derive(Default, Clone, Serialize, Deserialize, PartialEq)]
 struct RawCodec {
     endpoint: Option<String>,
     auth: Option<String>,

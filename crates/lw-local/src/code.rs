@@ -35,6 +35,10 @@ pub enum Code {
 /// to more is refused (as Lambda refuses it), whatever sizes its headers claim.
 pub const UNZIPPED_LIMIT: u64 = 250 * 1024 * 1024;
 
+/// What each entry of a package costs against [`UNZIPPED_LIMIT`] besides its bytes (a
+/// file-system block): a package of a million empty files is refused like a large one.
+pub const ENTRY_COST: u64 = 4096;
+
 /// Code as stored: where it runs from and its identity.
 #[derive(Debug, Clone)]
 pub(crate) struct Stored {
@@ -190,7 +194,8 @@ impl Store {
 
 /// Extracts a deployment package, keeping the files' Unix modes (`bootstrap` must stay
 /// executable). Refused (`InvalidParameter`, naming the entry): a path that leaves the
-/// folder, a symbolic link, and more than `limit` bytes in all, whatever the headers claim.
+/// folder, a symbolic link, and more than `limit` bytes in all (each entry counting
+/// [`ENTRY_COST`] more), whatever the headers claim.
 fn unzip(bytes: &[u8], dir: &Path, limit: u64) -> Result<(), LocalError> {
     let bad = |e: zip::result::ZipError| {
         LocalError::InvalidParameter(format!("Could not unzip uploaded file: {e}"))
@@ -204,7 +209,11 @@ fn unzip(bytes: &[u8], dir: &Path, limit: u64) -> Result<(), LocalError> {
     };
     let mut archive = zip::ZipArchive::new(std::io::Cursor::new(bytes)).map_err(bad)?;
     let mut left = limit;
+    if (archive.len() as u64).saturating_mul(ENTRY_COST) > limit {
+        return Err(too_big());
+    }
     for i in 0..archive.len() {
+        left -= ENTRY_COST;
         let mut file = archive.by_index(i).map_err(bad)?;
         let shown = file.name().map(|n| n.into_owned()).unwrap_or_default();
         let Some(relative) = file.enclosed_name() else {

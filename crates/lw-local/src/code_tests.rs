@@ -76,6 +76,11 @@ fn a_zip_bomb_stops_at_the_limit() {
         .collect();
     let m = message(store.put("f", Code::Zip(zip_of(&entries))));
     assert!(m.contains("smaller than 1048576"), "{m}");
+    // Many empty entries: each costs a block, so 300 of them overrun 1 MB.
+    let names: Vec<String> = (0..300).map(|i| format!("empty{i}")).collect();
+    let empties: Vec<(&str, &[u8])> = names.iter().map(|n| (n.as_str(), &b""[..])).collect();
+    let m = message(store.put("f", Code::Zip(zip_of(&empties))));
+    assert!(m.contains("smaller than 1048576"), "{m}");
     // Within the limit: stored.
     let store = Store::with_limit(16 * 1024 * 1024).unwrap();
     assert!(store.put("f", Code::Zip(bytes)).is_ok());

@@ -98,7 +98,7 @@ mod sts;
 
 pub use accounting::{Accounting, InstanceStats, InvocationRecord, MAX_RECORDS, TimelinePoint};
 pub use auth::{CREDENTIAL_SOURCES, Credentials};
-pub use code::{Code, UNZIPPED_LIMIT, check_name as check_function_name};
+pub use code::{Code, ENTRY_COST, UNZIPPED_LIMIT, check_name as check_function_name};
 pub use config::FunctionConfig;
 pub use devserver::{DevServer, unique, worker_controller_config};
 #[cfg(feature = "testing")]

@@ -166,6 +166,11 @@ impl Options {
         }
     }
 
+    /// The workflow types registered so far, in registration order.
+    pub fn workflow_types(&self) -> Vec<&'static str> {
+        self.workflows.iter().map(|(name, _)| *name).collect()
+    }
+
     /// Registers a workflow using [`Options::default_versioning_behavior`].
     pub fn register_workflow<W>(&mut self) -> Result<&mut Self, OptionsError>
     where

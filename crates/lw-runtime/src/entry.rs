@@ -38,9 +38,11 @@ where
 }
 
 /// [`prepare`] with an async configure callback ([`run_worker_async`]'s): the state it builds
-/// (a pool, an HTTP client) is built once, at init, and must be ready within
-/// [`timing::INIT_BUDGET`] (10 s, Lambda's init phase) from the start of this call, or init
-/// fails with [`Error::ConfigureTimeout`]; its error is [`Error::Configure`].
+/// (a pool, an HTTP client) is built once, at init. In Lambda (`AWS_LAMBDA_RUNTIME_API` set)
+/// it must be ready within [`timing::INIT_BUDGET`] (9 s from the start of this call, leaving
+/// Lambda's 10 s init phase a second for the process's start and the error's report), or
+/// init fails with [`Error::ConfigureTimeout`]; outside Lambda there is no init phase and no
+/// bound. Its error is [`Error::Configure`].
 pub async fn prepare_async<F>(
     version: WorkerDeploymentVersion,
     env: &HashMap<String, String>,
@@ -57,10 +59,14 @@ where
         options.idle_exit = lw_options::parse_idle_exit(text, IDLE_EXIT_VAR)?;
     }
     let budget = timing::INIT_BUDGET;
-    tokio::time::timeout_at(started + budget, configure(&mut options))
-        .await
-        .map_err(|_| Error::ConfigureTimeout { budget })?
-        .map_err(Error::Configure)?;
+    let configured = if runtime_api::in_lambda(env) {
+        tokio::time::timeout_at(started + budget, configure(&mut options))
+            .await
+            .map_err(|_| Error::ConfigureTimeout { budget })?
+    } else {
+        configure(&mut options).await
+    };
+    configured.map_err(Error::Configure)?;
     version::check_environment(&options, env)?;
     Ok(options.validate()?)
 }
@@ -148,7 +154,7 @@ where
 /// pool })`, methods taking `self: Arc<Self>`). Every warm invocation, and every concurrent
 /// one on Lambda Managed Instances, uses that same instance.
 ///
-/// It runs once, within Lambda's init phase: cut off after [`timing::INIT_BUDGET`] (10 s)
+/// It runs once, within Lambda's init phase: cut off after [`timing::INIT_BUDGET`] (9 s)
 /// ([`Error::ConfigureTimeout`]); its error is an init error ([`Error::Configure`]) carrying
 /// its cause, posted to the Runtime API like every init error. What changes per invocation
 /// (credentials, tags) belongs in [`Options::on_invocation`].
@@ -211,8 +217,10 @@ where
     let options = prepare_async(version, env, configure).await?;
     let mut engine = Engine::new(options)?;
     engine.set_init_duration(init_started.elapsed());
+    let options = engine.options().options();
     tracing::info!(
-        task_queue = %engine.options().options().task_queue,
+        task_queue = %options.task_queue,
+        workflow_types = %options.workflow_types().join(","),
         concurrency,
         "lambda worker initialised"
     );
@@ -431,8 +439,13 @@ mod tests {
         .unwrap();
         assert_eq!(o.options().task_queue, "q");
 
+        // In Lambda (the Runtime API's address set): bounded.
+        let in_lambda = env(&[
+            ("TEMPORAL_TASK_QUEUE", "q"),
+            ("AWS_LAMBDA_RUNTIME_API", "127.0.0.1:9001"),
+        ]);
         let started = tokio::time::Instant::now();
-        let e = prepare_async(version("d", "b"), &q, async |_| {
+        let e = prepare_async(version("d", "b"), &in_lambda, async |_| {
             std::future::pending::<()>().await;
             Ok(())
         })
@@ -442,7 +455,7 @@ mod tests {
         assert_eq!(started.elapsed(), crate::timing::INIT_BUDGET);
         assert!(
             e.message()
-                .starts_with("make the configure callback finish within 10s"),
+                .starts_with("make the configure callback finish within 9s"),
             "{e}"
         );
 

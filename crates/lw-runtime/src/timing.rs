@@ -1,9 +1,14 @@
 //! The lifecycle's fixed time limits.
 
 use std::time::Duration;
-/// How long an async configure callback (`run_worker_async`) may take: Lambda's init phase
-/// allows 10 s.
-pub const INIT_BUDGET: Duration = Duration::from_secs(10);
+/// How long an async configure callback (`run_worker_async`) may take in Lambda: Lambda's
+/// init phase allows 10 s, which also covers the process's start and the init error's
+/// report, so a second of it is left.
+pub const INIT_BUDGET: Duration = Duration::from_secs(9);
+/// Kept for the shutdown hooks out of the time the per-invocation teardowns share with them
+/// (when there are hooks): a teardown that overruns cannot leave the hooks (the telemetry
+/// flush) nothing.
+pub const HOOKS_RESERVE: Duration = Duration::from_millis(150);
 /// Work time (remaining − buffer) at or below which an invocation is refused.
 pub const MIN_WORK_TIME: Duration = Duration::from_secs(1);
 /// Work time below which one warning is logged.

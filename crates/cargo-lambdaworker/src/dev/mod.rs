@@ -35,6 +35,8 @@ pub struct Dev {
     built_at: SystemTime,
     /// The task queue the function last reported polling (its start line).
     reported_task_queue: Option<String>,
+    /// The workflow types the function last reported registering (its start line).
+    reported_workflow_types: Vec<String>,
     /// The task queue the last start hint showed.
     hinted: Option<String>,
     /// When the loop started: the hint waits [`TASK_QUEUE_WAIT`] for the task queue.
@@ -83,6 +85,7 @@ impl Dev {
             logged: HashMap::new(),
             built_at,
             reported_task_queue: None,
+            reported_workflow_types: Vec::new(),
             hinted: None,
             started: Instant::now(),
             project,
@@ -254,6 +257,9 @@ impl Dev {
                     if let Some(queue) = output::task_queue(line) {
                         self.reported_task_queue = Some(queue);
                     }
+                    if let Some(types) = output::workflow_types(line) {
+                        self.reported_workflow_types = types;
+                    }
                     let source = format!("{name}#{i}");
                     lines.extend(format_log_line(&source, line, self.options.raw_logs));
                 }
@@ -290,7 +296,11 @@ impl Dev {
             return None;
         }
         self.hinted = Some(queue.clone());
-        Some(output::start_hint(self.address(), &queue))
+        Some(output::start_hint(
+            self.address(),
+            &queue,
+            &self.reported_workflow_types,
+        ))
     }
 
     /// The accounting table: invocations, cold starts, billed ms, GB-s per version.

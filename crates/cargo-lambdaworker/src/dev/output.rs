@@ -6,14 +6,24 @@ use serde_json::{Map, Value};
 /// What the hint shows until the task queue is known.
 pub(super) const UNKNOWN_TASK_QUEUE: &str = "<your task queue>";
 
-/// The command that starts a workflow on the dev server. The workflow types are the ones
-/// the binary registers in its `run_worker` callback; nothing reports them before a
-/// workflow runs, so the type stays a placeholder.
-pub(super) fn start_hint(address: &str, task_queue: &str) -> String {
-    format!(
+/// What the hint shows until the workflow types are known.
+pub(super) const UNKNOWN_WORKFLOW_TYPE: &str = "<your workflow type>";
+
+/// The command that starts a workflow on the dev server, with the first workflow type the
+/// function reported registering (the others listed after it).
+pub(super) fn start_hint(address: &str, task_queue: &str, workflow_types: &[String]) -> String {
+    let (first, others) = match workflow_types.split_first() {
+        Some((first, others)) => (first.as_str(), others),
+        None => (UNKNOWN_WORKFLOW_TYPE, &[][..]),
+    };
+    let mut hint = format!(
         "Start a workflow:\n  temporal workflow start --address {address} --task-queue \
-         {task_queue} --type <your workflow type> --input '...'"
-    )
+         {task_queue} --type {first} --input '...'"
+    );
+    if !others.is_empty() {
+        hint.push_str(&format!("\n  (also registered: {})", others.join(", ")));
+    }
+    hint
 }
 
 /// A line of the function's output as `dev` prints it, after `[source]` (the function
@@ -67,6 +77,20 @@ pub fn task_queue(line: &str) -> Option<String> {
     Some(queue.to_owned())
 }
 
+/// The workflow types a JSON log line reports (`lambda worker initialised` carries them,
+/// comma-separated).
+pub fn workflow_types(line: &str) -> Option<Vec<String>> {
+    let event = parse(line)?;
+    let types = event.get("fields")?.get("workflow_types")?.as_str()?;
+    Some(
+        types
+            .split(',')
+            .filter(|t| !t.is_empty())
+            .map(str::to_owned)
+            .collect(),
+    )
+}
+
 /// A tracing JSON event: an object with a level.
 fn parse(line: &str) -> Option<Map<String, Value>> {
     let trimmed = line.trim_start();
@@ -118,7 +142,7 @@ fn show(value: &Value) -> String {
 mod tests {
     use super::*;
 
-    const INIT: &str = r#"{"timestamp":"2026-12-06T02:45:18.123456Z","level":"INFO","fields":{"message":"lambda worker initialised","task_queue":"orders","concurrency":1},"target":"lw_runtime::entry","span":{"requestId":"8f3c1a2b-1111-2222-3333-444455556666","name":"Lambda runtime invoke"}}"#;
+    const INIT: &str = r#"{"timestamp":"2026-12-06T02:45:18.123456Z","level":"INFO","fields":{"message":"lambda worker initialised","task_queue":"orders","workflow_types":"Greeting,Refund","concurrency":1},"target":"lw_runtime::entry","span":{"requestId":"8f3c1a2b-1111-2222-3333-444455556666","name":"Lambda runtime invoke"}}"#;
 
     #[test]
     fn a_json_log_line_becomes_readable() {
@@ -181,7 +205,15 @@ mod tests {
     fn the_task_queue_comes_from_the_start_line() {
         assert_eq!(task_queue(INIT).as_deref(), Some("orders"));
         assert_eq!(task_queue("task_queue=orders"), None);
-        let hint = start_hint("127.0.0.1:7233", "orders");
+        let types = workflow_types(INIT).expect("types");
+        assert_eq!(types, ["Greeting", "Refund"]);
+        let hint = start_hint("127.0.0.1:7233", "orders", &types);
+        assert!(
+            hint.contains("--task-queue orders --type Greeting --input")
+                && hint.contains("(also registered: Refund)"),
+            "{hint}"
+        );
+        let hint = start_hint("127.0.0.1:7233", "orders", &[]);
         assert!(
             hint.contains("--task-queue orders --type <your workflow type>"),
             "{hint}"

@@ -27,6 +27,8 @@ enum Found {
 
 const EXEC: u16 = 2;
 const DYN: u16 = 3;
+/// Not an ELF type: how [`describe`] marks an `ET_DYN` file without an entry point.
+const SHARED: u16 = u16::MAX;
 const X86_64: u16 = 62;
 const AARCH64: u16 = 183;
 
@@ -46,6 +48,15 @@ fn describe(b: &[u8]) -> Found {
         [0x7f, b'E', b'L', b'F', class, data, ..] if b.len() >= 20 => {
             let big_endian = *data == 2;
             let (kind, machine) = (u16_at(16, big_endian), u16_at(18, big_endian));
+            // A shared library is ET_DYN too, without an entry point (a PIE executable has one).
+            let entry = b
+                .get(24..32)
+                .map_or(0, |e| u64::from_le_bytes(e.try_into().unwrap_or([0; 8])));
+            let kind = if kind == DYN && entry == 0 {
+                SHARED
+            } else {
+                kind
+            };
             match (class, big_endian, kind, machine) {
                 (2, false, EXEC | DYN, X86_64) => Found::Elf64(Arch::X86_64),
                 (2, false, EXEC | DYN, AARCH64) => Found::Elf64(Arch::Arm64),
@@ -92,6 +103,7 @@ impl std::fmt::Display for Found {
                     1 => "relocatable object".to_owned(),
                     EXEC | DYN => "executable".to_owned(),
                     4 => "core dump".to_owned(),
+                    SHARED => "shared library".to_owned(),
                     other => format!("file of ELF type {other}"),
                 };
                 let machine = match *machine {
@@ -130,6 +142,9 @@ mod tests {
         };
         h.extend(k);
         h.extend(m);
+        h.resize(24, 0);
+        // An entry point, as an executable has.
+        h.extend(0x1000u64.to_le_bytes());
         h.resize(64, 0);
         h
     }
@@ -182,6 +197,12 @@ mod tests {
             Some("a Windows (PE) binary")
         );
         assert!(mismatch(b"", Arch::Arm64).is_some());
+        let mut library = elf(2, 1, DYN, X86_64);
+        library[24..32].copy_from_slice(&0u64.to_le_bytes());
+        assert_eq!(
+            mismatch(&library, Arch::X86_64).as_deref(),
+            Some("a 64-bit little-endian ELF shared library for x86_64")
+        );
         assert!(mismatch(b"\x7fELF\x02\x01", Arch::Arm64).is_some());
     }
 }

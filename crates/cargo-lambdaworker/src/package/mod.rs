@@ -82,7 +82,8 @@ pub struct Request {
     /// The newest glibc the binary may need, 2.26 (provided.al2) to 2.34 (provided.al2023).
     #[arg(long = "glibc", value_name = "VERSION", default_value = "2.34")]
     pub glibc: Glibc,
-    /// auto (cargo on a Linux host of the target's architecture, else cargo-zigbuild),
+    /// auto (cargo on a Linux host of the target's architecture for glibc 2.34, else
+    /// cargo-zigbuild),
     /// cargo, or zig (cargo-zigbuild: any host, any glibc floor).
     #[arg(long = "compiler", value_name = "COMPILER", default_value = "auto")]
     pub compiler: Compiler,

@@ -98,7 +98,8 @@ impl std::str::FromStr for Glibc {
 /// How the binary is built.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Compiler {
-    /// cargo on a Linux host of the target's architecture, cargo-zigbuild anywhere else.
+    /// cargo on a Linux glibc host of the target's architecture for the 2.34 floor,
+    /// cargo-zigbuild anywhere else or for an older floor.
     #[default]
     Auto,
     /// `cargo build` for the host: a Linux host of the target's architecture only.
@@ -169,7 +170,8 @@ impl Plan {
     pub fn new(compiler: Compiler, arch: Arch, glibc: Glibc, host: Host) -> Result<Self, Error> {
         let native = host.builds_natively_for(arch);
         let compiler = match compiler {
-            Compiler::Auto if native => Compiler::Cargo,
+            // A floor below provided.al2023's is what zig is for: the host's glibc is newer.
+            Compiler::Auto if native && glibc >= AL2023_GLIBC => Compiler::Cargo,
             Compiler::Auto => Compiler::Zig,
             Compiler::Cargo if !native => {
                 return Err(Error::NotNative {

@@ -31,6 +31,11 @@ fn new_and_dev_watch_as_a_user_runs_them() {
         &format!("invocation {NAME}:1 cold"),
         Duration::from_secs(60),
     );
+    // The start hint names the task queue and the type the function reported registering.
+    dev.out.wait_for(
+        &format!("--task-queue {NAME} --type Greeting --input"),
+        Duration::from_secs(10),
+    );
 
     // --watch: an edit is rebuilt and becomes the current version.
     let lib = dir.join("src/lib.rs");

@@ -65,6 +65,10 @@ struct Walk {
     dev_address: Option<String>,
     /// The release builds' own target folder (`package`, then `deploy` reusing it).
     release_target: PathBuf,
+    /// The project's release build, started in the background as soon as the project
+    /// exists, so the walk's slowest step overlaps the dev loop (`package` then finds it
+    /// built: the same profile, features and target folder).
+    prebuild: Option<std::process::Child>,
     aws: LocalLambda,
     cloud: DevServer,
     done: Vec<&'static str>,
@@ -108,12 +112,27 @@ impl Walk {
         cmd
     }
 
+    /// `cargo build --profile release` of the project in the release target folder.
+    fn release_build(&self, dir: &Path) -> std::process::Child {
+        let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+        Command::new(cargo)
+            .args(["build", "--profile", "release", "--manifest-path"])
+            .arg(dir.join("Cargo.toml"))
+            .env("CARGO_TARGET_DIR", &self.release_target)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("cargo build --release")
+    }
+
     fn subcommand(&mut self, sub: &str, args: &[&str]) {
         match sub {
             "new" => {
                 shown(ok(self.command(sub, args, &target_dir()), "new"));
                 let name = args.first().expect("new's name");
-                patch_to_workspace(&self.cwd.join(name));
+                let dir = self.cwd.join(name);
+                patch_to_workspace(&dir);
+                self.prebuild = Some(self.release_build(&dir));
                 self.done.push("new");
             }
             "dev" => {
@@ -298,6 +317,7 @@ fn the_readme_quick_start_runs_as_written() {
         dev: None,
         dev_address: None,
         release_target: target_dir().join("quickstart-release"),
+        prebuild: None,
         aws,
         cloud,
         done: Vec::new(),

@@ -50,6 +50,9 @@ pub(crate) async fn guard(State(s): State<AppState>, req: Request, next: Next) -
         );
         return refuse(sts, "AccessDenied", "AccessDeniedException", &why);
     }
+    if let Err(refusal) = sigv4::precheck(req.headers(), &s.keys) {
+        return refusal_response(sts, refusal);
+    }
     let (parts, body) = req.into_parts();
     let Ok(bytes) = axum::body::to_bytes(body, MAX_BODY).await else {
         return crate::lambda_api::lambda_error(
@@ -62,18 +65,21 @@ pub(crate) async fn guard(State(s): State<AppState>, req: Request, next: Next) -
         );
     };
     if let Err(refusal) = sigv4::verify(&parts, &bytes, &s.keys) {
-        let (sts_code, lambda_code, why) = match refusal {
-            sigv4::Refusal::UnknownKey(w) => {
-                ("InvalidClientTokenId", "UnrecognizedClientException", w)
-            }
-            sigv4::Refusal::BadSignature(w) => {
-                ("SignatureDoesNotMatch", "InvalidSignatureException", w)
-            }
-        };
-        return refuse(sts, sts_code, lambda_code, &why);
+        return refusal_response(sts, refusal);
     }
     next.run(Request::from_parts(parts, Body::from(bytes)))
         .await
+}
+
+/// 403 for a request whose signature was refused.
+fn refusal_response(sts: bool, refusal: sigv4::Refusal) -> Response {
+    let (sts_code, lambda_code, why) = match refusal {
+        sigv4::Refusal::UnknownKey(w) => ("InvalidClientTokenId", "UnrecognizedClientException", w),
+        sigv4::Refusal::BadSignature(w) => {
+            ("SignatureDoesNotMatch", "InvalidSignatureException", w)
+        }
+    };
+    refuse(sts, sts_code, lambda_code, &why)
 }
 
 /// 403 with what would fix it, in STS's XML or Lambda's JSON.

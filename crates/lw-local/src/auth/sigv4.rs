@@ -11,7 +11,7 @@ use aws_sigv4::{
     },
     sign::v4,
 };
-use axum::http::request::Parts;
+use axum::http::{HeaderMap, request::Parts};
 
 use super::{Credentials, Keyring};
 use crate::LocalError;
@@ -89,34 +89,64 @@ const MAX_SKEW: Duration = Duration::from_secs(15 * 60);
 
 /// Checks that the request is signed with a key lw-local accepts and that the signature
 /// matches (method, path, query, every signed header and the body).
-pub(crate) fn verify(parts: &Parts, body: &[u8], keys: &Keyring) -> Result<(), Refusal> {
-    let header = |name: &str| {
-        let values: Vec<&str> = parts
-            .headers
-            .get_all(name)
-            .iter()
-            .filter_map(|v| v.to_str().ok())
-            .collect();
-        (!values.is_empty()).then(|| values.join(","))
-    };
-    let Some(value) = header("authorization") else {
-        return Err(Refusal::UnknownKey(
-            "the request has no Authorization header (it is not signed)".into(),
-        ));
-    };
-    let auth = parse(&value).ok_or_else(|| {
+/// The values of header `name`, joined as SigV4 joins repeated headers.
+fn header_value(headers: &HeaderMap, name: &str) -> Option<String> {
+    let values: Vec<&str> = headers
+        .get_all(name)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .collect();
+    (!values.is_empty()).then(|| values.join(","))
+}
+
+/// Checks, before the body is read, that the request carries a SigV4 `Authorization`
+/// header naming a key this run accepts: a caller without the credentials cannot make
+/// lw-local read (and hold) a body.
+pub(crate) fn precheck(headers: &HeaderMap, keys: &Keyring) -> Result<(), Refusal> {
+    let value = authorization_header(headers)?;
+    let auth = parse_authorization(&value)?;
+    known_key(&auth, keys).map(|_| ())
+}
+
+fn authorization_header(headers: &HeaderMap) -> Result<String, Refusal> {
+    header_value(headers, "authorization").ok_or_else(|| {
+        Refusal::UnknownKey("the request has no Authorization header (it is not signed)".into())
+    })
+}
+
+fn parse_authorization(value: &str) -> Result<Authorization<'_>, Refusal> {
+    parse(value).ok_or_else(|| {
         Refusal::UnknownKey("the Authorization header is not an AWS SigV4 signature".into())
-    })?;
-    let Some((secret, token)) = keys.secret(auth.key_id) else {
-        return Err(Refusal::UnknownKey(format!(
-            "the access key {} is not this run's",
-            auth.key_id
-        )));
-    };
+    })
+}
+
+/// The key's secret and session token, if this run accepts the key.
+fn known_key(
+    auth: &Authorization<'_>,
+    keys: &Keyring,
+) -> Result<(String, Option<String>), Refusal> {
+    keys.secret(auth.key_id).ok_or_else(|| {
+        Refusal::UnknownKey(format!("the access key {} is not this run's", auth.key_id))
+    })
+}
+
+/// The headers a signature must cover, as AWS requires.
+const MUST_SIGN: [&str; 2] = ["host", "x-amz-date"];
+
+pub(crate) fn verify(parts: &Parts, body: &[u8], keys: &Keyring) -> Result<(), Refusal> {
+    let header = |name: &str| header_value(&parts.headers, name);
+    let value = authorization_header(&parts.headers)?;
+    let auth = parse_authorization(&value)?;
+    let (secret, token) = known_key(&auth, keys)?;
     let bad = |why: &str| Refusal::BadSignature(why.to_owned());
+    if let Some(missing) = MUST_SIGN.iter().find(|h| !auth.signed_headers.contains(h)) {
+        return Err(bad(&format!(
+            "the signature does not cover the {missing} header"
+        )));
+    }
     let date = header("x-amz-date").ok_or_else(|| bad("the request has no X-Amz-Date header"))?;
     let time = amz_date(&date)
-        .filter(|_| date.starts_with(auth.date))
+        .filter(|_| auth.date.len() == 8 && date.get(..8) == Some(auth.date))
         .ok_or_else(|| bad("X-Amz-Date is not the date of the credential scope"))?;
     let skew = match SystemTime::now().duration_since(time) {
         Ok(d) => d,
@@ -127,13 +157,21 @@ pub(crate) fn verify(parts: &Parts, body: &[u8], keys: &Keyring) -> Result<(), R
             "X-Amz-Date is more than 15 minutes from this machine's clock",
         ));
     }
-    if token.is_some() && header("x-amz-security-token") != token {
-        return Err(bad("X-Amz-Security-Token is not the session's token"));
+    if let Some(token) = &token {
+        let sent = header("x-amz-security-token").unwrap_or_default();
+        if !same(sent.as_bytes(), token.as_bytes()) {
+            return Err(bad("X-Amz-Security-Token is not the session's token"));
+        }
     }
     let mut settings = SigningSettings::default();
     // Exactly the headers the client signed: none left out.
     settings.excluded_headers = None;
     let content_sha = header("x-amz-content-sha256");
+    if content_sha.as_deref() == Some("UNSIGNED-PAYLOAD") {
+        return Err(bad(
+            "X-Amz-Content-Sha256 is UNSIGNED-PAYLOAD: sign the body (send its SHA-256)",
+        ));
+    }
     let payload = match &content_sha {
         Some(sha) => {
             settings.payload_checksum_kind = PayloadChecksumKind::XAmzSha256;
@@ -175,7 +213,6 @@ pub(crate) fn verify(parts: &Parts, body: &[u8], keys: &Keyring) -> Result<(), R
         ));
     }
     if let Some(sha) = content_sha
-        && sha != "UNSIGNED-PAYLOAD"
         && sha != sha256_hex(body)
     {
         return Err(bad("X-Amz-Content-Sha256 is not the body's hash"));
@@ -268,5 +305,71 @@ mod tests {
         );
         assert_eq!(a.signed_headers, ["host", "x-amz-date"]);
         assert!(parse("Basic dXNlcjpwdw==").is_none());
+    }
+
+    /// A request to `url` signed by `sign` with `creds`, with `edit` applied to its headers
+    /// after signing.
+    fn signed(
+        creds: &Credentials,
+        body: &[u8],
+        edit: impl FnOnce(&mut Vec<(String, String)>),
+    ) -> Parts {
+        let url = "http://127.0.0.1:9/2015-03-31/functions/f/invocations";
+        let mut headers = sign(creds, "POST", url, &[("host", "127.0.0.1:9")], body).unwrap();
+        headers.push(("host".into(), "127.0.0.1:9".into()));
+        edit(&mut headers);
+        let mut req = axum::http::Request::builder().method("POST").uri(url);
+        for (k, v) in &headers {
+            req = req.header(k.as_str(), v.as_str());
+        }
+        req.body(()).unwrap().into_parts().0
+    }
+
+    fn refused(parts: &Parts, body: &[u8], keys: &Keyring) -> String {
+        match verify(parts, body, keys) {
+            Err(Refusal::BadSignature(w) | Refusal::UnknownKey(w)) => w,
+            Ok(()) => panic!("accepted"),
+        }
+    }
+
+    #[test]
+    fn a_signed_request_passes_and_loose_ones_do_not() {
+        let creds = Credentials::generate().unwrap();
+        let keys = Keyring::new(creds.clone());
+        let body = b"{}";
+        let ok = signed(&creds, body, |_| {});
+        assert!(verify(&ok, body, &keys).is_ok());
+        assert!(precheck(&ok.headers, &keys).is_ok());
+        // The body must be signed: UNSIGNED-PAYLOAD is refused.
+        let unsigned = signed(&creds, body, |h| {
+            h.retain(|(k, _)| !k.eq_ignore_ascii_case("x-amz-content-sha256"));
+            h.push(("x-amz-content-sha256".into(), "UNSIGNED-PAYLOAD".into()));
+        });
+        assert!(refused(&unsigned, body, &keys).contains("UNSIGNED-PAYLOAD"));
+        // Host and X-Amz-Date must be among the signed headers.
+        let no_host = signed(&creds, body, |h| {
+            for (k, v) in h.iter_mut() {
+                if k.eq_ignore_ascii_case("authorization") {
+                    *v = v.replace("SignedHeaders=host;", "SignedHeaders=");
+                }
+            }
+        });
+        assert!(refused(&no_host, body, &keys).contains("does not cover the host header"));
+        // An empty date in the credential scope does not match any X-Amz-Date.
+        let no_date = signed(&creds, body, |h| {
+            for (k, v) in h.iter_mut() {
+                if k.eq_ignore_ascii_case("authorization") {
+                    let key = creds.access_key_id();
+                    let start = v.find(key).unwrap() + key.len() + 1;
+                    let end = start + v[start..].find('/').unwrap();
+                    v.replace_range(start..end, "");
+                }
+            }
+        });
+        assert!(refused(&no_date, body, &keys).contains("date of the credential scope"));
+        // Without the key, the body is never read: the precheck refuses first.
+        let stranger = Credentials::generate().unwrap();
+        let theirs = signed(&stranger, body, |_| {});
+        assert!(precheck(&theirs.headers, &keys).is_err());
     }
 }

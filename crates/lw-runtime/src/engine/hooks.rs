@@ -36,13 +36,22 @@ impl<B: Backend> Engine<B> {
     }
 
     /// Runs this invocation's teardowns, last registered first, each given the client and
-    /// cut off at `until`; a failure, panic or overrun is logged and the next one runs.
+    /// cut off at `until` ([`crate::timing::HOOKS_RESERVE`] earlier when shutdown hooks
+    /// follow); a failure, panic or overrun is logged and the next one runs.
     pub(super) async fn run_teardowns(
         &self,
         until: Instant,
         client: Option<temporalio_client::Client>,
         teardowns: Vec<Teardown>,
     ) {
+        // With shutdown hooks to run after them, teardowns leave the hooks a reserve.
+        let until = if self.options.shutdown_hooks().is_empty() {
+            until
+        } else {
+            until
+                .checked_sub(crate::timing::HOOKS_RESERVE)
+                .unwrap_or(until)
+        };
         for (i, teardown) in teardowns.into_iter().enumerate().rev() {
             let ctx = ShutdownContext::new(until).with_client(client.clone());
             let fut = AssertUnwindSafe(teardown.call(ctx)).catch_unwind();
