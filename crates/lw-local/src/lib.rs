@@ -92,6 +92,7 @@ mod pool;
 pub mod process;
 #[cfg(not(feature = "testing"))]
 mod process;
+mod random;
 mod server;
 mod service;
 mod sts;
@@ -108,6 +109,7 @@ pub use emulator::{
 };
 pub use error::LocalError;
 pub use functions::FunctionInfo;
+pub use random::{RANDOM_SOURCE, random_symbols};
 pub use server::MAX_REMEMBERED;
 pub use service::LocalLambda;
 pub use sts::{AssumeRoleCall, RoleConfig};

@@ -1,8 +1,6 @@
 //! The ExternalId: how long `deploy` requires it to be, and the one `policies` generates when
 //! the project has none (or one too short).
 
-use std::io::Read;
-
 use crate::Error;
 
 /// The shortest ExternalId `deploy` accepts: the invoke role's trust policy's ExternalId
@@ -18,27 +16,10 @@ const ALPHABET: &[u8; 62] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwx
 /// A new ExternalId of [`GENERATED_LEN`] letters and digits from the operating system's
 /// random source (`/dev/urandom`).
 pub fn generate() -> Result<String, Error> {
-    const SOURCE: &str = "/dev/urandom";
-    let mut random = std::fs::File::open(SOURCE).map_err(Error::io(
-        SOURCE,
-        "cannot open the random source to generate an ExternalId",
-    ))?;
-    let mut id = String::with_capacity(GENERATED_LEN);
-    let mut bytes = [0u8; 64];
-    while id.len() < GENERATED_LEN {
-        random.read_exact(&mut bytes).map_err(Error::io(
-            SOURCE,
-            "cannot read the random source to generate an ExternalId",
-        ))?;
-        // 248 = 4 × 62: dropping the bytes above keeps every symbol equally likely.
-        let symbols = bytes.iter().filter(|&&b| b < 248);
-        id.extend(
-            symbols
-                .map(|&b| char::from(ALPHABET[usize::from(b % 62)]))
-                .take(GENERATED_LEN - id.len()),
-        );
-    }
-    Ok(id)
+    lw_local::random_symbols(ALPHABET, GENERATED_LEN).map_err(Error::io(
+        lw_local::RANDOM_SOURCE,
+        "cannot read the random source to generate an ExternalId",
+    ))
 }
 
 #[cfg(test)]

@@ -4,7 +4,6 @@
 
 use std::{
     collections::VecDeque,
-    io::Read,
     sync::Mutex,
     time::{Duration, SystemTime},
 };
@@ -51,29 +50,17 @@ pub const CREDENTIAL_SOURCES: [&str; 8] = [
 /// Letters and digits, as AWS writes access keys.
 const ALPHABET: &[u8; 36] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
 
-/// `len` symbols of [`ALPHABET`] from `/dev/urandom`.
+/// `len` symbols of [`ALPHABET`] from the operating system's random source.
 pub(crate) fn random_string(len: usize) -> Result<String, LocalError> {
-    const SOURCE: &str = "/dev/urandom";
-    let io = |e: std::io::Error| {
+    crate::random::random_symbols(ALPHABET, len).map_err(|e| {
         LocalError::Io(std::io::Error::new(
             e.kind(),
-            format!("cannot read {SOURCE} to make this run's credentials: {e}"),
+            format!(
+                "cannot read {} to make this run's credentials: {e}",
+                crate::random::RANDOM_SOURCE
+            ),
         ))
-    };
-    let mut random = std::fs::File::open(SOURCE).map_err(io)?;
-    let mut out = String::with_capacity(len);
-    let mut bytes = [0u8; 64];
-    while out.len() < len {
-        random.read_exact(&mut bytes).map_err(io)?;
-        // 252 = 7 × 36: dropping the bytes above keeps every symbol equally likely.
-        let symbols = bytes.iter().filter(|&&b| b < 252);
-        out.extend(
-            symbols
-                .map(|&b| char::from(ALPHABET[usize::from(b % 36)]))
-                .take(len - out.len()),
-        );
-    }
-    Ok(out)
+    })
 }
 
 impl Credentials {
